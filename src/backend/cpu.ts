@@ -1,0 +1,133 @@
+/**
+ * The float64 CPU backend: the reference implementation of the reductions over points.
+ *
+ * E-step cost: the mixture sum is formed in probability space relative to the largest expert
+ * log-density among the experts the gate keeps,
+ *   p(y|x) = exp(M) sum_i G_i exp(l_i - M),   l_i = log N(y | a_i.x + b_i, nu_i),  M = max_{G_i>0} l_i,
+ * which is log-sum-exp with the gate factor kept as a probability: k - 1 exponentials per point and
+ * no logarithm (log p is accumulated as a running product, flushed to a log sum before it can
+ * underflow). Rows where the sum would lose precision (< 1e-280) are redone fully in log space
+ * with the gate's exact log-weights.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
+import type { Backend } from './types.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+const SMALL_SUM = 1e-280;
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  private logDensity = new Float64Array(0);
+  private rowLogG = new Float64Array(0);
+
+  eStep(
+    data: Dataset,
+    G: Float64Array,
+    experts: GaussianExperts,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+  ): number {
+    const { n, d, X, Y } = data;
+    const { k, a, b, nu } = experts;
+    const m = d + 1;
+    const size = expertStatsSize(d);
+    if (this.logDensity.length < k) {
+      this.logDensity = new Float64Array(k);
+      this.rowLogG = new Float64Array(k);
+    }
+    const l = this.logDensity;
+    const constTerm = new Float64Array(k);
+    const halfPrecision = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      constTerm[i] = -0.5 * (LOG_2PI + Math.log(nu[i]!));
+      halfPrecision[i] = 0.5 / nu[i]!;
+    }
+    stats.fill(0);
+    let maxSum = 0;
+    let logSum = 0;
+    let product = 1;
+    const residual = new Float64Array(k);
+    for (let r = 0; r < n; r++) {
+      const xo = r * d;
+      const o = r * k;
+      const y = Y[r]!;
+      let M = -Infinity;
+      let iMax = -1;
+      for (let i = 0; i < k; i++) {
+        let mean = b[i]!;
+        for (let p = 0; p < d; p++) mean += a[i * d + p]! * X[xo + p]!;
+        const res = y - mean;
+        residual[i] = res;
+        const li = constTerm[i]! - res * res * halfPrecision[i]!;
+        l[i] = li;
+        if (G[o + i]! > 0 && li > M) {
+          M = li;
+          iMax = i;
+        }
+      }
+      let s = 0;
+      for (let i = 0; i < k; i++) {
+        const g = G[o + i]!;
+        const p = g === 0 ? 0 : i === iMax ? g : g * Math.exp(l[i]! - M);
+        R[o + i] = p;
+        s += p;
+      }
+      if (s >= SMALL_SUM) {
+        maxSum += M;
+        product *= s;
+        if (product < SMALL_SUM) {
+          logSum += Math.log(product);
+          product = 1;
+        }
+        const inv = 1 / s;
+        for (let i = 0; i < k; i++) R[o + i] = R[o + i]! * inv;
+      } else {
+        // exact log-sum-exp of log G_i + l_i for this row
+        const lg = this.rowLogG;
+        logWeightsAt(r, lg);
+        let mm = -Infinity;
+        for (let i = 0; i < k; i++) if (lg[i]! + l[i]! > mm) mm = lg[i]! + l[i]!;
+        let ss = 0;
+        for (let i = 0; i < k; i++) {
+          const e = Math.exp(lg[i]! + l[i]! - mm);
+          R[o + i] = e;
+          ss += e;
+        }
+        maxSum += mm;
+        logSum += Math.log(ss);
+        for (let i = 0; i < k; i++) R[o + i] = R[o + i]! / ss;
+      }
+      // centred weighted statistics per expert
+      for (let i = 0; i < k; i++) {
+        const w = R[o + i]!;
+        if (w === 0) continue;
+        const so = i * size;
+        const res = residual[i]!;
+        for (let p = 0; p < d; p++) {
+          const wx = w * X[xo + p]!;
+          for (let q = 0; q <= p; q++) stats[so + p * m + q] = stats[so + p * m + q]! + wx * X[xo + q]!;
+          stats[so + p * m + d] = stats[so + p * m + d]! + wx;
+          stats[so + m * m + p] = stats[so + m * m + p]! + wx * res;
+        }
+        stats[so + d * m + d] = stats[so + d * m + d]! + w;
+        stats[so + m * m + d] = stats[so + m * m + d]! + w * res;
+        stats[so + m * m + m] = stats[so + m * m + m]! + w * res * res;
+      }
+    }
+    // fill the symmetric halves of Szz
+    for (let i = 0; i < k; i++) {
+      const so = i * size;
+      for (let p = 0; p < m; p++) {
+        for (let q = p + 1; q < m; q++) {
+          // each off-diagonal entry was accumulated in exactly one of the two triangles
+          const v = stats[so + q * m + p]! + stats[so + p * m + q]!;
+          stats[so + p * m + q] = v;
+          stats[so + q * m + p] = v;
+        }
+      }
+    }
+    return maxSum + logSum + Math.log(product);
+  }
+}

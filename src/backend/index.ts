@@ -1,0 +1,2 @@
+export type { Backend } from './types.js';
+export { CpuBackend } from './cpu.js';

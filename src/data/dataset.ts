@@ -1,0 +1,33 @@
+/**
+ * A sample of n points (X_n, Y_n) with X in R^d: row-major X (n x d), Y (n); optionally the
+ * 0-based index Z_n of the expert that generated each row (simulated data only).
+ */
+import { DataError, show } from '../errors.js';
+
+export interface Dataset {
+  n: number;
+  d: number;
+  /** row-major, n x d */
+  X: Float64Array;
+  /** length n */
+  Y: Float64Array;
+  /** 0-based generating expert, length n (simulated data only) */
+  Z?: Int32Array;
+}
+
+/** Check shapes and that every value is finite; DataError naming the row (1-based) and column. */
+export function validateDataset(data: Dataset): Dataset {
+  const { n, d, X, Y } = data;
+  if (!Number.isInteger(n) || n < 1) throw new DataError(`data.n: ${show(n)} is not a sample size; must be an integer >= 1`);
+  if (!Number.isInteger(d) || d < 1) throw new DataError(`data.d: ${show(d)} is not a dimension; must be an integer >= 1`);
+  if (X.length !== n * d) throw new DataError(`data.X: has length ${X.length}; must have n*d = ${n * d} values`);
+  if (Y.length !== n) throw new DataError(`data.Y: has length ${Y.length}; must have n = ${n} values`);
+  for (let r = 0; r < n; r++) {
+    for (let p = 0; p < d; p++) {
+      const v = X[r * d + p]!;
+      if (!Number.isFinite(v)) throw new DataError(`row ${r + 1}, column x${p + 1}: ${show(v)} is not a finite number`);
+    }
+    if (!Number.isFinite(Y[r]!)) throw new DataError(`row ${r + 1}, column y: ${show(Y[r])} is not a finite number`);
+  }
+  return data;
+}

@@ -1,0 +1,8 @@
+export {
+  copyExperts,
+  expertLogDensities,
+  expertMStep,
+  expertStatsSize,
+  packExperts,
+  type GaussianExperts,
+} from './gaussian-linear.js';

@@ -1,0 +1,166 @@
+/**
+ * The estimator API (scikit-learn style): settings are validated once, `fitMoE` returns plain data.
+ *
+ *   fitMoE(data, options, start) -> { model, fit: { loglik, iterations, stopReason, seconds, ... } }
+ *
+ * Starts: a given model, a near-truth perturbation, or data-driven random starts; with several
+ * starts (restarts) the fit with the highest final log-likelihood is kept.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Backend } from '../backend/types.js';
+import { validateDataset, type Dataset } from '../data/dataset.js';
+import { ConfigError, ModelError, show } from '../errors.js';
+import { parseGate, parseModel } from '../models/validate.js';
+import type { Model } from '../models/types.js';
+import { Rng, validateSeed } from '../rng/rng.js';
+import { runEM, type EngineResult } from './em.js';
+import { runMLE } from './mle.js';
+import { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
+import { dataInputBox, packState, unpackState } from './state.js';
+import type { FitOptions, FitResult } from './types.js';
+
+export type StartSpec =
+  | { type: 'given'; model: Model }
+  | (NearTruthStart & { seed: number; restarts?: number })
+  | { type: 'random'; seed: number; restarts?: number };
+
+const OPTION_KEYS = [
+  'k', 'gate', 'tau', 'method', 'identifiability', 'tol', 'absTol', 'maxIterations', 'nuMin', 'gateSteps', 'gateTol', 'trace',
+];
+
+function positiveNumber(v: unknown, name: string, allowZero = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new ConfigError(`${name}: ${show(v)} is not allowed; must be a finite number ${allowZero ? '>= 0' : '> 0'}`);
+  }
+  return v;
+}
+
+function positiveInteger(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ConfigError(`${name}: ${show(v)} is not allowed; must be an integer >= 1`);
+  }
+  return v;
+}
+
+/** Validate fit options (unknown keys rejected); returns a normalised copy. */
+export function validateFitOptions(options: FitOptions): FitOptions {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new ConfigError(`options.${key}: unknown option; allowed: ${OPTION_KEYS.join(', ')}`);
+  }
+  const k = positiveInteger(options.k, 'k');
+  let gate;
+  try {
+    gate = parseGate(options.gate, k, 'gate');
+  } catch (e) {
+    throw e instanceof ModelError ? new ConfigError(e.message) : e;
+  }
+  const out: FitOptions = { ...options, k, gate };
+  if (options.tau !== undefined && options.tau !== 'known' && options.tau !== 'free') {
+    throw new ConfigError(`tau: ${show(options.tau)} is not a temperature mode; must be "known" or "free"`);
+  }
+  if (options.tau === 'free' && gate.type !== 'temperature' && gate.type !== 'activation') {
+    throw new ConfigError(`tau: "free" needs a temperature or activation gate; the gate is ${gate.type}`);
+  }
+  if (options.method !== undefined && options.method !== 'em' && options.method !== 'mle') {
+    throw new ConfigError(`method: ${show(options.method)} is not a fitting method; must be "em" or "mle"`);
+  }
+  if (options.identifiability !== undefined && options.identifiability !== 'reference' && options.identifiability !== 'free') {
+    throw new ConfigError(`identifiability: ${show(options.identifiability)} is not allowed; must be "reference" or "free"`);
+  }
+  if (options.tol !== undefined) positiveNumber(options.tol, 'tol', true);
+  if (options.absTol !== undefined) positiveNumber(options.absTol, 'absTol', true);
+  if (options.maxIterations !== undefined) {
+    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
+      throw new ConfigError(`maxIterations: ${show(options.maxIterations)} is not allowed; must be an integer >= 0`);
+    }
+  }
+  if (options.nuMin !== undefined) positiveNumber(options.nuMin, 'nuMin');
+  if (options.gateSteps !== undefined) positiveInteger(options.gateSteps, 'gateSteps');
+  if (options.gateTol !== undefined) positiveNumber(options.gateTol, 'gateTol', true);
+  return out;
+}
+
+function checkStartShape(start: Model, options: FitOptions, data: Dataset): void {
+  if (start.experts.length !== options.k) {
+    throw new ConfigError(`start: has ${start.experts.length} experts; the fit asks for k = ${options.k}`);
+  }
+  if (start.input.dim !== data.d) {
+    throw new ConfigError(`start: has dimension ${start.input.dim}; the data has ${data.d} input columns`);
+  }
+}
+
+/**
+ * Fit a Gaussian MoE with k experts under the given gate to data.
+ * @param data validated here (finite values, shapes)
+ * @param options see {@link FitOptions}; validated here, unknown keys rejected
+ * @param start a given model, a near-truth start (with seed) or random starts (with seed)
+ * @param backend reductions over points (default: the float64 CPU backend)
+ * @throws ConfigError / DataError / ModelError naming the bad field
+ */
+export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, backend?: Backend): FitResult {
+  validateDataset(data);
+  const opts = validateFitOptions(options);
+  const method = opts.method ?? 'em';
+  const starts: { model: Model; label: string }[] = [];
+  switch (start.type) {
+    case 'given': {
+      const model = parseModel(start.model, 'start');
+      starts.push({ model, label: 'given' });
+      break;
+    }
+    case 'nearTruth': {
+      const truth = parseModel(start.truth, 'truth');
+      if (truth.input.dim !== data.d) {
+        throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
+      }
+      const rng = new Rng(validateSeed(start.seed));
+      const restarts = positiveInteger(start.restarts ?? 1, 'restarts');
+      for (let t = 0; t < restarts; t++) {
+        const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin);
+        starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
+      }
+      break;
+    }
+    case 'random': {
+      const rng = new Rng(validateSeed(start.seed));
+      const restarts = positiveInteger(start.restarts ?? 1, 'restarts');
+      for (let t = 0; t < restarts; t++) {
+        starts.push({ model: randomStart(data, opts.k, opts.gate, rng), label: `random (start ${t + 1} of ${restarts})` });
+      }
+      break;
+    }
+    default:
+      throw new ConfigError(`start.type: ${show((start as { type: unknown }).type)} is not a start; must be given, nearTruth or random`);
+  }
+  let best: { result: EngineResult; model: Model; label: string } | undefined;
+  const finals: number[] = [];
+  const t0 = performance.now();
+  for (const s of starts) {
+    checkStartShape(s.model, opts, data);
+    const state = packState(s.model, opts);
+    const result = method === 'em' ? runEM(data, state, opts, backend) : runMLE(data, state, opts, backend);
+    finals.push(result.loglik);
+    const input = start.type === 'random' ? dataInputBox(data) : s.model.input;
+    if (!best || result.loglik > best.result.loglik || !Number.isFinite(best.result.loglik)) {
+      best = { result, model: unpackState(state, input), label: s.label };
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const r = best!.result;
+  return {
+    model: best!.model,
+    fit: {
+      loglik: r.loglik,
+      iterations: r.iterations,
+      stopReason: r.stopReason,
+      seconds,
+      method,
+      start: best!.label,
+      nuFloorHits: r.nuFloorHits,
+      decreases: r.decreases,
+      warnings: r.warnings,
+      ...(opts.trace ? { trace: r.trace } : {}),
+      ...(starts.length > 1 ? { restarts: finals } : {}),
+    },
+  };
+}

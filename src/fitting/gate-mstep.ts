@@ -1,0 +1,138 @@
+/**
+ * The gate's M-step (spec: fitting.md, "M-step, gate"): increase
+ *   Q(theta) = sum_n sum_i R_ni log G_i(x_n; theta)
+ * over the free coordinates of theta, warm-started at the current theta. Gates that provide a
+ * Hessian (concave Q on the current selection: softmax, top-K, temperature with tau known) get
+ * Newton steps with step halving; the others get L-BFGS. Either way a step is taken only if Q does
+ * not decrease, so every EM iteration is a generalised EM step (L does not decrease).
+ * The engine sees only the Gate contract: no gate-specific branch here.
+ */
+import type { Gate } from '../gates/types.js';
+import { solveDamped } from '../linalg/solve.js';
+import { lbfgs } from './lbfgs.js';
+
+export interface GateMStepOptions {
+  /** maximum Newton (or L-BFGS) iterations per M-step */
+  maxSteps: number;
+  /** stop when the Newton decrement g'(-H)^-1 g / 2 (the predicted gain in Q) is below this */
+  tol: number;
+}
+
+export interface GateMStepResult {
+  /** Q at the returned theta */
+  q: number;
+  /** Q at the starting theta */
+  q0: number;
+  steps: number;
+}
+
+/**
+ * Run the M-step in place: `theta` is updated, `G` receives the weights at the returned theta.
+ * @param free indices of theta that are optimised (the others stay fixed, e.g. a reference expert)
+ */
+export function gateMStep(
+  gate: Gate,
+  theta: Float64Array,
+  X: Float64Array,
+  n: number,
+  R: Float64Array,
+  G: Float64Array,
+  free: Int32Array,
+  options: GateMStepOptions,
+): GateMStepResult {
+  return gate.hessian
+    ? newtonMStep(gate, theta, X, n, R, G, free, options)
+    : lbfgsMStep(gate, theta, X, n, R, G, free, options);
+}
+
+function newtonMStep(
+  gate: Gate,
+  theta: Float64Array,
+  X: Float64Array,
+  n: number,
+  R: Float64Array,
+  G: Float64Array,
+  free: Int32Array,
+  options: GateMStepOptions,
+): GateMStepResult {
+  const P = gate.nParams;
+  const f = free.length;
+  const grad = new Float64Array(P);
+  const H = new Float64Array(P * P);
+  const trial = theta.slice();
+  const gradTrial = new Float64Array(P);
+  const Gtrial = new Float64Array(G.length);
+  let q = gate.objective(theta, X, n, R, grad, G);
+  const q0 = q;
+  let steps = 0;
+  const A = new Float64Array(f * f);
+  const rhs = new Float64Array(f);
+  while (steps < options.maxSteps && Number.isFinite(q)) {
+    gate.hessian!(theta, X, n, G, H);
+    // Newton direction on the free coordinates: (-H) delta = grad
+    for (let a = 0; a < f; a++) {
+      rhs[a] = grad[free[a]!]!;
+      for (let b = 0; b < f; b++) A[a * f + b] = -H[free[a]! * P + free[b]!]!;
+    }
+    const delta = solveDamped(A, rhs, f);
+    let decrement = 0;
+    for (let a = 0; a < f; a++) decrement += delta[a]! * rhs[a]!;
+    if (!(decrement / 2 > options.tol)) break;
+    let step = 1;
+    let accepted = false;
+    for (let halving = 0; halving < 40; halving++) {
+      trial.set(theta);
+      for (let a = 0; a < f; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
+      const qt = gate.objective(trial, X, n, R, gradTrial, Gtrial);
+      if (qt >= q) {
+        theta.set(trial);
+        grad.set(gradTrial);
+        G.set(Gtrial);
+        q = qt;
+        accepted = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    steps++;
+    if (!accepted) break;
+  }
+  return { q, q0, steps };
+}
+
+function lbfgsMStep(
+  gate: Gate,
+  theta: Float64Array,
+  X: Float64Array,
+  n: number,
+  R: Float64Array,
+  G: Float64Array,
+  free: Int32Array,
+  options: GateMStepOptions,
+): GateMStepResult {
+  const P = gate.nParams;
+  const full = theta.slice();
+  const grad = new Float64Array(P);
+  const scale = 1 / n;
+  const x0 = Float64Array.from(free, (j) => theta[j]!);
+  const evaluate = (x: Float64Array, g: Float64Array): number => {
+    for (let a = 0; a < free.length; a++) full[free[a]!] = x[a]!;
+    const q = gate.objective(full, X, n, R, grad, null);
+    for (let a = 0; a < free.length; a++) g[a] = -grad[free[a]!]! * scale;
+    return Number.isFinite(q) ? -q * scale : Infinity;
+  };
+  const g0 = new Float64Array(free.length);
+  const q0 = -evaluate(x0, g0) / scale;
+  const result = lbfgs(evaluate, x0, {
+    maxIterations: options.maxSteps,
+    relTol: 0,
+    absTol: options.tol * scale,
+    gradTol: 1e-12,
+  });
+  let q = -result.f / scale;
+  if (q >= q0) {
+    for (let a = 0; a < free.length; a++) theta[free[a]!] = result.x[a]!;
+  } else q = q0;
+  gate.weights(theta, X, n, G);
+  return { q, q0, steps: result.iterations };
+}

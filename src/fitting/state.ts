@@ -1,0 +1,105 @@
+/**
+ * The packed state shared by EM and MLE: the gate with its parameter vector, the experts as flat
+ * arrays, which gate coordinates are free, and the conversion back to a plain Model.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { packExperts, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { createGate } from '../gates/index.js';
+import type { Gate } from '../gates/types.js';
+import type { Expert, InputSpec, Model } from '../models/types.js';
+import type { FitOptions } from './types.js';
+
+export interface PackedState {
+  gate: Gate;
+  theta: Float64Array;
+  experts: GaussianExperts;
+  /** indices of theta that are optimised */
+  free: Int32Array;
+}
+
+/**
+ * Pack a start model for fitting. With the reference convention the start is first moved so that
+ * the last expert has beta0 = 0 and beta1 = 0: by a common shift where that leaves the gate
+ * unchanged (all gates shift-invariant in beta0; all but the activation gate in beta1), otherwise
+ * by setting beta1_k = 0.
+ */
+export function packState(start: Model, options: FitOptions): PackedState {
+  const k = start.experts.length;
+  const d = start.input.dim;
+  const gate = createGate(options.gate, k, d, { tau: options.tau ?? 'known' });
+  const spec = options.gate;
+  // the start's tau is used as the starting value when tau is free
+  const startSpec = (start.gate.type === spec.type ? start.gate : spec);
+  const theta = gate.pack(start.experts, startSpec);
+  const reference = (options.identifiability ?? 'reference') === 'reference';
+  const pinned = new Set<number>();
+  if (reference) {
+    const last = k - 1;
+    const shift0 = theta[last]!;
+    for (let i = 0; i < k; i++) theta[i] = theta[i]! - shift0;
+    const slopeInvariant = gate.type !== 'activation';
+    for (let p = 0; p < d; p++) {
+      const shift1 = theta[k + last * d + p]!;
+      if (slopeInvariant) for (let i = 0; i < k; i++) theta[k + i * d + p] = theta[k + i * d + p]! - shift1;
+      else theta[k + last * d + p] = 0;
+      pinned.add(k + last * d + p);
+    }
+    pinned.add(last);
+  }
+  const free = Int32Array.from({ length: gate.nParams }, (_, j) => j).filter((j) => !pinned.has(j));
+  return { gate, theta, experts: packExperts(start.experts, d), free };
+}
+
+/** The plain Model of a packed state. */
+export function unpackState(state: PackedState, input: InputSpec): Model {
+  const { gate, theta, experts } = state;
+  const { beta0, beta1, spec } = gate.unpack(theta);
+  const d = experts.d;
+  const list: Expert[] = [];
+  for (let i = 0; i < experts.k; i++) {
+    list.push({
+      beta0: beta0[i]!,
+      beta1: beta1[i]!,
+      a: Array.from(experts.a.subarray(i * d, i * d + d)),
+      b: experts.b[i]!,
+      nu: experts.nu[i]!,
+    });
+  }
+  return { gate: spec, experts: list, input };
+}
+
+/** The input design recorded in a fitted model: the start's when given, else the data's box. */
+export function dataInputBox(data: Dataset): InputSpec {
+  const { n, d, X } = data;
+  if (d === 1) {
+    let low = Infinity;
+    let high = -Infinity;
+    for (let r = 0; r < n; r++) {
+      low = Math.min(low, X[r]!);
+      high = Math.max(high, X[r]!);
+    }
+    return { type: 'uniform', low, high: high > low ? high : low + 1, dim: 1 };
+  }
+  let low = Infinity;
+  let high = -Infinity;
+  for (let t = 0; t < n * d; t++) {
+    low = Math.min(low, X[t]!);
+    high = Math.max(high, X[t]!);
+  }
+  return { type: 'uniform', low, high: high > low ? high : low + 1, dim: d };
+}
+
+/** Copy the mutable parts of a state (for keeping the last good iterate). */
+export function copyState(state: PackedState): { theta: Float64Array; a: Float64Array; b: Float64Array; nu: Float64Array } {
+  return { theta: state.theta.slice(), a: state.experts.a.slice(), b: state.experts.b.slice(), nu: state.experts.nu.slice() };
+}
+
+export function restoreState(
+  state: PackedState,
+  saved: { theta: Float64Array; a: Float64Array; b: Float64Array; nu: Float64Array },
+): void {
+  state.theta.set(saved.theta);
+  state.experts.a.set(saved.a);
+  state.experts.b.set(saved.b);
+  state.experts.nu.set(saved.nu);
+}

@@ -1,0 +1,68 @@
+/**
+ * Activation dense-to-sparse gate [TEMP] (spec: models.md, gate 4):
+ *   G_i(x) = softmax_i( sigma(beta1_i.x) / tau + beta0_i ),   one shared tau > 0 (beta0 outside sigma).
+ * The objective is not concave in beta1, so the M-step uses L-BFGS (no hessian method).
+ */
+import type { Activation, GateSpec } from '../models/types.js';
+import { ACTIVATION_FUNCTIONS, type ActivationFunction } from './activations.js';
+import { LogitGate } from './logit-gate.js';
+
+export class ActivationGate extends LogitGate {
+  readonly type = 'activation' as const;
+  private readonly sigma: ActivationFunction;
+
+  constructor(
+    k: number,
+    d: number,
+    readonly activation: Activation,
+    private readonly knownTau: number,
+    tauFree: boolean,
+  ) {
+    super(k, d, tauFree);
+    this.sigma = ACTIVATION_FUNCTIONS[activation];
+  }
+  private tau(theta: Float64Array): number {
+    return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
+  }
+  private slopeDot(theta: Float64Array, X: Float64Array, r: number, i: number): number {
+    const { k, d } = this;
+    let v = 0;
+    for (let p = 0; p < d; p++) v += theta[k + i * d + p]! * X[r * d + p]!;
+    return v;
+  }
+  logits(theta: Float64Array, X: Float64Array, n: number, U: Float64Array): void {
+    const k = this.k;
+    const inv = 1 / this.tau(theta);
+    const sigma = this.sigma;
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < k; i++) U[r * k + i] = sigma.value(this.slopeDot(theta, X, r, i)) * inv + theta[i]!;
+    }
+  }
+  /**
+   * dQ/dbeta0_i = sum_n D_ni;  dQ/dbeta1_i = sum_n D_ni sigma'(v_ni) x_n / tau;
+   * dQ/dlog tau = -sum_n sum_i D_ni sigma(v_ni) / tau,   v_ni = beta1_i.x_n.
+   */
+  chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {
+    const { k, d } = this;
+    const inv = 1 / this.tau(theta);
+    const sigma = this.sigma;
+    const tauIndex = this.logTauIndex;
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < k; i++) {
+        const g = D[r * k + i]!;
+        if (g === 0) continue;
+        grad[i] = grad[i]! + g;
+        const v = this.slopeDot(theta, X, r, i);
+        const gs = g * sigma.derivative(v) * inv;
+        for (let p = 0; p < d; p++) grad[k + i * d + p] = grad[k + i * d + p]! + gs * X[r * d + p]!;
+        if (tauIndex >= 0) grad[tauIndex] = grad[tauIndex]! - g * sigma.value(v) * inv;
+      }
+    }
+  }
+  protected specFrom(theta: Float64Array): GateSpec {
+    return { type: 'activation', activation: this.activation, tau: this.tau(theta) };
+  }
+  protected specTau(spec: GateSpec): number {
+    return spec.type === 'activation' ? spec.tau : this.knownTau;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The gate plug-in contract (spec: models.md, "Gates"). The EM engine, the MLE fitter and the
+ * sampler call only these methods; adding a gate is one file implementing them plus one line in
+ * `gates/index.ts`.
+ *
+ * Packed parameter vector theta (length nParams):
+ *   theta[i]             = beta0_i                  i = 0..k-1
+ *   theta[k + i*d + p]   = (beta1_i)_p              p = 0..d-1
+ *   theta[k + k*d]       = log tau                  only when the gate's tau is fitted (free)
+ * Batches of inputs are row-major Float64Array X (n x d); per-point-per-expert arrays are n x k.
+ */
+import type { Expert, GateSpec, GateType } from '../models/types.js';
+
+export interface Gate {
+  readonly type: GateType;
+  /** number of experts */
+  readonly k: number;
+  /** input dimension */
+  readonly d: number;
+  /** length of the packed parameter vector */
+  readonly nParams: number;
+  /** index of log tau in theta, or -1 if the gate has no fitted temperature */
+  readonly logTauIndex: number;
+
+  /** Pack the gating parameters of `experts` (and tau of `spec` when free) into theta. */
+  pack(experts: readonly Expert[], spec: GateSpec): Float64Array;
+  /** Unpack theta into gating parameters and the gate spec (with the fitted tau, if any). */
+  unpack(theta: Float64Array): { beta0: number[]; beta1: number[][]; spec: GateSpec };
+
+  /** G_i(x_n) into G (n x k); rows sum to 1; exactly 0 for experts a sparse gate drops. */
+  weights(theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;
+  /** log G_i(x_n) into logG (n x k), by log-sum-exp; -Infinity for dropped experts. */
+  logWeights(theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void;
+  /**
+   * The gating objective of the M-step, Q(theta) = sum_n sum_i R_ni log G_i(x_n; theta), for fixed
+   * responsibilities R (n x k, rows summing to 1). Returns -Infinity when some R_ni > 0 has
+   * G_i(x_n) = 0 (top-K). When `grad` is given it receives dQ/dtheta; when `G` is given it
+   * receives the weights at theta.
+   */
+  objective(
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    grad: Float64Array | null,
+    G: Float64Array | null,
+  ): number;
+  /**
+   * Optional: the Hessian of Q in theta (nParams x nParams, row-major) from the weights G at theta,
+   * for gates whose Q is concave on the current selection (softmax, top-K, temperature with tau
+   * known). Gates without it are fitted by L-BFGS in the M-step.
+   */
+  hessian?(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void;
+}
+
+/** How a gate is fitted: which temperature mode. */
+export interface GateOptions {
+  /** 'known' (default): tau fixed at the spec's value; 'free': log tau is a parameter. */
+  tau?: 'known' | 'free';
+}

@@ -1,0 +1,1 @@
+export { logDensity, logLikelihood } from './density.js';

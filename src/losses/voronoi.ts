@@ -1,0 +1,106 @@
+/**
+ * Voronoi cells of a fitted mixing measure around the true atoms (spec: losses.md, "Voronoi cells").
+ */
+import type { Expert, Model } from '../models/types.js';
+import { checkChoice, checkModels, checkOptionKeys } from './validate.js';
+
+/**
+ * Distance between a fitted atom and a true atom.
+ * `'euclidean'`: ||theta_i - theta*_j|| on theta = concat(beta1, a, b, nu) (losses.md default).
+ * `'blocks'`: ||dbeta1|| + ||da|| + |db| + |dnu| (the [DEMYS] authors' code).
+ */
+export type VoronoiMetric = 'euclidean' | 'blocks';
+
+/** Options of {@link voronoiCells}. */
+export interface VoronoiOptions {
+  /** distance on theta; defaults to `'euclidean'` */
+  metric?: VoronoiMetric;
+}
+
+export const VORONOI_METRICS: readonly VoronoiMetric[] = ['euclidean', 'blocks'];
+
+/**
+ * Relative tolerance under which two distances count as equal (a tie): floating-point rounding in
+ * a midpoint (e.g. (x + y) / 2) must not decide a tie. A later true atom l takes a fitted atom
+ * from the current best j only if dist_l < dist_j * (1 - TIE_RTOL).
+ */
+export const TIE_RTOL = 1e-12;
+
+/**
+ * Distance between fitted atom `f` (its beta1 shifted by `t1` when given) and true atom `t`.
+ * Internal building block of the cells and of the aligned loss.
+ */
+export function atomDistance(f: Expert, t: Expert, metric: VoronoiMetric, t1?: readonly number[]): number {
+  let sb = 0;
+  let sa = 0;
+  const d = t.beta1.length;
+  for (let c = 0; c < d; c++) {
+    const db = f.beta1[c]! + (t1 ? t1[c]! : 0) - t.beta1[c]!;
+    const da = f.a[c]! - t.a[c]!;
+    sb += db * db;
+    sa += da * da;
+  }
+  const db = f.b - t.b;
+  const dn = f.nu - t.nu;
+  if (metric === 'blocks') return Math.sqrt(sb) + Math.sqrt(sa) + Math.abs(db) + Math.abs(dn);
+  return Math.sqrt(sb + sa + db * db + dn * dn);
+}
+
+/**
+ * Cells for already-validated atoms (internal; `t1` shifts every fitted beta1).
+ * Returns, for each true atom j, the ascending 0-based indices of the fitted atoms in A_j.
+ */
+export function assignCells(
+  fit: readonly Expert[],
+  truth: readonly Expert[],
+  metric: VoronoiMetric,
+  t1?: readonly number[],
+): number[][] {
+  const cells: number[][] = truth.map(() => []);
+  for (let i = 0; i < fit.length; i++) {
+    const f = fit[i]!;
+    let best = 0;
+    let bestD = atomDistance(f, truth[0]!, metric, t1);
+    for (let l = 1; l < truth.length; l++) {
+      const dl = atomDistance(f, truth[l]!, metric, t1);
+      if (dl < bestD * (1 - TIE_RTOL)) {
+        best = l;
+        bestD = dl;
+      }
+    }
+    cells[best]!.push(i);
+  }
+  return cells;
+}
+
+/**
+ * Voronoi cells of the fitted atoms around the true atoms (losses.md, "Voronoi cells"):
+ *
+ *     A_j = { i : ||theta_i - theta*_j|| <= ||theta_i - theta*_l|| for all l != j },
+ *     theta_i = concat(beta1_i, a_i, b_i, nu_i)
+ *
+ * The gating intercept beta0 is not part of theta, and neither is a gate temperature tau (tau is
+ * shared by all atoms, so it cannot tell atoms apart). Each fitted atom goes to exactly one cell:
+ * an atom equidistant to several true atoms goes to the lowest j (losses.md **choice**; distances
+ * within a relative 1e-12 count as equal, see {@link TIE_RTOL}). A cell may be empty: its true
+ * atom is then missed by the fit.
+ *
+ * @param fit fitted model (k atoms)
+ * @param truth true model (k* atoms); same `input.dim` as `fit`
+ * @param opts `metric`: `'euclidean'` (defaults) or `'blocks'` = ||dbeta1|| + ||da|| + |db| + |dnu|
+ *   (the [DEMYS] authors' code)
+ * @returns an array of length k*: entry j lists the 0-based indices i (ascending) of the fitted
+ *   atoms in A_j
+ * @throws {ModelError} when dimensions disagree (names the field) or a parameter is not finite
+ * @throws {ConfigError} on an unknown option or metric
+ * @example
+ *   // truth atoms at b = 0 and b = 2 (all else equal); fitted atoms at b = 0.1, 1 (a tie), 1.9
+ *   voronoiCells(fit, truth) // => [[0, 1], [2]]
+ */
+export function voronoiCells(fit: Model, truth: Model, opts?: VoronoiOptions): number[][] {
+  const fn = 'voronoiCells';
+  checkOptionKeys(fn, opts, ['metric']);
+  checkModels(fn, fit, truth);
+  const metric = checkChoice(fn, 'metric', opts?.metric, VORONOI_METRICS, 'euclidean');
+  return assignCells(fit.experts, truth.experts, metric);
+}

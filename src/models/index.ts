@@ -1,0 +1,17 @@
+export type {
+  Activation,
+  ActivationGateSpec,
+  Expert,
+  GateSpec,
+  GateType,
+  GridInput,
+  InputSpec,
+  Model,
+  NormalInput,
+  SoftmaxGateSpec,
+  TemperatureGateSpec,
+  TopKGateSpec,
+  UniformInput,
+} from './types.js';
+export { ACTIVATIONS, gateTau, modelDim } from './types.js';
+export { choleskyLower, parseGate, parseInput, parseModel } from './validate.js';

@@ -1,0 +1,214 @@
+/**
+ * Parse and validate a model (the JSON model file of spec models.md). Every error names the JSON
+ * path, the bad value and what is allowed, e.g.
+ *   experts[1].nu: -0.2 is not a variance; must be > 0
+ *   gate.K: 4 exceeds the number of experts (2); must be an integer in 1..2
+ */
+import { ModelError, show } from '../errors.js';
+import {
+  ACTIVATIONS,
+  type Activation,
+  type Expert,
+  type GateSpec,
+  type InputSpec,
+  type Model,
+} from './types.js';
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function object(v: unknown, path: string): Obj {
+  if (!isObject(v)) throw new ModelError(`${path}: ${show(v)} is not an object; must be a JSON object`);
+  return v;
+}
+
+function finite(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ModelError(`${path}: ${show(v)} is not a finite number; must be a finite number`);
+  }
+  return v;
+}
+
+function positive(v: unknown, path: string, what: string): number {
+  const x = finite(v, path);
+  if (!(x > 0)) throw new ModelError(`${path}: ${show(x)} is not ${what}; must be > 0`);
+  return x;
+}
+
+function vector(v: unknown, path: string, length: number | undefined): number[] {
+  if (!Array.isArray(v)) throw new ModelError(`${path}: ${show(v)} is not an array; must be an array of numbers`);
+  if (length !== undefined && v.length !== length) {
+    throw new ModelError(`${path}: has length ${v.length}; must have length ${length} (the input dimension d)`);
+  }
+  return v.map((x, i) => finite(x, `${path}[${i}]`));
+}
+
+function noUnknownKeys(o: Obj, path: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) {
+      const where = path ? `${path}.${key}` : key;
+      throw new ModelError(`${where}: unknown field; allowed here: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function parseExpert(v: unknown, path: string, d: number): Expert {
+  const o = object(v, path);
+  noUnknownKeys(o, path, ['beta0', 'beta1', 'a', 'b', 'nu']);
+  for (const key of ['beta0', 'beta1', 'a', 'b', 'nu']) {
+    if (!(key in o)) throw new ModelError(`${path}.${key}: missing; every expert needs beta0, beta1, a, b, nu`);
+  }
+  const beta0 = finite(o.beta0, `${path}.beta0`);
+  const beta1 = vector(o.beta1, `${path}.beta1`, d);
+  const a = vector(o.a, `${path}.a`, d);
+  const b = finite(o.b, `${path}.b`);
+  const nu = finite(o.nu, `${path}.nu`);
+  if (!(nu > 0)) throw new ModelError(`${path}.nu: ${show(nu)} is not a variance; must be > 0`);
+  return { beta0, beta1, a, b, nu };
+}
+
+/** Validate a gate spec for k experts; fills defaults (topk rankBy 'slope', tau 1). */
+export function parseGate(v: unknown, k: number, path = 'gate'): GateSpec {
+  const o = object(v, path);
+  const type = o.type;
+  switch (type) {
+    case 'softmax':
+      noUnknownKeys(o, path, ['type']);
+      return { type };
+    case 'topk': {
+      noUnknownKeys(o, path, ['type', 'K', 'rankBy']);
+      const K = o.K;
+      if (typeof K !== 'number' || !Number.isInteger(K) || K < 1) {
+        throw new ModelError(`${path}.K: ${show(K)} is not a valid K; must be an integer in 1..${k}`);
+      }
+      if (K > k) {
+        throw new ModelError(`${path}.K: ${K} exceeds the number of experts (${k}); must be an integer in 1..${k}`);
+      }
+      const rankBy = o.rankBy ?? 'slope';
+      if (rankBy !== 'slope' && rankBy !== 'logit') {
+        throw new ModelError(`${path}.rankBy: ${show(rankBy)} is not a ranking score; must be "slope" or "logit"`);
+      }
+      return { type, K, rankBy };
+    }
+    case 'temperature': {
+      noUnknownKeys(o, path, ['type', 'tau']);
+      return { type, tau: o.tau === undefined ? 1 : positive(o.tau, `${path}.tau`, 'a temperature') };
+    }
+    case 'activation': {
+      noUnknownKeys(o, path, ['type', 'activation', 'tau']);
+      const activation = o.activation;
+      if (typeof activation !== 'string' || !ACTIVATIONS.includes(activation as Activation)) {
+        throw new ModelError(
+          `${path}.activation: ${show(activation)} is not a known activation; must be one of ${ACTIVATIONS.join(', ')}`,
+        );
+      }
+      return {
+        type,
+        activation: activation as Activation,
+        tau: o.tau === undefined ? 1 : positive(o.tau, `${path}.tau`, 'a temperature'),
+      };
+    }
+    default:
+      throw new ModelError(
+        `${path}.type: ${show(type)} is not a gate type; must be one of softmax, topk, temperature, activation`,
+      );
+  }
+}
+
+/** Validate an input design of dimension d; missing -> uniform on [0, 1]^d. */
+export function parseInput(v: unknown, d: number, path = 'input'): InputSpec {
+  if (v === undefined) return { type: 'uniform', low: 0, high: 1, dim: d };
+  const o = object(v, path);
+  const dim = o.dim === undefined ? d : o.dim;
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
+    throw new ModelError(`${path}.dim: ${show(dim)} is not a dimension; must be a positive integer`);
+  }
+  if (dim !== d) {
+    throw new ModelError(
+      `${path}.dim: ${dim} does not match the experts' dimension (beta1 and a have length ${d}); they must agree`,
+    );
+  }
+  switch (o.type) {
+    case 'uniform':
+    case 'grid': {
+      noUnknownKeys(o, path, ['type', 'low', 'high', 'dim']);
+      const low = o.low === undefined ? 0 : finite(o.low, `${path}.low`);
+      const high = o.high === undefined ? 1 : finite(o.high, `${path}.high`);
+      if (!(high > low)) throw new ModelError(`${path}.high: ${show(high)} is not above low (${low}); must be > low`);
+      if (o.type === 'grid') {
+        if (dim !== 1) throw new ModelError(`${path}.dim: ${dim} is not allowed for a grid design; grid needs dim 1`);
+        return { type: 'grid', low, high, dim: 1 };
+      }
+      return { type: 'uniform', low, high, dim };
+    }
+    case 'normal': {
+      noUnknownKeys(o, path, ['type', 'mean', 'cov', 'dim']);
+      const mean = vector(o.mean, `${path}.mean`, dim);
+      if (!Array.isArray(o.cov) || o.cov.length !== dim) {
+        throw new ModelError(`${path}.cov: ${show(o.cov)} is not a ${dim} x ${dim} matrix; must be an array of ${dim} rows`);
+      }
+      const cov = o.cov.map((row, i) => vector(row, `${path}.cov[${i}]`, dim));
+      for (let i = 0; i < dim; i++) {
+        for (let j = 0; j < i; j++) {
+          if (Math.abs(cov[i]![j]! - cov[j]![i]!) > 1e-12 * (Math.abs(cov[i]![j]!) + Math.abs(cov[j]![i]!) + 1e-300)) {
+            throw new ModelError(`${path}.cov[${i}][${j}]: ${cov[i]![j]} differs from cov[${j}][${i}] = ${cov[j]![i]}; must be symmetric`);
+          }
+        }
+      }
+      choleskyLower(cov, `${path}.cov`);
+      return { type: 'normal', mean, cov, dim };
+    }
+    default:
+      throw new ModelError(`${path}.type: ${show(o.type)} is not an input design; must be one of uniform, grid, normal`);
+  }
+}
+
+/** Lower Cholesky factor of a symmetric positive definite matrix; ModelError naming `path` if not PD. */
+export function choleskyLower(A: number[][], path: string): number[][] {
+  const m = A.length;
+  const L = A.map(() => new Array<number>(m).fill(0));
+  for (let j = 0; j < m; j++) {
+    let s = A[j]![j]!;
+    for (let p = 0; p < j; p++) s -= L[j]![p]! * L[j]![p]!;
+    if (!(s > 0)) throw new ModelError(`${path}: is not positive definite (pivot ${j} is ${show(s)}); must be a covariance matrix`);
+    const ljj = Math.sqrt(s);
+    L[j]![j] = ljj;
+    for (let i = j + 1; i < m; i++) {
+      let t = A[i]![j]!;
+      for (let p = 0; p < j; p++) t -= L[i]![p]! * L[j]![p]!;
+      L[i]![j] = t / ljj;
+    }
+  }
+  return L;
+}
+
+/**
+ * Validate a whole model. Fields allowed beside gate/experts/input: `fit` (written by the fitter),
+ * `name`, `description` (free text).
+ */
+export function parseModel(v: unknown, path = ''): Model {
+  const where = (key: string) => (path ? `${path}.${key}` : key);
+  const o = object(v, path || 'model');
+  noUnknownKeys(o, path, ['gate', 'experts', 'input', 'fit', 'name', 'description']);
+  if (!('gate' in o)) throw new ModelError(`${where('gate')}: missing; a model needs gate, experts (and optionally input)`);
+  if (!Array.isArray(o.experts) || o.experts.length === 0) {
+    throw new ModelError(`${where('experts')}: ${show(o.experts)} is not a non-empty array; must list at least one expert`);
+  }
+  const first = object(o.experts[0], `${where('experts')}[0]`);
+  const d =
+    isObject(o.input) && typeof o.input.dim === 'number'
+      ? o.input.dim
+      : Array.isArray(first.beta1)
+        ? first.beta1.length
+        : 1;
+  if (!Number.isInteger(d) || d < 1) {
+    throw new ModelError(`${where('input.dim')}: ${show(d)} is not a dimension; must be a positive integer`);
+  }
+  const experts = o.experts.map((e, i) => parseExpert(e, `${where('experts')}[${i}]`, d));
+  const gate = parseGate(o.gate, experts.length, where('gate'));
+  const input = parseInput(o.input, d, where('input'));
+  return { gate, experts, input };
+}

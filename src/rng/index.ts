@@ -1,0 +1,2 @@
+export { Rng, validateSeed } from './rng.js';
+export { philox4x32, uniformFromWords } from './philox.js';

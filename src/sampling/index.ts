@@ -1,0 +1,1 @@
+export { sample, SAMPLE_TAG } from './sample.js';
