@@ -8,7 +8,8 @@ import type { Dataset } from './dataset.js';
 
 /** Format a float64 so that Number(text) === value (shortest round-trip decimal). */
 export function formatNumber(value: number): string {
-  return String(value);
+  // String(-0) is "0": keep the sign so the bits round-trip
+  return Object.is(value, -0) ? '-0' : String(value);
 }
 
 /** Dataset as CSV text: `x1,..,xd,y[,z]` with z 1-based when the dataset has labels. */

@@ -1,0 +1,41 @@
+/**
+ * Losses (spec: losses.md): Voronoi cells, the Voronoi losses D1 and D2 (raw and aligned over a
+ * common gating shift), rbar and its numerical check, per-parameter errors, and the expected
+ * Hellinger and total-variation distances between conditional densities.
+ */
+export { voronoiCells, type VoronoiMetric, type VoronoiOptions } from './voronoi.js';
+export { rbar, KNOWN_RBAR } from './rbar.js';
+export {
+  checkRbar,
+  hoSystem,
+  hoSystemResidual,
+  type CheckRbarOptions,
+  type CheckRbarResult,
+  type HoPoint,
+  type HoSearchOptions,
+  type HoSearchResult,
+} from './ho-system.js';
+export {
+  defaultExponents,
+  type BlockExponents,
+  type ExponentValue,
+  type LossExponents,
+  type ResolvedExponents,
+} from './exponents.js';
+export {
+  lossD1,
+  lossD2,
+  voronoiLoss,
+  type LossKind,
+  type LossOptions,
+  type ShiftMode,
+  type VoronoiLossOptions,
+  type VoronoiLossResult,
+} from './voronoi-loss.js';
+export { parameterErrors, type AtomErrors, type GateShift, type ParameterErrorOptions } from './parameter-errors.js';
+export {
+  densityDistance,
+  type DensityDistanceOptions,
+  type DensityDistanceResult,
+  type LogWeightsFn,
+} from './density-distance.js';
