@@ -11,6 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { eStepKernel } from './estep-kernel.js';
 import type { Backend } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -18,10 +19,36 @@ const SMALL_SUM = 1e-280;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
-  private logDensity = new Float64Array(0);
   private rowLogG = new Float64Array(0);
 
+  /** E-step by the generated kernel for (k, d) (see estep-kernel.ts). */
   eStep(
+    data: Dataset,
+    G: Float64Array,
+    experts: GaussianExperts,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+  ): number {
+    const { n, d, X, Y } = data;
+    const { k, a, b, nu } = experts;
+    const C = new Float64Array(k);
+    const H = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      C[i] = -0.5 * (LOG_2PI + Math.log(nu[i]!));
+      H[i] = 0.5 / nu[i]!;
+    }
+    if (this.rowLogG.length < k) this.rowLogG = new Float64Array(k);
+    const lg = this.rowLogG;
+    const fallback = (row: number, residuals: Float64Array): number => {
+      logWeightsAt(row, lg);
+      return logSumExpRow(lg, residuals, C, H, R, row * k, k);
+    };
+    return eStepKernel(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
+  }
+
+  /** The same E-step by plain loops: the reference the generated kernel is tested against. */
+  eStepReference(
     data: Dataset,
     G: Float64Array,
     experts: GaussianExperts,
@@ -33,11 +60,8 @@ export class CpuBackend implements Backend {
     const { k, a, b, nu } = experts;
     const m = d + 1;
     const size = expertStatsSize(d);
-    if (this.logDensity.length < k) {
-      this.logDensity = new Float64Array(k);
-      this.rowLogG = new Float64Array(k);
-    }
-    const l = this.logDensity;
+    const l = new Float64Array(k);
+    if (this.rowLogG.length < k) this.rowLogG = new Float64Array(k);
     const constTerm = new Float64Array(k);
     const halfPrecision = new Float64Array(k);
     for (let i = 0; i < k; i++) {
@@ -130,4 +154,33 @@ export class CpuBackend implements Backend {
     }
     return maxSum + logSum + Math.log(product);
   }
+}
+
+/**
+ * One row in log space: l_i = log G_i + C_i - e_i^2 H_i; fills R[o..o+k) with the normalised
+ * responsibilities and returns log p = logsumexp_i l_i.
+ */
+function logSumExpRow(
+  logG: Float64Array,
+  residuals: Float64Array,
+  C: Float64Array,
+  H: Float64Array,
+  R: Float64Array,
+  o: number,
+  k: number,
+): number {
+  let m = -Infinity;
+  for (let i = 0; i < k; i++) {
+    const v = logG[i]! + C[i]! - residuals[i]! * residuals[i]! * H[i]!;
+    R[o + i] = v;
+    if (v > m) m = v;
+  }
+  let s = 0;
+  for (let i = 0; i < k; i++) {
+    const e = Math.exp(R[o + i]! - m);
+    R[o + i] = e;
+    s += e;
+  }
+  for (let i = 0; i < k; i++) R[o + i] = R[o + i]! / s;
+  return m + Math.log(s);
 }

@@ -190,7 +190,9 @@ const lossCommand: Command = {
 Prints JSON {"kind": "D1"|"D2", "raw", "aligned", "cells", "errors"}: D1 when the fit has as many
 experts as the truth, D2 when it has more; raw is the loss as fitted, aligned the minimum over a
 common gating shift; cells[j] lists the 0-based fitted atoms in the Voronoi cell of true atom j;
-errors[j] are the per-parameter errors of true atom j.`,
+errors is {"raw": [...], "aligned": [...]} with, per true atom j, the cell size, the cell mass error
+|sum_{i in A_j} exp(beta0_i) - exp(beta0*_j)| and the largest errors in beta1, a, b, nu (and tau)
+over the cell (null for an empty cell), before and after the aligning shift.`,
   run(argv, io) {
     const v = parseFlags(argv, { truth: { type: 'string' }, fit: { type: 'string' } }, 'loss');
     const truth = readModel(required(v, 'truth', 'loss'), '--truth');

@@ -44,7 +44,7 @@
 import { modelLogWeights } from '../gates/index.js';
 import type { Model } from '../models/types.js';
 import { ConfigError, ModelError, NumericalError, show } from '../errors.js';
-import { createLossRng } from './prng.js';
+import { Rng, validateSeed } from '../rng/rng.js';
 import { gaussLegendre } from './quadrature.js';
 import { checkChoice, checkInteger, checkModels, checkOptionKeys } from './validate.js';
 
@@ -355,6 +355,9 @@ export function densityDistance(fit: Model, truth: Model, opts: DensityDistanceO
   }
   if (input.type === 'grid') {
     checkBox(fn, input.low, input.high);
+    if (d !== 1) {
+      throw new ModelError(`${fn}: truth.input.dim: a grid design is 1-dimensional (got ${d}); use a uniform or normal input for d > 1`);
+    }
     for (let i = 0; i < nx; i++) X[i] = input.low + ((input.high - input.low) * i) / (nx - 1);
     return finish(fn, fit, truth, X, nx, d, undefined, method, logWeights, false);
   }
@@ -362,13 +365,13 @@ export function densityDistance(fit: Model, truth: Model, opts: DensityDistanceO
   if (typeof seed !== 'number' || !Number.isFinite(seed)) {
     throw new ConfigError(`${fn}: seed: required for method "mc" with a ${input.type} input (got ${show(seed)}); pass an integer seed`);
   }
-  const rng = createLossRng(seed);
+  const rng = new Rng(validateSeed(seed, `${fn}: seed`));
   if (input.type === 'uniform') {
     checkBox(fn, input.low, input.high);
     for (let i = 0; i < nx * d; i++) X[i] = input.low + (input.high - input.low) * rng.uniform();
   } else if (input.type === 'normal') {
-    if (!Array.isArray(input.mean) || input.mean.length !== d) {
-      throw new ModelError(`${fn}: truth.input.mean: wrong length (got ${show(input.mean)}); must have input.dim = ${d} entries`);
+    if (!Array.isArray(input.mean) || input.mean.length !== d || !input.mean.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new ModelError(`${fn}: truth.input.mean: not ${d} finite numbers (got ${show(input.mean)}); must have input.dim = ${d} entries`);
     }
     const L = cholesky(input.cov, d, fn);
     const z = new Float64Array(d);
@@ -419,8 +422,8 @@ function finish(
   }
   let sh = 0;
   let st = 0;
-  let sh2 = 0;
-  let st2 = 0;
+  const hs = new Float64Array(nx);
+  const ts = new Float64Array(nx);
   for (let r = 0; r < nx; r++) {
     const p = mixtureAt(fit, X, r, d, lwF);
     const q = mixtureAt(truth, X, r, d, lwT);
@@ -437,16 +440,21 @@ function finish(
     const w = xw ? xw[r]! : 1 / nx;
     sh += w * h;
     st += w * t;
-    sh2 += h * h;
-    st2 += t * t;
+    hs[r] = h;
+    ts[r] = t;
   }
   let hellingerSE = 0;
   let tvSE = 0;
   if (random) {
-    const varH = Math.max(0, (sh2 - nx * sh * sh) / (nx - 1));
-    const varT = Math.max(0, (st2 - nx * st * st) / (nx - 1));
-    hellingerSE = Math.sqrt(varH / nx);
-    tvSE = Math.sqrt(varT / nx);
+    // two-pass sample variance (n - 1 denominator): no cancellation when the values barely vary
+    let vh = 0;
+    let vt = 0;
+    for (let r = 0; r < nx; r++) {
+      vh += (hs[r]! - sh) ** 2;
+      vt += (ts[r]! - st) ** 2;
+    }
+    hellingerSE = Math.sqrt(vh / (nx - 1) / nx);
+    tvSE = Math.sqrt(vt / (nx - 1) / nx);
   }
   return { hellinger: sh, tv: st, hellingerSE, tvSE, nx, method };
 }

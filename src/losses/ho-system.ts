@@ -51,7 +51,7 @@
  * proof, that none exists on the normalised set.
  */
 import { ConfigError, NumericalError, show } from '../errors.js';
-import { createLossRng } from './prng.js';
+import { Rng, validateSeed } from '../rng/rng.js';
 import { KNOWN_RBAR } from './rbar.js';
 import { checkInteger, checkOptionKeys } from './validate.js';
 
@@ -126,7 +126,7 @@ export function hoSystem(point: HoPoint, r: number): number[] {
       `hoSystem: point: q1, q2, q3sq differ in length (got ${q1.length}, ${q2.length}, ${q3sq.length}); must have the same length m >= 1`,
     );
   }
-  checkInteger('hoSystem', 'r', r, 1, 64, 1);
+  checkInteger('hoSystem', 'r', r, 1, 64);
   const out: number[] = [];
   for (let s = 1; s <= r; s++) {
     let f = 0;
@@ -321,11 +321,11 @@ function resolveSearch(fn: string, m: number, opts: HoSearchOptions | undefined)
  */
 export function hoSystemResidual(m: number, r: number, opts?: HoSearchOptions): HoSearchResult {
   const fn = 'hoSystemResidual';
-  checkInteger(fn, 'm', m, 1, 12, 1);
-  checkInteger(fn, 'r', r, 1, 24, 1);
+  checkInteger(fn, 'm', m, 1, 12);
+  checkInteger(fn, 'r', r, 1, 24);
   const o = resolveSearch(fn, m, opts);
   const L: Layout = { m, r, wMin: o.wMin };
-  const rng = createLossRng(o.seed);
+  const rng = new Rng(validateSeed(o.seed, `${fn}: seed`));
   let bestZ: number[] | undefined;
   let best = Infinity;
   for (let st = 0; st < o.starts; st++) {
@@ -392,7 +392,7 @@ export interface CheckRbarResult {
 export function checkRbar(m: number, opts?: CheckRbarOptions): CheckRbarResult {
   const fn = 'checkRbar';
   checkOptionKeys(fn, opts, ['starts', 'seed', 'wMin', 'maxIter', 'rMax', 'zeroTol', 'floorTol']);
-  checkInteger(fn, 'm', m, 1, 12, 1);
+  checkInteger(fn, 'm', m, 1, 12);
   const rMax = checkInteger(fn, 'rMax', opts?.rMax, 1, 24, Math.min(24, 2 * m + 2));
   const zeroTol = opts?.zeroTol ?? 1e-10;
   const floorTol = opts?.floorTol ?? 1e-4;

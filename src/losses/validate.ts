@@ -93,9 +93,9 @@ export function checkBoolean(fn: string, name: string, v: unknown, dflt: boolean
   return v;
 }
 
-/** Check an integer option in [min, max]; returns it or the default. */
-export function checkInteger(fn: string, name: string, v: unknown, min: number, max: number, dflt: number): number {
-  if (v === undefined) return dflt;
+/** Check an integer option in [min, max]; returns it, or the default when absent (undefined default: required). */
+export function checkInteger(fn: string, name: string, v: unknown, min: number, max: number, dflt?: number): number {
+  if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     throw new ConfigError(`${fn}: ${name}: not an integer in [${min}, ${max}] (got ${show(v)}); must be an integer in [${min}, ${max}]`);
   }

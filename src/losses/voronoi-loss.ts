@@ -7,7 +7,7 @@ import { ModelError, NumericalError } from '../errors.js';
 import { numericExponents, resolveExponents, type BlockExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import { nelderMead } from './nelder-mead.js';
 import { atomErrors, type AtomErrors, type GateShift } from './parameter-errors.js';
-import { TIE_RTOL, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
+import { assignCells, TIE_RTOL, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
 import { checkBoolean, checkChoice, checkModels, checkOptionKeys, tauDifference } from './validate.js';
 
 /** Which Voronoi loss: D1 for k = k*, D2 for k > k*. */
@@ -89,11 +89,12 @@ interface Problem {
 
 const SHIFT_MODES: readonly ShiftMode[] = ['auto', 'full', 'intercept', 'none'];
 
-function prepare(fn: string, kind: LossKind, fit: Model, truth: Model, opts: LossOptions | undefined, keys: readonly string[]): Problem {
+function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, opts: LossOptions | undefined, keys: readonly string[]): Problem {
   checkOptionKeys(fn, opts, keys);
   const d = checkModels(fn, fit, truth);
   const k = fit.experts.length;
   const kStar = truth.experts.length;
+  const kind: LossKind = want === 'auto' ? (k === kStar ? 'D1' : 'D2') : want;
   if (kind === 'D1' && k !== kStar) {
     throw new ModelError(
       `${fn}: fit.experts: D1 needs as many fitted atoms as true atoms (got k = ${k}, k* = ${kStar}); use lossD2 for k > k*`,
@@ -227,6 +228,19 @@ function structure(P: Problem, t1: readonly number[] | undefined, withCells = tr
   return { cells, M, C };
 }
 
+/** The unshifted structure; an unknown rbar is reported with the cell it concerns. */
+function rawStructure(fn: string, P: Problem): Structure {
+  try {
+    return structure(P, undefined);
+  } catch (e) {
+    if (!(e instanceof NumericalError)) throw e;
+    const cells = assignCells(P.fit, P.truth, P.metric);
+    const j = cells.findIndex((c) => c.length > 0 && P.cache[c.length] instanceof NumericalError);
+    const where = j >= 0 ? `the Voronoi cell of true atom ${j} holds fitted atoms ${JSON.stringify(cells[j])}: ` : '';
+    throw new NumericalError(`${fn}: ${where}${e.message}`);
+  }
+}
+
 function valueAt(S: Structure, massTrue: readonly number[], s: number): number {
   let v = s * S.C;
   for (let j = 0; j < massTrue.length; j++) v += Math.abs(s * S.M[j]! - massTrue[j]!);
@@ -284,7 +298,7 @@ function checkFinite(fn: string, v: number, what: string): number {
  */
 export function lossD1(fit: Model, truth: Model, opts?: LossOptions): number {
   const P = prepare('lossD1', 'D1', fit, truth, opts, ['metric', 'tauFitted', 'exponents']);
-  return checkFinite('lossD1', valueAt(structure(P, undefined), P.massTrue, 1), 'the loss');
+  return checkFinite('lossD1', valueAt(rawStructure('lossD1', P), P.massTrue, 1), 'the loss');
 }
 
 /**
@@ -314,7 +328,7 @@ export function lossD1(fit: Model, truth: Model, opts?: LossOptions): number {
  */
 export function lossD2(fit: Model, truth: Model, opts?: LossOptions): number {
   const P = prepare('lossD2', 'D2', fit, truth, opts, ['metric', 'tauFitted', 'exponents']);
-  return checkFinite('lossD2', valueAt(structure(P, undefined), P.massTrue, 1), 'the loss');
+  return checkFinite('lossD2', valueAt(rawStructure('lossD2', P), P.massTrue, 1), 'the loss');
 }
 
 function resolveShiftMode(fit: Model, mode: ShiftMode): Exclude<ShiftMode, 'auto'> {
@@ -406,11 +420,11 @@ function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { 
  * exactly over its breakpoints s = M*_j / M_j; over t1 (d dimensions) by a coarse Nelder–Mead
  * from t1 = 0 and from every t1 = beta1*_j - beta1_i (which puts a fitted slope onto a true one),
  * then the two best results refined to a relative tolerance of 1e-13 with three restarts from
- * shrinking simplices. Deterministic; aligned <= raw always (shift 0 is a candidate). If the infimum over
- * t0 is reached only as t0 -> -Infinity (all fitted weights vanish: a very poor fit), `aligned`
- * = sum_j exp(beta0*_j) and `shift.t0` = -Infinity: aligned never exceeds that value. Shifts
- * that would create a cell whose rbar is unknown are not candidates. The shift set depends on
- * the gate (`opts.shift`, see {@link ShiftMode}).
+ * shrinking simplices. Deterministic; aligned <= raw always (shift 0 is a candidate). If the
+ * infimum over t0 is reached only as t0 -> -Infinity (all fitted weights vanish: a very poor
+ * fit), `aligned` = sum_j exp(beta0*_j) and `shift.t0` = -Infinity: aligned never exceeds that
+ * value. Shifts that would create a cell whose rbar is unknown are not candidates. The shift set
+ * depends on the gate (`opts.shift`, see {@link ShiftMode}). About 5 ms for k = 4, k* = 3, d = 2.
  *
  * @param fit fitted model, k >= k* atoms
  * @param truth true model, k* atoms, same input.dim
@@ -421,24 +435,16 @@ function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { 
  * @throws {NumericalError} if the fit as given has a cell whose rbar is unknown (D2)
  * @throws {ConfigError} on an unknown option or bad exponent
  * @example
- *   // the truth with every (beta0, beta1) shifted by (1, 2)
- *   const r = voronoiLoss(shifted, truth) // => r.raw > 0, r.aligned === 0
+ *   // the [DEMYS] truth with every (beta0, beta1) shifted by (1.5, -4)
+ *   const r = voronoiLoss(shifted, truth)
+ *   // => r.raw > 1, r.aligned < 1e-12, r.shift = { t0: -1.5, t1: [4] } (to 1e-9)
  */
 export function voronoiLoss(fit: Model, truth: Model, opts?: VoronoiLossOptions): VoronoiLossResult {
   const fn = 'voronoiLoss';
-  checkOptionKeys(fn, opts, ['metric', 'tauFitted', 'exponents', 'shift']);
-  checkModels(fn, fit, truth);
-  const k = fit.experts.length;
-  const kStar = truth.experts.length;
-  if (k < kStar) {
-    throw new ModelError(
-      `${fn}: fit.experts: fewer fitted atoms than true atoms (got k = ${k} < k* = ${kStar}); Voronoi losses need k >= k*`,
-    );
-  }
-  const kind: LossKind = k === kStar ? 'D1' : 'D2';
-  const P = prepare(fn, kind, fit, truth, opts, ['metric', 'tauFitted', 'exponents', 'shift']);
+  const P = prepare(fn, 'auto', fit, truth, opts, ['metric', 'tauFitted', 'exponents', 'shift']);
+  const kind = P.kind;
   const mode = resolveShiftMode(fit, checkChoice(fn, 'shift', opts?.shift, SHIFT_MODES, 'auto'));
-  const rawS = structure(P, undefined);
+  const rawS = rawStructure(fn, P);
   const raw = checkFinite(fn, valueAt(rawS, P.massTrue, 1), 'the raw loss');
   const al = align(P, mode, rawS);
   const aligned = checkFinite(fn, Math.min(al.value, raw), 'the aligned loss');
