@@ -45,6 +45,7 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
   const logWeightsAt = (row: number, out: Float64Array) =>
     gate.logWeights(state.theta, X.subarray(row * d, row * d + d), 1, out);
   gate.weights(state.theta, X, n, G);
+  const gateCache = { lseSum: NaN };
 
   const trace: number[] = [];
   const warnings: string[] = [];
@@ -82,7 +83,7 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
     }
     saved = copyState(state);
     floorHits = expertMStep(experts, stats, nuMin);
-    gateMStep(gate, state.theta, X, n, R, G, free, mstep);
+    gateMStep(gate, state.theta, X, n, R, G, free, mstep, gateCache);
     previous = L;
     iterations++;
   }

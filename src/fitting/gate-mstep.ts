@@ -14,8 +14,20 @@ import { lbfgs } from './lbfgs.js';
 export interface GateMStepOptions {
   /** maximum Newton (or L-BFGS) iterations per M-step */
   maxSteps: number;
-  /** stop when the Newton decrement g'(-H)^-1 g / 2 (the predicted gain in Q) is below this */
+  /**
+   * relative tolerance: stop when the predicted gain in Q (the Newton decrement g'(-H)^-1 g / 2,
+   * or L-BFGS's change) is at most tol * max(1, |Q|)
+   */
   tol: number;
+}
+
+/**
+ * State an EM run keeps between M-steps: the log-normaliser sum of the gate at the current theta
+ * (valid together with the weights G the caller holds), so that the first Newton step of the next
+ * M-step needs no exponential. NaN = unknown.
+ */
+export interface GateMStepCache {
+  lseSum: number;
 }
 
 export interface GateMStepResult {
@@ -39,10 +51,87 @@ export function gateMStep(
   G: Float64Array,
   free: Int32Array,
   options: GateMStepOptions,
+  cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
+  if (gate.newtonPass) return fastNewtonMStep(gate, theta, X, n, R, G, free, options, cache);
+  cache.lseSum = NaN;
   return gate.hessian
     ? newtonMStep(gate, theta, X, n, R, G, free, options)
     : lbfgsMStep(gate, theta, X, n, R, G, free, options);
+}
+
+/** Newton on the free coordinates: (-H) delta = grad; returns delta and the decrement delta.grad. */
+function newtonDirection(grad: Float64Array, H: Float64Array, P: number, free: Int32Array) {
+  const f = free.length;
+  const A = new Float64Array(f * f);
+  const rhs = new Float64Array(f);
+  for (let a = 0; a < f; a++) {
+    rhs[a] = grad[free[a]!]!;
+    for (let b = 0; b < f; b++) A[a * f + b] = -H[free[a]! * P + free[b]!]!;
+  }
+  const delta = solveDamped(A, rhs, f);
+  let decrement = 0;
+  for (let a = 0; a < f; a++) decrement += delta[a]! * rhs[a]!;
+  return { delta, decrement };
+}
+
+const MAX_HALVINGS = 30;
+
+function fastNewtonMStep(
+  gate: Gate,
+  theta: Float64Array,
+  X: Float64Array,
+  n: number,
+  R: Float64Array,
+  G: Float64Array,
+  free: Int32Array,
+  options: GateMStepOptions,
+  cache: GateMStepCache,
+): GateMStepResult {
+  const P = gate.nParams;
+  const pass = gate.newtonPass!.bind(gate);
+  let grad = new Float64Array(P);
+  let H = new Float64Array(P * P);
+  let q: number;
+  if (Number.isFinite(cache.lseSum)) {
+    q = pass(theta, X, n, R, G, grad, H, 'fromWeights').linear - cache.lseSum;
+  } else {
+    const first = pass(theta, X, n, R, G, grad, H, 'evaluate');
+    cache.lseSum = first.lseSum;
+    q = first.linear - first.lseSum;
+  }
+  const q0 = q;
+  let steps = 0;
+  const trial = theta.slice();
+  let gradTrial = new Float64Array(P);
+  let HTrial = new Float64Array(P * P);
+  const Gtrial = new Float64Array(G.length);
+  while (steps < options.maxSteps && Number.isFinite(q)) {
+    const { delta, decrement } = newtonDirection(grad, H, P, free);
+    if (!(decrement / 2 > options.tol * Math.max(1, Math.abs(q)))) break;
+    let step = 1;
+    let accepted = false;
+    for (let halving = 0; halving < MAX_HALVINGS; halving++) {
+      trial.set(theta);
+      for (let a = 0; a < free.length; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
+      const t = pass(trial, X, n, R, Gtrial, gradTrial, HTrial, 'evaluate');
+      const qt = t.linear - t.lseSum;
+      if (qt >= q) {
+        theta.set(trial);
+        G.set(Gtrial);
+        [grad, gradTrial] = [gradTrial, grad];
+        [H, HTrial] = [HTrial, H];
+        cache.lseSum = t.lseSum;
+        q = qt;
+        accepted = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    steps++;
+    if (!accepted) break;
+  }
+  return { q, q0, steps };
 }
 
 function newtonMStep(
@@ -65,22 +154,13 @@ function newtonMStep(
   let q = gate.objective(theta, X, n, R, grad, G);
   const q0 = q;
   let steps = 0;
-  const A = new Float64Array(f * f);
-  const rhs = new Float64Array(f);
   while (steps < options.maxSteps && Number.isFinite(q)) {
     gate.hessian!(theta, X, n, G, H);
-    // Newton direction on the free coordinates: (-H) delta = grad
-    for (let a = 0; a < f; a++) {
-      rhs[a] = grad[free[a]!]!;
-      for (let b = 0; b < f; b++) A[a * f + b] = -H[free[a]! * P + free[b]!]!;
-    }
-    const delta = solveDamped(A, rhs, f);
-    let decrement = 0;
-    for (let a = 0; a < f; a++) decrement += delta[a]! * rhs[a]!;
-    if (!(decrement / 2 > options.tol)) break;
+    const { delta, decrement } = newtonDirection(grad, H, P, free);
+    if (!(decrement / 2 > options.tol * Math.max(1, Math.abs(q)))) break;
     let step = 1;
     let accepted = false;
-    for (let halving = 0; halving < 40; halving++) {
+    for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < f; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
       const qt = gate.objective(trial, X, n, R, gradTrial, Gtrial);
@@ -126,7 +206,7 @@ function lbfgsMStep(
   const result = lbfgs(evaluate, x0, {
     maxIterations: options.maxSteps,
     relTol: 0,
-    absTol: options.tol * scale,
+    absTol: options.tol * Math.max(1, Math.abs(q0)) * scale,
     gradTol: 1e-12,
   });
   let q = -result.f / scale;

@@ -28,7 +28,7 @@ export interface FitOptions {
   nuMin?: number;
   /** gate M-step: maximum Newton / L-BFGS steps per EM iteration (default 5) */
   gateSteps?: number;
-  /** gate M-step: stop when the predicted gain in Q is below this (default 1e-10) */
+  /** gate M-step: stop when the predicted gain in Q is below gateTol * max(1, |Q|) (default 1e-10) */
   gateTol?: number;
   /** keep the log-likelihood of every iteration in the result (default false) */
   trace?: boolean;

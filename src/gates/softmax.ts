@@ -4,6 +4,7 @@
  */
 import type { GateSpec } from '../models/types.js';
 import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
+import { newtonKernel } from './linear-kernel.js';
 import { LogitGate } from './logit-gate.js';
 
 export class SoftmaxGate extends LogitGate {
@@ -16,6 +17,18 @@ export class SoftmaxGate extends LogitGate {
   }
   chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {
     linearChain(theta, X, n, this.k, this.d, 1, D, grad, -1);
+  }
+  newtonPass(
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    G: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+    variant: 'evaluate' | 'fromWeights',
+  ) {
+    return newtonKernel(this.k, this.d, this.k, 'slope', variant)(theta, X, n, R, G, grad, H, 1);
   }
   hessian(_theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void {
     linearHessian(X, n, this.k, this.d, 1, G, H, this.nParams);

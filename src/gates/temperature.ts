@@ -7,11 +7,14 @@
  */
 import type { GateSpec } from '../models/types.js';
 import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
+import { newtonKernel } from './linear-kernel.js';
 import { LogitGate } from './logit-gate.js';
+import type { Gate } from './types.js';
 
 export class TemperatureGate extends LogitGate {
   readonly type = 'temperature' as const;
   readonly hessian?: (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array) => void;
+  readonly newtonPass?: Gate['newtonPass'];
 
   constructor(
     k: number,
@@ -22,6 +25,8 @@ export class TemperatureGate extends LogitGate {
     super(k, d, tauFree);
     if (!tauFree) {
       this.hessian = (_theta, X, n, G, H) => linearHessian(X, n, k, d, 1 / knownTau, G, H, this.nParams);
+      this.newtonPass = (theta, X, n, R, G, grad, H, variant) =>
+        newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, 1 / knownTau);
     }
   }
   private tau(theta: Float64Array): number {

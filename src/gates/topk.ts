@@ -9,6 +9,7 @@
  */
 import type { GateSpec, TopKGateSpec } from '../models/types.js';
 import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
+import { newtonKernel } from './linear-kernel.js';
 import { LogitGate } from './logit-gate.js';
 
 export class TopKGate extends LogitGate {
@@ -47,6 +48,18 @@ export class TopKGate extends LogitGate {
   }
   chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {
     linearChain(theta, X, n, this.k, this.d, 1, D, grad, -1);
+  }
+  newtonPass(
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    G: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+    variant: 'evaluate' | 'fromWeights',
+  ) {
+    return newtonKernel(this.k, this.d, this.K, this.rankBy, variant)(theta, X, n, R, G, grad, H, 1);
   }
   hessian(_theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void {
     linearHessian(X, n, this.k, this.d, 1, G, H, this.nParams);

@@ -51,6 +51,23 @@ export interface Gate {
    * known). Gates without it are fitted by L-BFGS in the M-step.
    */
   hessian?(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void;
+  /**
+   * Optional fast path for Newton M-steps (gates with linear logits): one pass giving
+   * linear = sum R u, lseSum = sum_n log sum_j exp(u_nj) (so Q = linear - lseSum), the gradient and
+   * the Hessian, for R with rows summing to 1. 'evaluate' writes the weights at theta into G;
+   * 'fromWeights' reads G (weights at this theta, computed earlier), uses no exponential and
+   * returns lseSum = NaN. See gates/linear-kernel.ts.
+   */
+  newtonPass?(
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    G: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+    variant: 'evaluate' | 'fromWeights',
+  ): { linear: number; lseSum: number };
 }
 
 /** How a gate is fitted: which temperature mode. */

@@ -99,7 +99,10 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
   const input = model.input;
   const L = input.type === 'normal' ? choleskyLower(input.cov, 'input.cov') : null;
   const z = new Float64Array(d);
-  // pass 1: inputs (the words of the inputs come first in each point's sequence)
+  // pass 1: each point's whole word sequence (inputs, then the uniform of Z, then the normal of Y),
+  // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights
+  const uniformZ = new Float64Array(n);
+  const noise = new Float64Array(n);
   for (let r = 0; r < n; r++) {
     words.reset(r);
     if (input.type === 'normal') {
@@ -110,17 +113,16 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
         X[r * d + p] = v;
       }
     } else drawInputs(input, n, words, X, r);
+    uniformZ[r] = words.uniform();
+    noise[r] = words.normal();
   }
   const { gate, theta } = modelGate(model);
   const G = new Float64Array(n * k);
   gate.weights(theta, X, n, G);
   const sd = model.experts.map((e) => Math.sqrt(e.nu));
-  const wordsPerInput = input.type === 'uniform' ? 2 * d : input.type === 'normal' ? 4 * d : 0;
-  // pass 2: labels and responses, continuing each point's word sequence after its inputs
+  // pass 2: labels and responses
   for (let r = 0; r < n; r++) {
-    words.reset(r);
-    for (let t = 0; t < wordsPerInput; t++) words.next();
-    const u = words.uniform();
+    const u = uniformZ[r]!;
     let label = -1;
     let cumulative = 0;
     let lastPositive = 0;
@@ -139,7 +141,7 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
     const e = model.experts[label]!;
     let mean = e.b;
     for (let p = 0; p < d; p++) mean += e.a[p]! * X[r * d + p]!;
-    Y[r] = mean + sd[label]! * words.normal();
+    Y[r] = mean + sd[label]! * noise[r]!;
   }
   return { n, d, X, Y, Z };
 }

@@ -1,0 +1,86 @@
+/**
+ * Benchmark (not a test): time per EM iteration at n = 1e3, 1e4, 1e5, k = 2 and 3, d = 1, one core,
+ * against a straightforward vectorised numpy EM (bench/numpy_em.py) on the same data and start;
+ * and the sampler's points per second. Ratios are measured in one run (these machines are noisy).
+ *
+ *   npm run bench            (installs nothing; numpy is used if /usr/bin/python3 has it:
+ *                             apt-get install -y python3-numpy)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fitMoE } from '../src/fitting/index.js';
+import type { Model } from '../src/models/index.js';
+import { Rng } from '../src/rng/index.js';
+import { sample } from '../src/sampling/index.js';
+
+const DEMYS: Model = {
+  gate: { type: 'softmax' },
+  experts: [
+    { beta0: -8, beta1: [25], a: [-20], b: 15, nu: 0.09 },
+    { beta0: 0, beta1: [0], a: [20], b: -5, nu: 0.16 },
+  ],
+  input: { type: 'uniform', low: 0, high: 1, dim: 1 },
+};
+
+function hasNumpy(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const numpy = hasNumpy();
+const dir = mkdtempSync(join(tmpdir(), 'gatelab-bench-'));
+const rows: string[] = [];
+console.log(`gatelab EM benchmark: node ${process.version}, one core${numpy ? '' : ' (numpy not found: /usr/bin/python3 -c "import numpy" failed; numpy column skipped)'}`);
+
+for (const k of [2, 3]) {
+  for (const n of [1000, 10000, 100000]) {
+    const data = sample(DEMYS, n, new Rng(1));
+    const start = fitMoE(data, { k, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 2 }).model;
+    const iterations = n >= 100000 ? 40 : n >= 10000 ? 200 : 1000;
+    const run = (maxIterations: number) =>
+      fitMoE(data, { k, gate: { type: 'softmax' }, tol: 0, maxIterations }, { type: 'given', model: start });
+    run(Math.min(iterations, 50)); // warm-up: JIT and generated kernels
+    const timed = run(iterations);
+    const msPerIteration = (1000 * timed.fit.seconds) / timed.fit.iterations;
+    // a fit as users run it: the [DEMYS] stopping rule (relative change 1e-6)
+    const t0 = performance.now();
+    const converged = fitMoE(data, { k, gate: { type: 'softmax' } }, { type: 'given', model: start });
+    const fitMs = performance.now() - t0;
+    let numpyMs = NaN;
+    if (numpy) {
+      const file = join(dir, `k${k}n${n}.json`);
+      writeFileSync(file, JSON.stringify({ x: Array.from(data.X), y: Array.from(data.Y), start: start.experts, gateSteps: 1 }));
+      const npIterations = Math.max(5, Math.round(iterations / (n >= 100000 ? 4 : 20)));
+      const out = execFileSync('/usr/bin/python3', ['bench/numpy_em.py', file, String(npIterations)], {
+        encoding: 'utf8',
+        env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+      });
+      numpyMs = 1000 * (JSON.parse(out) as { secondsPerIteration: number }).secondsPerIteration;
+    }
+    rows.push(
+      `| ${k} | ${n.toExponential(0).replace('e+', 'e')} | ${msPerIteration.toFixed(3)} | ${Number.isNaN(numpyMs) ? '-' : numpyMs.toFixed(3)} | ${Number.isNaN(numpyMs) ? '-' : (numpyMs / msPerIteration).toFixed(1) + 'x'} | ${converged.fit.iterations} | ${fitMs.toFixed(1)} |`,
+    );
+    console.log(rows[rows.length - 1]);
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+// sampler throughput, k = 2, d = 1
+sample(DEMYS, 100000, new Rng(1));
+const n = 1000000;
+const t0 = performance.now();
+sample(DEMYS, n, new Rng(2));
+const seconds = (performance.now() - t0) / 1000;
+
+console.log('\n| k | n | gatelab ms/iteration | numpy ms/iteration | speed-up | iterations to converge (tol 1e-6) | gatelab ms per converged fit |');
+console.log('|---|---|---|---|---|---|---|');
+for (const row of rows) console.log(row);
+console.log(`\nsampler (k = 2, d = 1, n = 1e6): ${(n / seconds / 1e6).toFixed(2)} million points per second`);
+console.log('numpy EM: one gate Newton step per iteration (step halving on Q); gatelab: Newton steps until the predicted gain is < 1e-10 |Q| (at most 5).');

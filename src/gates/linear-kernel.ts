@@ -1,0 +1,129 @@
+/**
+ * Generated Newton kernels for gates with linear logits u_i = scale (beta0_i + beta1_i.x) kept on
+ * a selected set (all experts, or the top K by beta1.x or by u): softmax, top-K, temperature with
+ * tau known. One pass over the points gives, for responsibilities R whose rows sum to 1,
+ *   linear = sum_n sum_i R_ni u_ni            (-Infinity if R_ni > 0 for a dropped expert)
+ *   lseSum = sum_n log sum_{j kept} exp(u_nj)  (so Q = linear - lseSum)
+ *   grad   = dQ/dtheta = scale sum_n (R_ni - G_ni) z_n,       z = (1, x)
+ *   H      = -scale^2 sum_n (G_ni delta_ij - G_ni G_nj) z z'
+ * Two variants: 'evaluate' computes the weights G at theta (writing them), 'fromWeights' reads G
+ * computed earlier at the same theta and skips every exponential (then lseSum is not computed).
+ * Unrolled over k and d for speed (see backend/estep-kernel.ts for why); the plain-loop gate
+ * methods (objective, hessian) are the reference the tests compare against.
+ */
+
+export interface NewtonPass {
+  linear: number;
+  lseSum: number;
+}
+
+export type NewtonKernel = (
+  theta: Float64Array,
+  X: Float64Array,
+  n: number,
+  R: Float64Array,
+  G: Float64Array,
+  grad: Float64Array,
+  H: Float64Array,
+  scale: number,
+) => NewtonPass;
+
+const cache = new Map<string, NewtonKernel>();
+
+/**
+ * The kernel for k experts in dimension d keeping the top K (K = k: all) ranked by 'slope'
+ * (beta1.x) or 'logit' (u).
+ */
+export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights'): NewtonKernel {
+  const key = `${k}x${d}:${K}:${rankBy}:${variant}`;
+  let kernel = cache.get(key);
+  if (!kernel) {
+    kernel = new Function('theta', 'X', 'n', 'R', 'G', 'grad', 'H', 'scale', newtonSource(k, d, K, rankBy, variant)) as NewtonKernel;
+    cache.set(key, kernel);
+  }
+  return kernel;
+}
+
+const range = (m: number) => Array.from({ length: m }, (_, i) => i);
+
+export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights'): string {
+  const m = d + 1;
+  const P = k + k * d;
+  const Ks = range(k);
+  const Ds = range(d);
+  const Ms = range(m);
+  const lines: string[] = [];
+  const add = (s: string) => lines.push(s);
+  const z = (a: number) => (a === 0 ? '1' : `x${a - 1}`);
+  const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+  for (const i of Ks) {
+    add(`const t${i} = theta[${i}];`);
+    for (const p of Ds) add(`const s${i}_${p} = theta[${k + i * d + p}];`);
+    add(`let gb${i}_0 = 0;`);
+    for (const p of Ds) add(`let gb${i}_${p + 1} = 0;`);
+  }
+  // Hessian accumulators per pair i <= j and a <= b (z z' is symmetric)
+  for (const i of Ks) for (const j of Ks.filter((j) => j >= i)) for (const a of Ms) for (const b of Ms.filter((b) => b >= a)) add(`let h${i}_${j}_${a}_${b} = 0;`);
+  add('let linear = 0, maxSum = 0, logSum = 0, product = 1;');
+  add('for (let r = 0; r < n; r++) {');
+  add(`  const o = r * ${k};`);
+  for (const p of Ds) add(`  const x${p} = X[r * ${d} + ${p}];`);
+  for (const i of Ks) {
+    const slope = Ds.map((p) => `s${i}_${p} * x${p}`).join(' + ') || '0';
+    add(`  const v${i} = ${slope};`);
+    add(`  const u${i} = scale * (t${i} + v${i});`);
+  }
+  // selection
+  if (K < k) {
+    const score = (i: number) => (rankBy === 'slope' ? `v${i}` : `u${i}`);
+    for (const i of Ks) {
+      const beats = Ks.filter((j) => j !== i).map((j) => (j < i ? `(${score(j)} >= ${score(i)} ? 1 : 0)` : `(${score(j)} > ${score(i)} ? 1 : 0)`));
+      add(`  const keep${i} = (${beats.join(' + ')}) < ${K};`);
+    }
+  } else for (const i of Ks) add(`  const keep${i} = true;`);
+  if (variant === 'evaluate') {
+    add('  let mx = -Infinity, best = -1;');
+    for (const i of Ks) add(`  if (keep${i} && u${i} > mx) { mx = u${i}; best = ${i}; }`);
+    for (const i of Ks) add(`  let g${i} = keep${i} ? (best === ${i} ? 1 : Math.exp(u${i} - mx)) : 0;`);
+    add(`  const S = ${Ks.map((i) => `g${i}`).join(' + ')};`);
+    add('  maxSum += mx; product *= S;');
+    add('  if (product > 1e280) { logSum += Math.log(product); product = 1; }');
+    add('  const inv = 1 / S;');
+    for (const i of Ks) add(`  g${i} *= inv; G[o + ${i}] = g${i};`);
+  } else {
+    for (const i of Ks) add(`  const g${i} = G[o + ${i}];`);
+  }
+  for (const i of Ks) {
+    add(`  const w${i} = R[o + ${i}];`);
+    add(`  if (w${i} > 0) linear += keep${i} ? w${i} * u${i} : -Infinity;`);
+    add(`  const D${i} = w${i} - g${i};`);
+    add(`  gb${i}_0 += D${i};`);
+    for (const p of Ds) add(`  gb${i}_${p + 1} += D${i} * x${p};`);
+  }
+  for (const i of Ks) {
+    for (const j of Ks.filter((j) => j >= i)) {
+      add(`  { const c = ${i === j ? `g${i} - g${i} * g${i}` : `-g${i} * g${j}`};`);
+      for (const a of Ms) for (const b of Ms.filter((b) => b >= a)) {
+        const term = [z(a), z(b)].filter((t) => t !== '1');
+        add(`    h${i}_${j}_${a}_${b} += c${term.map((t) => ` * ${t}`).join('')};`);
+      }
+      add('  }');
+    }
+  }
+  add('}');
+  for (const i of Ks) for (const a of Ms) add(`grad[${idx(i, a)}] = scale * gb${i}_${a};`);
+  add('const s2 = -scale * scale;');
+  for (const i of Ks) {
+    for (const j of Ks.filter((j) => j >= i)) {
+      for (const a of Ms) {
+        for (const b of Ms) {
+          const acc = `h${i}_${j}_${Math.min(a, b)}_${Math.max(a, b)}`;
+          add(`H[${idx(i, a) * P + idx(j, b)}] = s2 * ${acc};`);
+          add(`H[${idx(j, b) * P + idx(i, a)}] = s2 * ${acc};`);
+        }
+      }
+    }
+  }
+  add(variant === 'evaluate' ? 'return { linear, lseSum: maxSum + logSum + Math.log(product) };' : 'return { linear, lseSum: NaN };');
+  return lines.join('\n');
+}
