@@ -10,8 +10,19 @@ export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: stri
 export class UsageError extends ConfigError {}
 
 export function parseFlags(argv: string[], flags: FlagSpec, command: string): Record<string, string | boolean | undefined> {
+  // `--seed -3` would read -3 as an option: join a negative number to its flag so that the value
+  // check reports it properly
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-[\d.]/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...flags, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args, options: { ...flags, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
     if (positionals.length > 0) {
       throw new UsageError(`${command}: unexpected argument ${show(positionals[0])}; see gatelab ${command} --help`);
     }

@@ -1,0 +1,23 @@
+/**
+ * gatelab: the public API. Data flows one way:
+ *   model (parseModel) -> sample -> fitMoE -> voronoiLoss / parameterErrors / densityDistance
+ * Every operation of the CLI is here as a typed function; results are plain data.
+ */
+export * from './errors.js';
+export * from './models/index.js';
+export { Rng, validateSeed, philox4x32 } from './rng/index.js';
+export { datasetToCsv, formatNumber, parseDatasetCsv, validateDataset, type Dataset } from './data/index.js';
+export { createGate, modelGate, modelLogWeights, modelWeights, ACTIVATION_FUNCTIONS, type Gate, type GateOptions } from './gates/index.js';
+export { sample, SAMPLE_TAG } from './sampling/index.js';
+export { logDensity, logLikelihood } from './likelihood/index.js';
+export { CpuBackend, type Backend } from './backend/index.js';
+export {
+  fitMoE,
+  validateFitOptions,
+  type FitInfo,
+  type FitOptions,
+  type FitResult,
+  type StartSpec,
+  type StopReason,
+} from './fitting/index.js';
+export * from './losses/index.js';
