@@ -76,6 +76,8 @@ function newtonDirection(grad: Float64Array, H: Float64Array, P: number, free: I
 }
 
 const MAX_HALVINGS = 30;
+/** Relative rounding level of a sum of many float64 terms, used as a floor on predicted gains. */
+const ROUNDING = 1e-12;
 
 function fastNewtonMStep(
   gate: Gate,
@@ -93,12 +95,18 @@ function fastNewtonMStep(
   let grad = new Float64Array(P);
   let H = new Float64Array(P * P);
   let q: number;
+  // Q = linear - lseSum is a difference of two sums of n terms; a step whose predicted gain is
+  // below its rounding cannot be verified (every halving would fail), so it is not tried
+  let roundingFloor: number;
   if (Number.isFinite(cache.lseSum)) {
-    q = pass(theta, X, n, R, G, grad, H, 'fromWeights').linear - cache.lseSum;
+    const first = pass(theta, X, n, R, G, grad, H, 'fromWeights');
+    q = first.linear - cache.lseSum;
+    roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(cache.lseSum));
   } else {
     const first = pass(theta, X, n, R, G, grad, H, 'evaluate');
     cache.lseSum = first.lseSum;
     q = first.linear - first.lseSum;
+    roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(first.lseSum));
   }
   const q0 = q;
   let steps = 0;
@@ -108,7 +116,7 @@ function fastNewtonMStep(
   const Gtrial = new Float64Array(G.length);
   while (steps < options.maxSteps && Number.isFinite(q)) {
     const { delta, decrement } = newtonDirection(grad, H, P, free);
-    if (!(decrement / 2 > options.tol * Math.max(1, Math.abs(q)))) break;
+    if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), roundingFloor))) break;
     let step = 1;
     let accepted = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
@@ -157,7 +165,7 @@ function newtonMStep(
   while (steps < options.maxSteps && Number.isFinite(q)) {
     gate.hessian!(theta, X, n, G, H);
     const { delta, decrement } = newtonDirection(grad, H, P, free);
-    if (!(decrement / 2 > options.tol * Math.max(1, Math.abs(q)))) break;
+    if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), ROUNDING * Math.abs(q)))) break;
     let step = 1;
     let accepted = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
