@@ -11,6 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
+import type { Gate } from '../gates/types.js';
 import { eStepKernel } from './estep-kernel.js';
 import type { Backend } from './types.js';
 
@@ -20,6 +21,42 @@ const SMALL_SUM = 1e-280;
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private rowLogG = new Float64Array(0);
+
+  gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void {
+    gate.weights(theta, X, n, G);
+  }
+  gateLogWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void {
+    gate.logWeights(theta, X, n, logG);
+  }
+  gateObjective(
+    gate: Gate,
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    grad: Float64Array | null,
+    G: Float64Array | null,
+  ): number {
+    return gate.objective(theta, X, n, R, grad, G);
+  }
+  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void {
+    if (!gate.hessian) throw new Error(`backend cpu: kernel gateHessian is not provided by the ${gate.type} gate`);
+    gate.hessian(theta, X, n, G, H);
+  }
+  gateNewtonPass(
+    gate: Gate,
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    G: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+    variant: 'evaluate' | 'fromWeights',
+  ): { linear: number; lseSum: number } {
+    if (!gate.newtonPass) throw new Error(`backend cpu: kernel gateNewtonPass is not provided by the ${gate.type} gate`);
+    return gate.newtonPass(theta, X, n, R, G, grad, H, variant);
+  }
 
   /** E-step by the generated kernel for (k, d) (see estep-kernel.ts). */
   eStep(

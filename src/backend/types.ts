@@ -5,9 +5,43 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import type { GaussianExperts } from '../experts/gaussian-linear.js';
+import type { Gate } from '../gates/types.js';
 
+/**
+ * The kernel list every backend implements (the EM engine, the gate M-step and the MLE call
+ * these and nothing else that loops over points). The gate methods run the gate's own formulas
+ * (gates/types.ts) over a batch; a backend decides where and how.
+ */
 export interface Backend {
   readonly name: string;
+  /** G_i(x_n) at theta (n x k) */
+  gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;
+  /** log G_i(x_n) at theta (n x k) */
+  gateLogWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void;
+  /** Q(theta) = sum R log G, its gradient and (optionally) the weights at theta: Gate.objective */
+  gateObjective(
+    gate: Gate,
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    grad: Float64Array | null,
+    G: Float64Array | null,
+  ): number;
+  /** Hessian of Q from the weights (gates with `hessian` only): Gate.hessian */
+  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void;
+  /** The fused Newton pass (gates with `newtonPass` only): Gate.newtonPass */
+  gateNewtonPass(
+    gate: Gate,
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    G: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+    variant: 'evaluate' | 'fromWeights',
+  ): { linear: number; lseSum: number };
   /**
    * E-step with sufficient statistics, from gate weights G (n x k) at the current gate parameters:
    *   R_ni = G_i(x_n) N(y_n | a_i.x_n + b_i, nu_i) / p(y_n | x_n)                  (into R, n x k)

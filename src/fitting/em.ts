@@ -43,8 +43,8 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
   const R = new Float64Array(n * k);
   const stats = new Float64Array(k * expertStatsSize(d));
   const logWeightsAt = (row: number, out: Float64Array) =>
-    gate.logWeights(state.theta, X.subarray(row * d, row * d + d), 1, out);
-  gate.weights(state.theta, X, n, G);
+    backend.gateLogWeights(gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
+  backend.gateWeights(gate, state.theta, X, n, G);
   const gateCache = { lseSum: NaN };
 
   const trace: number[] = [];
@@ -83,7 +83,7 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
     }
     saved = copyState(state);
     floorHits = expertMStep(experts, stats, nuMin);
-    gateMStep(gate, state.theta, X, n, R, G, free, mstep, gateCache);
+    gateMStep(gate, backend, state.theta, X, n, R, G, free, mstep, gateCache);
     previous = L;
     iterations++;
   }

@@ -7,6 +7,7 @@
  * not decrease, so every EM iteration is a generalised EM step (L does not decrease).
  * The engine sees only the Gate contract: no gate-specific branch here.
  */
+import type { Backend } from '../backend/types.js';
 import type { Gate } from '../gates/types.js';
 import { solveDamped } from '../linalg/solve.js';
 import { lbfgs } from './lbfgs.js';
@@ -44,6 +45,7 @@ export interface GateMStepResult {
  */
 export function gateMStep(
   gate: Gate,
+  backend: Backend,
   theta: Float64Array,
   X: Float64Array,
   n: number,
@@ -53,11 +55,11 @@ export function gateMStep(
   options: GateMStepOptions,
   cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
-  if (gate.newtonPass) return fastNewtonMStep(gate, theta, X, n, R, G, free, options, cache);
+  if (gate.newtonPass) return fastNewtonMStep(gate, backend, theta, X, n, R, G, free, options, cache);
   cache.lseSum = NaN;
   return gate.hessian
-    ? newtonMStep(gate, theta, X, n, R, G, free, options)
-    : lbfgsMStep(gate, theta, X, n, R, G, free, options);
+    ? newtonMStep(gate, backend, theta, X, n, R, G, free, options)
+    : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
 }
 
 /** Newton on the free coordinates: (-H) delta = grad; returns delta and the decrement delta.grad. */
@@ -81,6 +83,7 @@ const ROUNDING = 1e-12;
 
 function fastNewtonMStep(
   gate: Gate,
+  backend: Backend,
   theta: Float64Array,
   X: Float64Array,
   n: number,
@@ -91,7 +94,6 @@ function fastNewtonMStep(
   cache: GateMStepCache,
 ): GateMStepResult {
   const P = gate.nParams;
-  const pass = gate.newtonPass!.bind(gate);
   let grad = new Float64Array(P);
   let H = new Float64Array(P * P);
   let q: number;
@@ -99,11 +101,11 @@ function fastNewtonMStep(
   // below its rounding cannot be verified (every halving would fail), so it is not tried
   let roundingFloor: number;
   if (Number.isFinite(cache.lseSum)) {
-    const first = pass(theta, X, n, R, G, grad, H, 'fromWeights');
+    const first = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'fromWeights');
     q = first.linear - cache.lseSum;
     roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(cache.lseSum));
   } else {
-    const first = pass(theta, X, n, R, G, grad, H, 'evaluate');
+    const first = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'evaluate');
     cache.lseSum = first.lseSum;
     q = first.linear - first.lseSum;
     roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(first.lseSum));
@@ -122,7 +124,7 @@ function fastNewtonMStep(
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < free.length; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
-      const t = pass(trial, X, n, R, Gtrial, gradTrial, HTrial, 'evaluate');
+      const t = backend.gateNewtonPass(gate, trial, X, n, R, Gtrial, gradTrial, HTrial, 'evaluate');
       const qt = t.linear - t.lseSum;
       if (qt >= q) {
         theta.set(trial);
@@ -144,6 +146,7 @@ function fastNewtonMStep(
 
 function newtonMStep(
   gate: Gate,
+  backend: Backend,
   theta: Float64Array,
   X: Float64Array,
   n: number,
@@ -159,11 +162,11 @@ function newtonMStep(
   const trial = theta.slice();
   const gradTrial = new Float64Array(P);
   const Gtrial = new Float64Array(G.length);
-  let q = gate.objective(theta, X, n, R, grad, G);
+  let q = backend.gateObjective(gate, theta, X, n, R, grad, G);
   const q0 = q;
   let steps = 0;
   while (steps < options.maxSteps && Number.isFinite(q)) {
-    gate.hessian!(theta, X, n, G, H);
+    backend.gateHessian(gate, theta, X, n, G, H);
     const { delta, decrement } = newtonDirection(grad, H, P, free);
     if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), ROUNDING * Math.abs(q)))) break;
     let step = 1;
@@ -171,7 +174,7 @@ function newtonMStep(
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < f; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
-      const qt = gate.objective(trial, X, n, R, gradTrial, Gtrial);
+      const qt = backend.gateObjective(gate, trial, X, n, R, gradTrial, Gtrial);
       if (qt >= q) {
         theta.set(trial);
         grad.set(gradTrial);
@@ -190,6 +193,7 @@ function newtonMStep(
 
 function lbfgsMStep(
   gate: Gate,
+  backend: Backend,
   theta: Float64Array,
   X: Float64Array,
   n: number,
@@ -205,7 +209,7 @@ function lbfgsMStep(
   const x0 = Float64Array.from(free, (j) => theta[j]!);
   const evaluate = (x: Float64Array, g: Float64Array): number => {
     for (let a = 0; a < free.length; a++) full[free[a]!] = x[a]!;
-    const q = gate.objective(full, X, n, R, grad, null);
+    const q = backend.gateObjective(gate, full, X, n, R, grad, null);
     for (let a = 0; a < free.length; a++) g[a] = -grad[free[a]!]! * scale;
     return Number.isFinite(q) ? -q * scale : Infinity;
   };
@@ -221,6 +225,6 @@ function lbfgsMStep(
   if (q >= q0) {
     for (let a = 0; a < free.length; a++) theta[free[a]!] = result.x[a]!;
   } else q = q0;
-  gate.weights(theta, X, n, G);
+  backend.gateWeights(gate, theta, X, n, G);
   return { q, q0, steps: result.iterations };
 }

@@ -67,13 +67,13 @@ export function mleObjective(data: Dataset, state: PackedState, backend: Backend
   const stats = new Float64Array(k * size);
   const gateGrad = new Float64Array(gate.nParams);
   const logWeightsAt = (row: number, out: Float64Array) =>
-    gate.logWeights(state.theta, X.subarray(row * d, row * d + d), 1, out);
+    backend.gateLogWeights(gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
   return (v: Float64Array, grad: Float64Array | null): number => {
     unpackMle(state, v);
-    gate.weights(state.theta, X, n, G);
+    backend.gateWeights(gate, state.theta, X, n, G);
     const L = backend.eStep(data, G, experts, R, stats, logWeightsAt);
     if (!grad || !Number.isFinite(L)) return L;
-    gate.objective(state.theta, X, n, R, gateGrad, null);
+    backend.gateObjective(gate, state.theta, X, n, R, gateGrad, null);
     state.free.forEach((j, a) => (grad[a] = gateGrad[j]!));
     for (let i = 0; i < k; i++) {
       const o = i * size;

@@ -11,6 +11,7 @@
  *   least squares per cluster for (a, b, nu), and a softmax gate fitted to the smoothed cluster
  *   memberships (one gate M-step) for (beta0, beta1).
  */
+import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
 import { createGate } from '../gates/index.js';
@@ -187,7 +188,7 @@ export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng):
   // reference expert (the last) pinned at 0
   const pinned = (j: number) => j === k - 1 || (j >= k + (k - 1) * d && j < k + k * d);
   const free = Int32Array.from({ length: softmax.nParams }, (_, j) => j).filter((j) => !pinned(j));
-  gateMStep(softmax, theta, X, n, R, new Float64Array(n * k), free, { maxSteps: 20, tol: 1e-8 });
+  gateMStep(softmax, new CpuBackend(), theta, X, n, R, new Float64Array(n * k), free, { maxSteps: 20, tol: 1e-8 });
   const scale = gate.type === 'temperature' ? gate.tau : 1;
   const { beta0, beta1 } = softmax.unpack(theta);
   experts.forEach((e, j) => {
