@@ -55,10 +55,10 @@ export function gateMStep(
   options: GateMStepOptions,
   cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
-  if (gate.newtonPass) return fastNewtonMStep(gate, backend, theta, X, n, R, G, free, options, cache);
+  if (gate.newtonPass) return newtonMStep(gate, theta, G, free, options, fusedEvaluator(gate, backend, theta, X, n, R, G, cache));
   cache.lseSum = NaN;
   return gate.hessian
-    ? newtonMStep(gate, backend, theta, X, n, R, G, free, options)
+    ? newtonMStep(gate, theta, G, free, options, plainEvaluator(gate, backend, theta, X, n, R, G))
     : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
 }
 
@@ -81,35 +81,68 @@ const MAX_HALVINGS = 30;
 /** Relative rounding level of a sum of many float64 terms, used as a floor on predicted gains. */
 const ROUNDING = 1e-12;
 
-function fastNewtonMStep(
-  gate: Gate,
-  backend: Backend,
-  theta: Float64Array,
-  X: Float64Array,
-  n: number,
-  R: Float64Array,
-  G: Float64Array,
-  free: Int32Array,
-  options: GateMStepOptions,
-  cache: GateMStepCache,
-): GateMStepResult {
+/**
+ * How a Newton M-step evaluates Q: `start` fills grad and H at theta (G holds the weights at
+ * theta) and returns Q with the rounding floor of its computation; `trial` evaluates a candidate
+ * into the trial arrays; `accept` is told when a trial becomes the new theta.
+ */
+interface NewtonEvaluator {
+  start(grad: Float64Array, H: Float64Array): { q: number; floor: number };
+  trial(theta: Float64Array, grad: Float64Array, H: Float64Array, G: Float64Array): number;
+  accept(): void;
+}
+
+/** The fused, cached pass of gates with linear logits (no exponential in `start` when cached). */
+function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, cache: GateMStepCache): NewtonEvaluator {
+  let trialLse = NaN;
+  return {
+    start(grad, H) {
+      // Q = linear - lseSum is a difference of two sums of n terms: its rounding is the floor
+      const cached = Number.isFinite(cache.lseSum);
+      const pass = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, cached ? 'fromWeights' : 'evaluate');
+      if (!cached) cache.lseSum = pass.lseSum;
+      return { q: pass.linear - cache.lseSum, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)) };
+    },
+    trial(trial, grad, H, Gt) {
+      const pass = backend.gateNewtonPass(gate, trial, X, n, R, Gt, grad, H, 'evaluate');
+      trialLse = pass.lseSum;
+      return pass.linear - pass.lseSum;
+    },
+    accept() {
+      cache.lseSum = trialLse;
+    },
+  };
+}
+
+/** The plain gate objective and Hessian (reference path, any gate with a Hessian). */
+function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array): NewtonEvaluator {
+  return {
+    start(grad, H) {
+      const q = backend.gateObjective(gate, theta, X, n, R, grad, G);
+      backend.gateHessian(gate, theta, X, n, G, H);
+      return { q, floor: ROUNDING * Math.abs(q) };
+    },
+    trial(trial, grad, H, Gt) {
+      const q = backend.gateObjective(gate, trial, X, n, R, grad, Gt);
+      if (Number.isFinite(q)) backend.gateHessian(gate, trial, X, n, Gt, H);
+      return q;
+    },
+    accept() {},
+  };
+}
+
+/**
+ * Newton with step halving on the free coordinates: (-H) delta = grad, then the longest step
+ * 2^-j delta with Q(theta + step) >= Q(theta). Stops after maxSteps, or when the predicted gain
+ * delta.grad / 2 is below tol * max(1, |Q|) or below the rounding of Q (such a step cannot be
+ * verified).
+ */
+function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int32Array, options: GateMStepOptions, evaluator: NewtonEvaluator): GateMStepResult {
   const P = gate.nParams;
   let grad = new Float64Array(P);
   let H = new Float64Array(P * P);
-  let q: number;
-  // Q = linear - lseSum is a difference of two sums of n terms; a step whose predicted gain is
-  // below its rounding cannot be verified (every halving would fail), so it is not tried
-  let roundingFloor: number;
-  if (Number.isFinite(cache.lseSum)) {
-    const first = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'fromWeights');
-    q = first.linear - cache.lseSum;
-    roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(cache.lseSum));
-  } else {
-    const first = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'evaluate');
-    cache.lseSum = first.lseSum;
-    q = first.linear - first.lseSum;
-    roundingFloor = ROUNDING * (Math.abs(first.linear) + Math.abs(first.lseSum));
-  }
+  const started = evaluator.start(grad, H);
+  let q = started.q;
   const q0 = q;
   let steps = 0;
   const trial = theta.slice();
@@ -118,67 +151,19 @@ function fastNewtonMStep(
   const Gtrial = new Float64Array(G.length);
   while (steps < options.maxSteps && Number.isFinite(q)) {
     const { delta, decrement } = newtonDirection(grad, H, P, free);
-    if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), roundingFloor))) break;
+    if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), started.floor))) break;
     let step = 1;
     let accepted = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < free.length; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
-      const t = backend.gateNewtonPass(gate, trial, X, n, R, Gtrial, gradTrial, HTrial, 'evaluate');
-      const qt = t.linear - t.lseSum;
+      const qt = evaluator.trial(trial, gradTrial, HTrial, Gtrial);
       if (qt >= q) {
         theta.set(trial);
         G.set(Gtrial);
         [grad, gradTrial] = [gradTrial, grad];
         [H, HTrial] = [HTrial, H];
-        cache.lseSum = t.lseSum;
-        q = qt;
-        accepted = true;
-        break;
-      }
-      step *= 0.5;
-    }
-    steps++;
-    if (!accepted) break;
-  }
-  return { q, q0, steps };
-}
-
-function newtonMStep(
-  gate: Gate,
-  backend: Backend,
-  theta: Float64Array,
-  X: Float64Array,
-  n: number,
-  R: Float64Array,
-  G: Float64Array,
-  free: Int32Array,
-  options: GateMStepOptions,
-): GateMStepResult {
-  const P = gate.nParams;
-  const f = free.length;
-  const grad = new Float64Array(P);
-  const H = new Float64Array(P * P);
-  const trial = theta.slice();
-  const gradTrial = new Float64Array(P);
-  const Gtrial = new Float64Array(G.length);
-  let q = backend.gateObjective(gate, theta, X, n, R, grad, G);
-  const q0 = q;
-  let steps = 0;
-  while (steps < options.maxSteps && Number.isFinite(q)) {
-    backend.gateHessian(gate, theta, X, n, G, H);
-    const { delta, decrement } = newtonDirection(grad, H, P, free);
-    if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), ROUNDING * Math.abs(q)))) break;
-    let step = 1;
-    let accepted = false;
-    for (let halving = 0; halving < MAX_HALVINGS; halving++) {
-      trial.set(theta);
-      for (let a = 0; a < f; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
-      const qt = backend.gateObjective(gate, trial, X, n, R, gradTrial, Gtrial);
-      if (qt >= q) {
-        theta.set(trial);
-        grad.set(gradTrial);
-        G.set(Gtrial);
+        evaluator.accept();
         q = qt;
         accepted = true;
         break;

@@ -6,37 +6,12 @@
  * With tau known the objective is concave and Newton is used; with tau free, L-BFGS.
  */
 import type { GateSpec } from '../models/types.js';
-import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
-import { newtonKernel } from './linear-kernel.js';
-import { LogitGate } from './logit-gate.js';
-import type { Gate } from './types.js';
+import { LinearLogitGate } from './linear-gate.js';
 
-export class TemperatureGate extends LogitGate {
+export class TemperatureGate extends LinearLogitGate {
   readonly type = 'temperature' as const;
-  readonly hessian?: (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array) => void;
-  readonly newtonPass?: Gate['newtonPass'];
-
-  constructor(
-    k: number,
-    d: number,
-    private readonly knownTau: number,
-    tauFree: boolean,
-  ) {
-    super(k, d, tauFree);
-    if (!tauFree) {
-      this.hessian = (_theta, X, n, G, H) => linearHessian(X, n, k, d, 1 / knownTau, G, H, this.nParams);
-      this.newtonPass = (theta, X, n, R, G, grad, H, variant) =>
-        newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, 1 / knownTau);
-    }
-  }
-  private tau(theta: Float64Array): number {
-    return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
-  }
-  logits(theta: Float64Array, X: Float64Array, n: number, U: Float64Array): void {
-    linearLogits(theta, X, n, this.k, this.d, 1 / this.tau(theta), U);
-  }
-  chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {
-    linearChain(theta, X, n, this.k, this.d, 1 / this.tau(theta), D, grad, this.logTauIndex);
+  constructor(k: number, d: number, knownTau: number, tauFree: boolean) {
+    super(k, d, k, 'slope', knownTau, tauFree);
   }
   protected specFrom(theta: Float64Array): GateSpec {
     return { type: 'temperature', tau: this.tau(theta) };

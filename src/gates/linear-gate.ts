@@ -1,0 +1,75 @@
+/**
+ * Base of the gates with linear logits u_i = (beta0_i + beta1_i.x) / tau kept on the top K
+ * (softmax: K = k, tau = 1; top-K: tau = 1; temperature: K = k). With tau fixed the objective is
+ * concave on a fixed selection, so these gates offer a Hessian and the fused Newton pass.
+ */
+import type { TopKGateSpec } from '../models/types.js';
+import { newtonKernel } from './linear-kernel.js';
+import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
+import { LogitGate } from './logit-gate.js';
+import type { Gate } from './types.js';
+
+export abstract class LinearLogitGate extends LogitGate {
+  readonly hessian?: Gate['hessian'];
+  readonly newtonPass?: Gate['newtonPass'];
+  private readonly score: Float64Array;
+
+  constructor(
+    k: number,
+    d: number,
+    /** experts kept at each x (k: all) */
+    readonly K: number,
+    readonly rankBy: TopKGateSpec['rankBy'],
+    /** tau when it is fixed (1 for softmax and top-K) */
+    protected readonly knownTau: number,
+    tauFree: boolean,
+  ) {
+    super(k, d, tauFree);
+    this.score = new Float64Array(k);
+    if (!tauFree) {
+      const scale = 1 / knownTau;
+      this.hessian = (_theta, X, n, G, H) => linearHessian(X, n, k, d, scale, G, H, this.nParams);
+      this.newtonPass = (theta, X, n, R, G, grad, H, variant) =>
+        newtonKernel(k, d, K, rankBy, variant)(theta, X, n, R, G, grad, H, scale);
+    }
+  }
+
+  protected tau(theta: Float64Array): number {
+    return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
+  }
+
+  logits(theta: Float64Array, X: Float64Array, n: number, U: Float64Array): void {
+    const { k, d, K } = this;
+    linearLogits(theta, X, n, k, d, 1 / this.tau(theta), U);
+    if (K >= k) return;
+    // keep the K largest ranking scores (ties: lower index); the slope score beta1.x is computed
+    // directly (not recovered from u), so exact ties stay exact
+    const byLogit = this.rankBy === 'logit';
+    const score = this.score;
+    for (let r = 0; r < n; r++) {
+      const o = r * k;
+      for (let i = 0; i < k; i++) {
+        if (byLogit) score[i] = U[o + i]!;
+        else {
+          let v = 0;
+          for (let p = 0; p < d; p++) v += theta[k + i * d + p]! * X[r * d + p]!;
+          score[i] = v;
+        }
+      }
+      for (let i = 0; i < k; i++) {
+        const ri = score[i]!;
+        let beaten = 0;
+        for (let j = 0; j < k && beaten < K; j++) {
+          if (j === i) continue;
+          const rj = score[j]!;
+          if (rj > ri || (rj === ri && j < i)) beaten++;
+        }
+        if (beaten >= K) U[o + i] = -Infinity;
+      }
+    }
+  }
+
+  chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {
+    linearChain(theta, X, n, this.k, this.d, 1 / this.tau(theta), D, grad, this.logTauIndex);
+  }
+}
