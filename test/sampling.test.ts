@@ -141,3 +141,28 @@ test('sample() with a normal design matches the mean and covariance', () => {
   assert.ok(Math.abs(ss.mean(x2) + 1) < (4 * Math.SQRT2) / Math.sqrt(n));
   assert.ok(Math.abs(ss.sampleCovariance(x1, x2) - 0.5) < 4 * Math.sqrt((1 * 2 + 0.25) / n));
 });
+
+test('sample() follows the documented word layout: point r from Philox blocks (r, 0), (r, 1) of the derived stream', async () => {
+  const { philox4x32, uniformFromWords } = await import('../src/rng/index.js');
+  const { SAMPLE_TAG } = await import('../src/sampling/index.js');
+  const n = 50;
+  const data = sample(DEMYS, n, new Rng(31));
+  const s = new Rng(31).derive(SAMPLE_TAG);
+  const w = new Uint32Array(8);
+  const block = new Uint32Array(4);
+  for (let r = 0; r < n; r++) {
+    for (let b = 0; b < 2; b++) {
+      philox4x32(r, b, s.s0, s.s1, s.k0, s.k1, block);
+      w.set(block, 4 * b);
+    }
+    const x = uniformFromWords(w[0]!, w[1]!); // U[0, 1]
+    const u = uniformFromWords(w[2]!, w[3]!);
+    const eps = Math.sqrt(-2 * Math.log(uniformFromWords(w[4]!, w[5]!))) * Math.cos(2 * Math.PI * uniformFromWords(w[6]!, w[7]!));
+    const g1 = 1 / (1 + Math.exp(-(-8 + 25 * x))); // softmax of (-8 + 25x, 0)
+    const z = u < g1 ? 0 : 1;
+    const e = DEMYS.experts[z]!;
+    assert.equal(data.X[r], x);
+    assert.equal(data.Z![r], z);
+    assert.ok(Math.abs(data.Y[r]! - (e.a[0]! * x + e.b + Math.sqrt(e.nu) * eps)) < 1e-12);
+  }
+});

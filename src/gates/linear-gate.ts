@@ -34,6 +34,12 @@ export abstract class LinearLogitGate extends LogitGate {
     }
   }
 
+  /** G at theta by the generated kernel (the plain-loop version is LogitGate.weights). */
+  weights(theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void {
+    const noR = G; // the 'weights' variant reads no responsibilities, gradient or Hessian
+    newtonKernel(this.k, this.d, this.K, this.rankBy, 'weights')(theta, X, n, noR, G, G, G, 1 / this.tau(theta));
+  }
+
   protected tau(theta: Float64Array): number {
     return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
   }

@@ -6,8 +6,9 @@
  *   lseSum = sum_n log sum_{j kept} exp(u_nj)  (so Q = linear - lseSum)
  *   grad   = dQ/dtheta = scale sum_n (R_ni - G_ni) z_n,       z = (1, x)
  *   H      = -scale^2 sum_n (G_ni delta_ij - G_ni G_nj) z z'
- * Two variants: 'evaluate' computes the weights G at theta (writing them), 'fromWeights' reads G
- * computed earlier at the same theta and skips every exponential (then lseSum is not computed).
+ * Variants: 'evaluate' computes the weights G at theta (writing them), 'fromWeights' reads G
+ * computed earlier at the same theta and skips every exponential (then lseSum is not computed),
+ * 'weights' only writes G (and lseSum).
  * Unrolled over k and d for speed (see backend/estep-kernel.ts for why); the plain-loop gate
  * methods (objective, hessian) are the reference the tests compare against.
  */
@@ -34,7 +35,7 @@ const cache = new Map<string, NewtonKernel>();
  * The kernel for k experts in dimension d keeping the top K (K = k: all) ranked by 'slope'
  * (beta1.x) or 'logit' (u).
  */
-export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights'): NewtonKernel {
+export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): NewtonKernel {
   const key = `${k}x${d}:${K}:${rankBy}:${variant}`;
   let kernel = cache.get(key);
   if (!kernel) {
@@ -46,7 +47,7 @@ export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 
 
 const range = (m: number) => Array.from({ length: m }, (_, i) => i);
 
-export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights'): string {
+export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): string {
   const m = d + 1;
   const P = k + k * d;
   const Ks = range(k);
@@ -81,7 +82,7 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
       add(`  const keep${i} = (${beats.join(' + ')}) < ${K};`);
     }
   } else for (const i of Ks) add(`  const keep${i} = true;`);
-  if (variant === 'evaluate') {
+  if (variant !== 'fromWeights') {
     add('  let mx = -Infinity, best = -1;');
     for (const i of Ks) add(`  if (keep${i} && u${i} > mx) { mx = u${i}; best = ${i}; }`);
     for (const i of Ks) add(`  let g${i} = keep${i} ? (best === ${i} ? 1 : Math.exp(u${i} - mx)) : 0;`);
@@ -90,6 +91,11 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
     add('  if (product > 1e280) { logSum += Math.log(product); product = 1; }');
     add('  const inv = 1 / S;');
     for (const i of Ks) add(`  g${i} *= inv; G[o + ${i}] = g${i};`);
+    if (variant === 'weights') {
+      add('}');
+      add('return { linear: NaN, lseSum: maxSum + logSum + Math.log(product) };');
+      return lines.join('\n');
+    }
   } else {
     for (const i of Ks) add(`  const g${i} = G[o + ${i}];`);
   }

@@ -15,7 +15,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
 import { modelGate } from '../gates/index.js';
-import type { InputSpec, Model } from '../models/types.js';
+import type { Model } from '../models/types.js';
 import { choleskyLower } from '../models/validate.js';
 import { philox4x32, uniformFromWords } from '../rng/philox.js';
 import type { Rng } from '../rng/rng.js';
@@ -23,33 +23,32 @@ import type { Rng } from '../rng/rng.js';
 /** Tag of the sampling stream derived from the caller's Rng. */
 export const SAMPLE_TAG = 0x5a4d504c; // "SMPL"
 
-/** Sequential uint32 words of one point's Philox blocks. */
+/** The uint32 words of one point: its Philox blocks (r, 0..blocks-1), drawn at once, read in order. */
 class PointWords {
+  private readonly words: Uint32Array;
   private readonly block = new Uint32Array(4);
-  private point = 0;
-  private blockIndex = 0;
-  private word = 4;
+  private next = 0;
   constructor(
+    private readonly blocks: number,
     private readonly k0: number,
     private readonly k1: number,
     private readonly s0: number,
     private readonly s1: number,
-  ) {}
-  reset(point: number): void {
-    this.point = point;
-    this.blockIndex = 0;
-    this.word = 4;
+  ) {
+    this.words = new Uint32Array(4 * blocks);
   }
-  next(): number {
-    if (this.word === 4) {
-      philox4x32(this.point, this.blockIndex++, this.s0, this.s1, this.k0, this.k1, this.block);
-      this.word = 0;
+  reset(point: number): void {
+    for (let b = 0; b < this.blocks; b++) {
+      philox4x32(point, b, this.s0, this.s1, this.k0, this.k1, this.block);
+      this.words.set(this.block, 4 * b);
     }
-    return this.block[this.word++]!;
+    this.next = 0;
   }
   uniform(): number {
-    const w0 = this.next();
-    return uniformFromWords(w0, this.next());
+    const w = this.words;
+    const u = uniformFromWords(w[this.next]!, w[this.next + 1]!);
+    this.next += 2;
+    return u;
   }
   normal(): number {
     const u1 = this.uniform();
@@ -65,22 +64,6 @@ function validateN(n: unknown): number {
   return n;
 }
 
-function drawInputs(input: InputSpec, n: number, words: PointWords, X: Float64Array, r: number): void {
-  const d = input.dim;
-  switch (input.type) {
-    case 'uniform': {
-      const width = input.high - input.low;
-      for (let p = 0; p < d; p++) X[r * d + p] = input.low + width * words.uniform();
-      return;
-    }
-    case 'grid':
-      X[r] = n === 1 ? input.low : input.low + ((input.high - input.low) * r) / (n - 1);
-      return;
-    case 'normal':
-      throw new Error('normal inputs are drawn by drawNormalInputs');
-  }
-}
-
 /**
  * Draw a sample of size n. Returns X (n x d), Y and the 0-based generating expert Z.
  * @param model a validated model (see parseModel)
@@ -92,34 +75,53 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
   const d = model.input.dim;
   const k = model.experts.length;
   const stream = rng.derive(SAMPLE_TAG);
-  const words = new PointWords(stream.k0, stream.k1, stream.s0, stream.s1);
+  const input = model.input;
+  const wordsPerInput = input.type === 'uniform' ? 2 * d : input.type === 'normal' ? 4 * d : 0;
+  const words = new PointWords(Math.ceil((wordsPerInput + 6) / 4), stream.k0, stream.k1, stream.s0, stream.s1);
   const X = new Float64Array(n * d);
   const Y = new Float64Array(n);
   const Z = new Int32Array(n);
-  const input = model.input;
   const L = input.type === 'normal' ? choleskyLower(input.cov, 'input.cov') : null;
   const z = new Float64Array(d);
   // pass 1: each point's whole word sequence (inputs, then the uniform of Z, then the normal of Y),
   // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights
   const uniformZ = new Float64Array(n);
   const noise = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    words.reset(r);
-    if (input.type === 'normal') {
+  if (input.type === 'normal') {
+    for (let r = 0; r < n; r++) {
+      words.reset(r);
       for (let p = 0; p < d; p++) z[p] = words.normal();
       for (let p = 0; p < d; p++) {
         let v = input.mean[p]!;
         for (let q = 0; q <= p; q++) v += L![p]![q]! * z[q]!;
         X[r * d + p] = v;
       }
-    } else drawInputs(input, n, words, X, r);
-    uniformZ[r] = words.uniform();
-    noise[r] = words.normal();
+      uniformZ[r] = words.uniform();
+      noise[r] = words.normal();
+    }
+  } else if (input.type === 'uniform') {
+    const { low } = input;
+    const width = input.high - input.low;
+    for (let r = 0; r < n; r++) {
+      words.reset(r);
+      for (let p = 0; p < d; p++) X[r * d + p] = low + width * words.uniform();
+      uniformZ[r] = words.uniform();
+      noise[r] = words.normal();
+    }
+  } else {
+    for (let r = 0; r < n; r++) {
+      X[r] = n === 1 ? input.low : input.low + ((input.high - input.low) * r) / (n - 1);
+      words.reset(r);
+      uniformZ[r] = words.uniform();
+      noise[r] = words.normal();
+    }
   }
   const { gate, theta } = modelGate(model);
   const G = new Float64Array(n * k);
   gate.weights(theta, X, n, G);
-  const sd = model.experts.map((e) => Math.sqrt(e.nu));
+  const A = Float64Array.from(model.experts.flatMap((e) => e.a));
+  const B = Float64Array.from(model.experts, (e) => e.b);
+  const SD = Float64Array.from(model.experts, (e) => Math.sqrt(e.nu));
   // pass 2: labels and responses
   for (let r = 0; r < n; r++) {
     const u = uniformZ[r]!;
@@ -138,10 +140,9 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
     }
     if (label < 0) label = lastPositive; // u beyond a cumulative sum that rounded below 1
     Z[r] = label;
-    const e = model.experts[label]!;
-    let mean = e.b;
-    for (let p = 0; p < d; p++) mean += e.a[p]! * X[r * d + p]!;
-    Y[r] = mean + sd[label]! * noise[r]!;
+    let mean = B[label]!;
+    for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[r * d + p]!;
+    Y[r] = mean + SD[label]! * noise[r]!;
   }
   return { n, d, X, Y, Z };
 }

@@ -115,3 +115,22 @@ test('newtonPass gives Q = -Infinity when a dropped top-K expert has responsibil
   const out = gate.newtonPass!(Float64Array.from([0, 0, 1, -1]), Float64Array.of(0.5), 1, Float64Array.of(0.5, 0.5), new Float64Array(2), new Float64Array(4), new Float64Array(16), 'evaluate');
   assert.equal(out.linear, -Infinity);
 });
+
+test('LinearLogitGate.weights (generated) equals the plain-loop LogitGate.weights for every linear gate', async () => {
+  const { LogitGate } = await import('../../src/gates/logit-gate.js');
+  for (const spec of NEWTON_GATES) {
+    for (const d of [1, 2]) {
+      const gate = createGate(spec, 3, d);
+      const rng = new Rng(8);
+      const n = 500;
+      const X = Float64Array.from({ length: n * d }, () => -1 + 2 * rng.uniform());
+      const theta = Float64Array.from({ length: gate.nParams }, () => 3 * rng.normal());
+      const A = new Float64Array(n * 3);
+      const B = new Float64Array(n * 3);
+      gate.weights(theta, X, n, A);
+      LogitGate.prototype.weights.call(gate, theta, X, n, B);
+      assert.ok(maxRelativeError(A, B, 1e-300) < 1e-13, `${spec.type} d=${d}`);
+      for (let t = 0; t < n * 3; t++) assert.equal(A[t] === 0, B[t] === 0, 'the same exact zeros');
+    }
+  }
+});
