@@ -1,0 +1,91 @@
+/**
+ * Plain-data types of a Monte Carlo sweep (issue 3): the experiment config, a task and a result row.
+ * Rows are what the rates analysis reads; they never hold live objects.
+ */
+import type { FitOptions } from '../fitting/types.js';
+import type { Model } from '../models/types.js';
+
+/** A grid of sample sizes: an explicit list, or segments, concatenated (values rounded to integers). */
+export type NGridSpec = number[] | { linspace: [number, number, number] } | { geomspace: [number, number, number] } | NGridSpec[];
+
+export interface VariantConfig {
+  /** the sample sizes */
+  n: NGridSpec;
+  /** replicates per n */
+  replicates: number;
+  /** the declared slope-fit range [nLow, nHigh] (inclusive), fixed before anything runs */
+  fitRange: [number, number];
+  /** Monte Carlo points of the density distances (0: not computed) */
+  densityPoints?: number;
+}
+
+/** A theoretical prediction for one quantity's log-log slope. */
+export interface Prediction {
+  /** predicted slope of log(error) against log(n), e.g. -0.5; 0 for "does not go to 0" */
+  slope: number;
+  /**
+   * 'power' (default): error ~ (log n / n)^(-slope), so the log-corrected reference is computed;
+   * 'none': no log correction (slope 0 predictions, "slower than any power").
+   */
+  kind?: 'power' | 'none';
+  /** where it comes from, e.g. "[DEMYS] Thm 1" */
+  source?: string;
+  /** free text shown beside the verdict (e.g. "hypothesis: our reading of [TEMP]") */
+  note?: string;
+}
+
+export interface ExperimentConfig {
+  name: string;
+  description: string;
+  /** root seed: every task's seed derives from (seed, n, replicate) only */
+  seed: number;
+  truth: Model;
+  /** fit settings (FitOptions without trace) */
+  fit: FitOptions;
+  /** starts: near-truth (noise s, optional shrink) or data-driven random, with restarts */
+  start: { type: 'nearTruth'; noise: number; shrinkExponent?: number; restarts?: number } | { type: 'random'; restarts?: number };
+  /** which losses to report: the Voronoi loss options (e.g. exponents, tauFitted) */
+  loss?: { tauFitted?: boolean };
+  variants: { quick: VariantConfig; full: VariantConfig };
+  /** predicted slopes per quantity name (see QUANTITY names below) */
+  predictions: Record<string, Prediction>;
+}
+
+/** One (n, replicate) task of a sweep. */
+export interface SweepTask {
+  key: string;
+  n: number;
+  replicate: number;
+  seed: number;
+}
+
+/**
+ * One finished task. `quantities` holds every recorded error under the names of issue 3:
+ * D1 / D2 (aligned Voronoi loss), D1.raw / D2.raw, hellinger, tv, and per true atom j (1-based)
+ * mass[j], beta1[j], a[j], b[j], nu[j], tau (where fitted), ratio[j] (||beta/tau|| error, temperature
+ * and activation gates with tau fitted). null: not defined for this fit (an empty Voronoi cell).
+ */
+export interface SweepRow {
+  experiment: string;
+  variant: 'quick' | 'full';
+  key: string;
+  n: number;
+  replicate: number;
+  seed: number;
+  status: 'ok' | 'failed';
+  error?: string;
+  loglik?: number;
+  iterations?: number;
+  stopReason?: string;
+  converged?: boolean;
+  seconds?: number;
+  start?: string;
+  warnings?: string[];
+  /** the fitted model (gate, experts, input) */
+  model?: Model;
+  lossKind?: 'D1' | 'D2';
+  cells?: number[][];
+  quantities?: Record<string, number | null>;
+  hellingerSE?: number;
+  tvSE?: number;
+}
