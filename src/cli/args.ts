@@ -10,6 +10,18 @@ export type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: stri
 export class UsageError extends ConfigError {}
 
 export function parseFlags(argv: string[], flags: FlagSpec, command: string): Record<string, string | boolean | undefined> {
+  const { values, positionals } = parseFlagsAndPositionals(argv, flags, command, 0);
+  void positionals;
+  return values;
+}
+
+/** As parseFlags, also accepting exactly `positionals` positional arguments. */
+export function parseFlagsAndPositionals(
+  argv: string[],
+  flags: FlagSpec,
+  command: string,
+  expected: number,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   // `--seed -3` would read -3 as an option: join a negative number to its flag so that the value
   // check reports it properly
   const args: string[] = [];
@@ -23,10 +35,13 @@ export function parseFlags(argv: string[], flags: FlagSpec, command: string): Re
   }
   try {
     const { values, positionals } = parseArgs({ args, options: { ...flags, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-    if (positionals.length > 0) {
-      throw new UsageError(`${command}: unexpected argument ${show(positionals[0])}; see gatelab ${command} --help`);
+    if (positionals.length > expected) {
+      throw new UsageError(`${command}: unexpected argument ${show(positionals[expected])}; see gatelab ${command} --help`);
     }
-    return values as Record<string, string | boolean | undefined>;
+    if (positionals.length < expected) {
+      throw new UsageError(`${command}: missing argument; see gatelab ${command} --help`);
+    }
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const message = e instanceof Error ? e.message.split('\n')[0] : String(e);

@@ -15,6 +15,7 @@ import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError } from './args.js';
 import { readDataset, readJson, readModel, writeText } from './io.js';
+import { ratesCommand, sweepCommand } from './sweep-commands.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -24,7 +25,7 @@ export interface Io {
 export interface Command {
   summary: string;
   help: string;
-  run(argv: string[], io: Io): void;
+  run(argv: string[], io: Io): void | Promise<void>;
 }
 
 const density: Command = {
@@ -241,6 +242,8 @@ experts by EM from a near-truth start (noise 0.1), and prints the fit and its Vo
 
 export const COMMANDS: Record<string, Command> = {
   demo,
+  sweep: sweepCommand,
+  rates: ratesCommand,
   sample: sampleCommand,
   fit: fitCommand,
   density,

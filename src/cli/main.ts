@@ -34,7 +34,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.out(command.help + '\n');
       return 0;
     }
-    command.run(rest, io);
+    await command.run(rest, io);
     return 0;
   } catch (e) {
     if (e instanceof GatelabError) {

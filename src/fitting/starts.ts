@@ -3,8 +3,8 @@
  *
  * nearTruth: a random surjective map pi from the k fitted experts onto the k* true experts (each
  *   true expert gets at least one), then every parameter = its true counterpart + N(0, s^2):
- *   beta0, each coordinate of beta1 and a, b and nu. A perturbed variance is reflected at 0
- *   (nu = |nu* + e|, floored at nuMin). s is fixed (default) or shrinks as s n^-exponent (the
+ *   beta0, each coordinate of beta1 and a, b and nu, and tau when it is fitted (perturbTau). A
+ *   perturbed variance is reflected at 0 (nu = |nu* + e|, floored at nuMin; tau likewise, >= 1e-3). s is fixed (default) or shrinks as s n^-exponent (the
  *   [DEMYS] authors' code uses exponent 0.083): the label says which, since that makes the measured
  *   rate partly a property of the start.
  * random: data-driven, no truth needed: k-means++ on the standardised (X, Y), a few Lloyd steps,
@@ -37,6 +37,7 @@ export function nearTruthStart(
   gate: GateSpec,
   rng: Rng,
   nuMin = 1e-10,
+  perturbTau = false,
 ): { model: Model; label: string } {
   const truth = spec.truth;
   const kStar = truth.experts.length;
@@ -68,7 +69,12 @@ export function nearTruthStart(
     spec.shrinkExponent === undefined
       ? `nearTruth(s=${spec.noise})`
       : `nearTruth(s=${spec.noise}*n^-${spec.shrinkExponent}, shrinking: the rate depends on the start)`;
-  const startGate = gate.type === truth.gate.type ? { ...gate, ...tauOf(truth.gate) } : gate;
+  let startGate = gate.type === truth.gate.type ? { ...gate, ...tauOf(truth.gate) } : gate;
+  if (perturbTau && (startGate.type === 'temperature' || startGate.type === 'activation')) {
+    // tau is a fitted parameter: perturbed like the others (reflected at 0); otherwise a start at
+    // tau* would never leave it along the temperature gate's invariant ray
+    startGate = { ...startGate, tau: Math.max(Math.abs(startGate.tau + s * rng.normal()), 1e-3) };
+  }
   return { model: { gate: startGate as GateSpec, experts, input: truth.input }, label };
 }
 

@@ -6,7 +6,7 @@ import type { FitOptions } from '../fitting/types.js';
 import type { Model } from '../models/types.js';
 
 /** A grid of sample sizes: an explicit list, or segments, concatenated (values rounded to integers). */
-export type NGridSpec = number[] | { linspace: [number, number, number] } | { geomspace: [number, number, number] } | NGridSpec[];
+export type NGridSpec = number | { linspace: [number, number, number] } | { geomspace: [number, number, number] } | NGridSpec[];
 
 export interface VariantConfig {
   /** the sample sizes */
@@ -62,8 +62,10 @@ export interface SweepTask {
 /**
  * One finished task. `quantities` holds every recorded error under the names of issue 3:
  * D1 / D2 (aligned Voronoi loss), D1.raw / D2.raw, hellinger, tv, and per true atom j (1-based)
- * mass[j], beta1[j], a[j], b[j], nu[j], tau (where fitted), ratio[j] (||beta/tau|| error, temperature
- * and activation gates with tau fitted). null: not defined for this fit (an empty Voronoi cell).
+ * mass[j], beta1[j], a[j], b[j], nu[j], tau (where fitted), ratio[j] (||beta1/tau|| error, temperature
+ * and activation gates with tau fitted), and by Voronoi cell size m > 1: mass[size=m], beta1[size=m],
+ * a[size=m], b[size=m], nu[size=m] (the worst over the true atoms whose cell has m fitted atoms;
+ * absent when no cell has m atoms). null: not defined for this fit (an empty Voronoi cell).
  */
 export interface SweepRow {
   experiment: string;

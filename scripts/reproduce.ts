@@ -1,0 +1,58 @@
+/**
+ * npm run reproduce [-- --full] [-- --workers N] [-- --only name,name]
+ * Runs every shipped experiment (experiments/*.json), quick variant by default, into
+ * results/<name>-quick/ (or results/<name>/ with --full; re-running resumes), then writes each
+ * slope table to figures/<name>/rates.{md,csv,json} and an overview to figures/rates-<variant>.md.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { analyseRates, formatRates, type RateRow } from '../src/analysis/index.js';
+import { progressReporter } from '../src/cli/progress.js';
+import { GatelabError } from '../src/errors.js';
+import { parseExperimentConfig } from '../src/sweeps/config.js';
+import { readStore } from '../src/sweeps/store.js';
+import { runSweep } from '../src/sweeps/sweep.js';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { full: { type: 'boolean' }, workers: { type: 'string' }, only: { type: 'string' } },
+    strict: true,
+  });
+  const variant = values.full ? 'full' : 'quick';
+  const workers = values.workers ? Number(values.workers) : availableParallelism();
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
+  const files = readdirSync('experiments').filter((f) => f.endsWith('.json')).sort();
+  const overview: string[] = [`# Slope tables, ${variant} variant`, '', 'Made by `npm run reproduce' + (variant === 'full' ? ' -- --full' : '') + '`. Verdicts compare the bootstrap CI of the slope with the predicted slope and its log-corrected reference.', ''];
+  const t0 = Date.now();
+  for (const file of files) {
+    const config = parseExperimentConfig(JSON.parse(readFileSync(join('experiments', file), 'utf8')), file);
+    if (only && !only.has(config.name)) continue;
+    const dir = join('results', variant === 'quick' ? `${config.name}-quick` : config.name);
+    const summary = await runSweep(config, variant, dir, {
+      workers,
+      onProgress: progressReporter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY), `${config.name} (${variant})`),
+    });
+    const store = readStore(dir);
+    const rates: RateRow[] = analyseRates(store.rows, config, variant);
+    const out = join('figures', config.name);
+    mkdirSync(out, { recursive: true });
+    for (const format of ['md', 'csv', 'json'] as const) writeFileSync(join(out, `rates-${variant}.${format}`), formatRates(rates, format));
+    const withPrediction = rates.filter((r) => r.predicted !== null && r.statistic === 'mean');
+    overview.push(`## ${config.name}`, '', config.description, '', `${summary.total} fits (${summary.failed} failed), ${summary.seconds.toFixed(0)} s this run.`, '', formatRates(withPrediction, 'md'), '');
+    process.stderr.write(`${config.name}: ${rates.filter((r) => r.verdict === 'consistent').length} consistent of ${withPrediction.length * 2} predicted slope fits -> ${out}\n`);
+  }
+  mkdirSync('figures', { recursive: true });
+  writeFileSync(join('figures', `rates-${variant}.md`), overview.join('\n'));
+  process.stderr.write(`reproduce (${variant}): done in ${((Date.now() - t0) / 1000).toFixed(0)} s; overview in figures/rates-${variant}.md\n`);
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`error: ${e instanceof GatelabError ? e.message : e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

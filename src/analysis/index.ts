@@ -1,0 +1,18 @@
+/**
+ * Rates analysis (spec: rates.md, "Measuring a rate"): log-log fits, the log-corrected reference
+ * slope, per-n summaries, the bootstrap slope table with verdicts, and its text formats.
+ */
+export { loglogFit, type LogLogFit } from './loglog.js';
+export { referenceSlope } from './reference-slope.js';
+export { perNSummary, isConverged, type PerNSummary } from './summary.js';
+export {
+  analyseRates,
+  RATE_STATISTICS,
+  type RateOptions,
+  type RateRow,
+  type RateStatistic,
+  type RatesConfig,
+  type Verdict,
+} from './rates.js';
+export { formatRates, RATE_CSV_COLUMNS } from './format.js';
+export { fnv1a32 } from './hash.js';

@@ -1,0 +1,172 @@
+/**
+ * Experiment configs (experiments/<name>.json): parse, validate (errors name the JSON path), and
+ * resolve the n grid of a variant. A config fixes everything before anything runs: the true
+ * model, the fit, the starts, the n grid, the replicates, the slope-fit range and the predictions.
+ */
+import { ConfigError, GatelabError, show } from '../errors.js';
+import { validateFitOptions } from '../fitting/fit.js';
+import type { FitOptions } from '../fitting/types.js';
+import { parseModel } from '../models/validate.js';
+import { validateSeed } from '../rng/rng.js';
+import type { ExperimentConfig, NGridSpec, Prediction, VariantConfig } from './types.js';
+
+type Obj = Record<string, unknown>;
+
+function object(v: unknown, path: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${path}: ${show(v)} is not an object; must be a JSON object`);
+  return v as Obj;
+}
+
+function allowKeys(o: Obj, path: string, keys: string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key)) throw new ConfigError(`${path}.${key}: unknown field; allowed here: ${keys.join(', ')}`);
+  }
+}
+
+function positiveInteger(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${path}: ${show(v)} is not allowed; must be an integer >= 1`);
+  return v;
+}
+
+/** The sorted distinct sample sizes of a grid spec (linspace / geomspace values rounded). */
+export function resolveNGrid(spec: NGridSpec, path = 'n'): number[] {
+  const out = new Set<number>();
+  const visit = (s: unknown, p: string): void => {
+    if (typeof s === 'number') {
+      if (!Number.isInteger(s) || s < 2) throw new ConfigError(`${p}: ${show(s)} is not a sample size; must be an integer >= 2`);
+      out.add(s);
+      return;
+    }
+    if (Array.isArray(s)) {
+      if (s.length === 0) throw new ConfigError(`${p}: [] is empty; list sample sizes or segments`);
+      s.forEach((t, i) => visit(t, `${p}[${i}]`));
+      return;
+    }
+    const o = object(s, p);
+    const kind = 'linspace' in o ? 'linspace' : 'geomspace' in o ? 'geomspace' : undefined;
+    if (!kind || Object.keys(o).length !== 1) {
+      throw new ConfigError(`${p}: ${show(s)} is not an n grid; must be a number, a list, {"linspace": [a, b, count]} or {"geomspace": [a, b, count]}`);
+    }
+    const args = o[kind];
+    if (!Array.isArray(args) || args.length !== 3 || !args.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new ConfigError(`${p}.${kind}: ${show(args)} is not [low, high, count]; must be three numbers`);
+    }
+    const [a, b, count] = args as [number, number, number];
+    if (!Number.isInteger(count) || count < 1 || !(a >= 2) || !(b >= a)) {
+      throw new ConfigError(`${p}.${kind}: ${show(args)} is not allowed; need 2 <= low <= high and an integer count >= 1`);
+    }
+    for (let i = 0; i < count; i++) {
+      const t = count === 1 ? 0 : i / (count - 1);
+      const v = kind === 'linspace' ? a + (b - a) * t : a * Math.pow(b / a, t);
+      out.add(Math.round(v));
+    }
+  };
+  visit(spec, path);
+  return [...out].sort((x, y) => x - y);
+}
+
+function parseVariant(v: unknown, path: string): VariantConfig {
+  const o = object(v, path);
+  allowKeys(o, path, ['n', 'replicates', 'fitRange', 'densityPoints']);
+  if (!('n' in o)) throw new ConfigError(`${path}.n: missing; give the sample sizes`);
+  const grid = resolveNGrid(o.n as NGridSpec, `${path}.n`);
+  const replicates = positiveInteger(o.replicates, `${path}.replicates`);
+  const raw = o.fitRange;
+  if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== 'number' || typeof raw[1] !== 'number' || !(raw[0] <= raw[1])) {
+    throw new ConfigError(`${path}.fitRange: ${show(raw)} is not [nLow, nHigh]; must be two numbers with nLow <= nHigh`);
+  }
+  const range: [number, number] = [raw[0], raw[1]];
+  const inRange = grid.filter((n) => n >= range[0] && n <= range[1]);
+  if (inRange.length < 2) {
+    throw new ConfigError(`${path}.fitRange: ${show(range)} holds ${inRange.length} of the grid's n; a slope needs at least 2`);
+  }
+  const densityPoints = o.densityPoints === undefined ? 0 : o.densityPoints;
+  if (typeof densityPoints !== 'number' || !Number.isInteger(densityPoints) || densityPoints < 0) {
+    throw new ConfigError(`${path}.densityPoints: ${show(densityPoints)} is not allowed; must be an integer >= 0 (0: no density distances)`);
+  }
+  return { n: o.n as NGridSpec, replicates, fitRange: range, densityPoints };
+}
+
+function parsePrediction(v: unknown, path: string): Prediction {
+  const o = object(v, path);
+  allowKeys(o, path, ['slope', 'kind', 'source', 'note']);
+  if (typeof o.slope !== 'number' || !Number.isFinite(o.slope) || o.slope > 0) {
+    throw new ConfigError(`${path}.slope: ${show(o.slope)} is not a predicted slope; must be a number <= 0`);
+  }
+  const kind = o.kind ?? 'power';
+  if (kind !== 'power' && kind !== 'none') throw new ConfigError(`${path}.kind: ${show(kind)} is not allowed; must be "power" or "none"`);
+  for (const key of ['source', 'note'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') throw new ConfigError(`${path}.${key}: ${show(o[key])} is not text`);
+  }
+  return { slope: o.slope, kind, ...(o.source ? { source: o.source as string } : {}), ...(o.note ? { note: o.note as string } : {}) };
+}
+
+/** Quantity names the rates analysis knows (j is a 1-based true atom). */
+export const QUANTITY_PATTERN = /^(D1|D2|D1\.raw|D2\.raw|hellinger|tv|tau|(mass|beta1|a|b|nu|ratio)\[\d+\]|(mass|beta1|a|b|nu)\[size=\d+\])$/;
+
+/** Validate an experiment config; `source` prefixes every error (e.g. the file name). */
+export function parseExperimentConfig(v: unknown, source = 'config'): ExperimentConfig {
+  try {
+    const o = object(v, source);
+    allowKeys(o, source, ['name', 'description', 'seed', 'truth', 'fit', 'start', 'loss', 'variants', 'predictions']);
+    if (typeof o.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(o.name)) {
+      throw new ConfigError(`name: ${show(o.name)} is not allowed; must be lower-case letters, digits and '-'`);
+    }
+    const description = typeof o.description === 'string' ? o.description : '';
+    const seed = validateSeed(o.seed, 'seed');
+    const truth = parseModel(o.truth, 'truth');
+    const fitObj = object(o.fit, 'fit');
+    if ('trace' in fitObj) throw new ConfigError('fit.trace: not allowed in a sweep (rows stay small)');
+    let fit: FitOptions;
+    try {
+      fit = validateFitOptions(fitObj as unknown as FitOptions);
+    } catch (e) {
+      throw e instanceof GatelabError ? new ConfigError(`fit.${e.message}`) : e;
+    }
+    if (fit.k < truth.experts.length) {
+      throw new ConfigError(`fit.k: ${fit.k} is below the number of true experts (${truth.experts.length}); Voronoi losses need k >= k*`);
+    }
+    const s = object(o.start, 'start');
+    let start: ExperimentConfig['start'];
+    if (s.type === 'nearTruth') {
+      allowKeys(s, 'start', ['type', 'noise', 'shrinkExponent', 'restarts']);
+      if (typeof s.noise !== 'number' || !(s.noise >= 0)) throw new ConfigError(`start.noise: ${show(s.noise)} is not a noise level; must be a number >= 0`);
+      if (s.shrinkExponent !== undefined && (typeof s.shrinkExponent !== 'number' || !(s.shrinkExponent >= 0))) {
+        throw new ConfigError(`start.shrinkExponent: ${show(s.shrinkExponent)} is not allowed; must be a number >= 0`);
+      }
+      start = {
+        type: 'nearTruth',
+        noise: s.noise,
+        ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent as number } : {}),
+        restarts: s.restarts === undefined ? 1 : positiveInteger(s.restarts, 'start.restarts'),
+      };
+    } else if (s.type === 'random') {
+      allowKeys(s, 'start', ['type', 'restarts']);
+      start = { type: 'random', restarts: s.restarts === undefined ? 1 : positiveInteger(s.restarts, 'start.restarts') };
+    } else {
+      throw new ConfigError(`start.type: ${show(s.type)} is not a start; must be "nearTruth" or "random"`);
+    }
+    let loss: ExperimentConfig['loss'];
+    if (o.loss !== undefined) {
+      const l = object(o.loss, 'loss');
+      allowKeys(l, 'loss', ['tauFitted']);
+      if (l.tauFitted !== undefined && typeof l.tauFitted !== 'boolean') throw new ConfigError(`loss.tauFitted: ${show(l.tauFitted)} is not true or false`);
+      loss = { tauFitted: l.tauFitted as boolean | undefined };
+    }
+    const variantsObj = object(o.variants, 'variants');
+    allowKeys(variantsObj, 'variants', ['quick', 'full']);
+    const variants = { quick: parseVariant(variantsObj.quick, 'variants.quick'), full: parseVariant(variantsObj.full, 'variants.full') };
+    const predictionsObj = object(o.predictions, 'predictions');
+    const predictions: Record<string, Prediction> = {};
+    for (const [quantity, p] of Object.entries(predictionsObj)) {
+      if (!QUANTITY_PATTERN.test(quantity)) {
+        throw new ConfigError(`predictions.${quantity}: unknown quantity; must be D1, D2, D1.raw, D2.raw, hellinger, tv, tau, mass[j], beta1[j], a[j], b[j], nu[j], ratio[j] or mass|beta1|a|b|nu[size=m]`);
+      }
+      predictions[quantity] = parsePrediction(p, `predictions.${quantity}`);
+    }
+    return { name: o.name, description, seed, truth, fit, start, ...(loss ? { loss } : {}), variants, predictions };
+  } catch (e) {
+    if (e instanceof GatelabError && !e.message.startsWith(source)) throw new ConfigError(`${source}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A sweep: every (n, replicate) task of an experiment variant, run on a worker pool, each finished
+ * row appended durably to the results store; a re-run of the same command resumes (finished tasks
+ * are skipped). Progress goes through a callback; nothing is printed here.
+ */
+import { availableParallelism } from 'node:os';
+import { ConfigError, show } from '../errors.js';
+import { runPool, type PoolHandle } from './pool.js';
+import { ResultsStore } from './store.js';
+import { sweepTasks } from './tasks.js';
+import type { ExperimentConfig } from './types.js';
+
+export interface SweepProgress {
+  done: number;
+  total: number;
+  /** tasks finished in this run */
+  ranNow: number;
+  /** tasks per second in this run */
+  rate: number;
+  /** estimated seconds left */
+  eta: number;
+  failed: number;
+}
+
+export interface SweepOptions {
+  /** worker threads (default: all cores) */
+  workers?: number;
+  onProgress?: (p: SweepProgress) => void;
+  /** called once the pool runs, with a handle to stop it (for signal handlers) */
+  onStart?: (stop: () => Promise<void>) => void;
+}
+
+export interface SweepSummary {
+  dir: string;
+  total: number;
+  skipped: number;
+  ran: number;
+  failed: number;
+  tornBytes: number;
+  seconds: number;
+}
+
+export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'full', dir: string, options: SweepOptions = {}): Promise<SweepSummary> {
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`workers: ${show(workers)} is not allowed; must be an integer >= 1`);
+  const all = sweepTasks(config, variant);
+  const store = ResultsStore.open(dir, config, variant);
+  const t0 = Date.now();
+  let handle: PoolHandle | undefined;
+  try {
+    const todo = all.filter((t) => !store.has(t.key));
+    const skipped = all.length - todo.length;
+    let failed = store.rows.filter((r) => r.status === 'failed').length;
+    let ranNow = 0;
+    const report = () => {
+      const elapsed = (Date.now() - t0) / 1000;
+      const rate = ranNow / Math.max(elapsed, 1e-9);
+      options.onProgress?.({ done: skipped + ranNow, total: all.length, ranNow, rate, eta: rate > 0 ? (todo.length - ranNow) / rate : NaN, failed });
+    };
+    report();
+    handle = runPool(config, variant, todo, workers, (row) => {
+      store.append(row);
+      ranNow++;
+      if (row.status === 'failed') failed++;
+      report();
+    });
+    options.onStart?.(handle.stop);
+    await handle.done;
+    return { dir, total: all.length, skipped, ran: ranNow, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    store.close();
+  }
+}
