@@ -21,3 +21,17 @@ export {
   type StopReason,
 } from './fitting/index.js';
 export * from './losses/index.js';
+export {
+  analyseRates,
+  formatRates,
+  loglogFit,
+  perNSummary,
+  referenceSlope,
+  type RateRow,
+  type Verdict,
+} from './analysis/index.js';
+export { parseExperimentConfig, resolveNGrid } from './sweeps/config.js';
+export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } from './sweeps/sweep.js';
+export { readStore } from './sweeps/store.js';
+export { sweepTasks, taskSeed } from './sweeps/tasks.js';
+export type { ExperimentConfig, Prediction, SweepRow, SweepTask, VariantConfig } from './sweeps/types.js';

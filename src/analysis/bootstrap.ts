@@ -1,24 +1,30 @@
 /**
- * Bootstrap of a log-log slope over replicates (spec: rates.md, "Measuring a rate", step 3).
+ * Bootstrap of log-log slopes over replicates (spec: rates.md, "Measuring a rate", step 3).
  * Internal to src/analysis: {@link analyseRates} is the public entry and validates its inputs.
  */
-import type { Rng } from '../rng/rng.js';
+import { Rng } from '../rng/rng.js';
+import { fnv1a32 } from './hash.js';
 
 const TWO_POW_32 = 4294967296;
 
-/** One sample size: its log and its replicate values sorted ascending (internal). */
-export interface BootstrapPoint {
+/** One sample size of a series. */
+export interface SeriesPoint {
   n: number;
-  /** finite values, ascending, at least one */
-  sorted: Float64Array;
+  /** at least one finite value, in replicate order */
+  values: readonly number[];
+}
+
+/** The bootstrap slopes of one series (one quantity): for the mean and for the median. */
+export interface SeriesSlopes {
+  mean: Float64Array;
+  median: Float64Array;
 }
 
 /**
- * How many base-c digits to take from one `rng.integer(c^k)` draw: the k <= floor(log_c 2^32) that
- * maximises the expected number of digits per uint32 word, k * (1 - rejection rate of integer(c^k)).
- * The base-c digits of an integer uniform on {0, ..., c^k - 1} are k independent integers uniform
- * on {0, ..., c - 1}, so this draws exactly the same distribution as k calls of rng.integer(c),
- * with up to k times fewer Philox words.
+ * How many base-c digits to take from one accepted uint32 word: the k <= floor(log_c 2^32) that
+ * maximises the expected digits per word, k * P(word < floor(2^32 / c^k) * c^k). The low k
+ * base-c digits of a word uniform below a multiple of c^k are k independent integers uniform on
+ * {0, ..., c-1}: the same distribution as k calls of rng.integer(c), from fewer Philox words.
  */
 export function digitsPerDraw(c: number): number {
   if (c <= 1) return 0;
@@ -28,8 +34,7 @@ export function digitsPerDraw(c: number): number {
   for (let k = 1; ; k++) {
     m *= c;
     if (m > TWO_POW_32) break;
-    const accept = (Math.floor(TWO_POW_32 / m) * m) / TWO_POW_32;
-    const rate = k * accept;
+    const rate = (k * Math.floor(TWO_POW_32 / m) * m) / TWO_POW_32;
     if (rate > bestRate) {
       bestRate = rate;
       best = k;
@@ -38,107 +43,127 @@ export function digitsPerDraw(c: number): number {
   return best;
 }
 
+/** A group: one n and one count of present values, shared by one or more series (internal). */
+interface Group {
+  n: number;
+  c: number;
+  /** series index, weight of this n in that series' slope, values, positions in ascending value order */
+  members: { series: number; w: number; values: Float64Array; order: Int32Array }[];
+}
+
 /**
- * `resamples` bootstrap replicates of the OLS slope of log(stat per n) on log n, where each
- * replicate resamples the values *within each n* with replacement (same count as present) and
- * recomputes the per-n statistic (mean, or median = mean of the two middle order statistics for
- * an even count). x = log n is fixed, so slope = sum_i w_i log(stat_i) with
- * w_i = (x_i - xbar) / sum_j (x_j - xbar)^2, precomputed.
+ * `resamples` bootstrap replicates of the OLS slope of ln(mean per n) and of ln(median per n) on
+ * ln n, for each series. A replicate resamples, within each n, the present replicates with
+ * replacement (as many as are present) and recomputes mean and median (the median of an even
+ * count is the mean of the two middle values); x = ln n is fixed, so the slope is
+ * sum_i w_i ln(stat_i) with w_i = (x_i - xbar) / sum_j (x_j - xbar)^2.
  *
- * Index draws: for a point with c values, `rng.integer(c^k)` split into k base-c digits
- * ({@link digitsPerDraw}); a point with one value draws nothing. Buffers are allocated once; the
- * loop allocates nothing. The median uses a count histogram over the sorted values (O(c), no sort).
+ * Streams (a choice): at n, a resample draws positions 0..c-1 into the c present values (in
+ * replicate order) from `new Rng(seed).derive(fnv1a32(String(n)), c)`, resample after resample.
+ * So the draws depend only on (seed, n, c), and a series' slopes are a pure function of its own
+ * values and the seed: independent of row order and of the other series. Series with the same
+ * count at n share the draws, made once for all of them (the speed of the 20-quantity tables);
+ * where they also have the same replicates present (the usual case: every quantity of a fit),
+ * they are resampled jointly, replicate by replicate, as a bootstrap over replicates is.
  *
- * @returns the slopes, in draw order (may hold -Infinity / NaN if a resampled statistic is <= 0)
+ * Index draws: `rng.nextUint32()` words below floor(2^32 / c^k) * c^k, split into k base-c
+ * digits ({@link digitsPerDraw}); a point with one value draws nothing. A resample at n is kept as
+ * how often each position was drawn; the mean is then sum(count * value) / c and the median a walk
+ * over the positions in ascending value order (O(c), no sort). Buffers are allocated once; the
+ * resample loop allocates nothing.
+ *
+ * @param series per series, its points (two or more distinct n)
+ * @returns per series, the slopes in resample order (-Infinity or NaN where a resampled
+ *   statistic is <= 0)
  */
-export function bootstrapSlopes(
-  points: readonly BootstrapPoint[],
-  statistic: 'mean' | 'median',
-  resamples: number,
-  rng: Rng,
-): Float64Array {
-  const K = points.length;
-  const x = new Float64Array(K);
-  let xbar = 0;
-  for (let i = 0; i < K; i++) xbar += x[i] = Math.log(points[i]!.n);
-  xbar /= K;
-  let sxx = 0;
-  for (let i = 0; i < K; i++) sxx += (x[i]! - xbar) ** 2;
-  const w = new Float64Array(K);
-  for (let i = 0; i < K; i++) w[i] = (x[i]! - xbar) / sxx;
-
-  const count = new Int32Array(K);
-  const digits = new Int32Array(K);
-  const limit = new Float64Array(K);
-  const offset = new Int32Array(K + 1);
-  let maxC = 0;
-  let maxK = 0;
-  for (let i = 0; i < K; i++) {
-    const c = points[i]!.sorted.length;
-    count[i] = c;
-    digits[i] = digitsPerDraw(c);
-    // accept a word below floor(2^32 / c^k) * c^k: its low k base-c digits are then uniform,
-    // exactly as with rng.integer(c^k), which returns the accepted word mod c^k
-    const ck = c ** digits[i]!;
-    limit[i] = Math.floor(TWO_POW_32 / ck) * ck;
-    offset[i + 1] = offset[i]! + c;
-    if (c > maxC) maxC = c;
-    if (digits[i]! > maxK) maxK = digits[i]!;
-  }
-  // powers c^0 .. c^k of each point, for the digit extraction
-  const powers = new Float64Array(K * (maxK + 1));
-  for (let i = 0; i < K; i++) {
-    for (let j = 0; j <= digits[i]!; j++) powers[i * (maxK + 1) + j] = count[i]! ** j;
-  }
-  const values = new Float64Array(offset[K]!);
-  for (let i = 0; i < K; i++) values.set(points[i]!.sorted, offset[i]!);
-  const idx = new Int32Array(maxC);
-  const hist = new Int32Array(maxC);
-  const out = new Float64Array(resamples);
-  const isMedian = statistic === 'median';
-
-  for (let r = 0; r < resamples; r++) {
-    let slope = 0;
-    for (let i = 0; i < K; i++) {
-      const c = count[i]!;
-      const base = offset[i]!;
-      let stat: number;
-      if (c === 1) {
-        stat = values[base]!;
-      } else {
-        drawIndices(rng, c, digits[i]!, limit[i]!, powers, i * (maxK + 1), idx);
-        if (!isMedian) {
-          let sum = 0;
-          for (let j = 0; j < c; j++) sum += values[base + idx[j]!]!;
-          stat = sum / c;
-        } else {
-          hist.fill(0, 0, c);
-          for (let j = 0; j < c; j++) hist[idx[j]!]!++;
-          // order statistics lo = floor((c-1)/2) and hi = floor(c/2) (0-based) of the resample
-          const lo = (c - 1) >> 1;
-          const hi = c >> 1;
-          let seen = 0;
-          let j = 0;
-          while (seen + hist[j]! <= lo) seen += hist[j++]!;
-          const vLo = values[base + j]!;
-          while (seen + hist[j]! <= hi) seen += hist[j++]!;
-          stat = 0.5 * (vLo + values[base + j]!);
-        }
+export function bootstrapSeries(series: readonly (readonly SeriesPoint[])[], resamples: number, seed: number): SeriesSlopes[] {
+  const out: SeriesSlopes[] = series.map(() => ({ mean: new Float64Array(resamples), median: new Float64Array(resamples) }));
+  const groups = new Map<string, Group>();
+  series.forEach((given, s) => {
+    // ascending n: the weights (and so every rounding) do not depend on the order given
+    const points = [...given].sort((a, b) => a.n - b.n);
+    const K = points.length;
+    let xbar = 0;
+    for (const p of points) xbar += Math.log(p.n);
+    xbar /= K;
+    let sxx = 0;
+    for (const p of points) sxx += (Math.log(p.n) - xbar) ** 2;
+    for (const p of points) {
+      const key = `${p.n}|${p.values.length}`;
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = { n: p.n, c: p.values.length, members: [] };
+        groups.set(key, g);
       }
-      slope += w[i]! * Math.log(stat);
+      const values = Float64Array.from(p.values);
+      const order = Int32Array.from(
+        Array.from(values, (_, j) => j).sort((a, b) => values[a]! - values[b]! || a - b),
+      );
+      g.members.push({ series: s, w: (Math.log(p.n) - xbar) / sxx, values, order });
     }
-    out[r] = slope;
+  });
+  // ascending n, so each series adds its terms in ascending n whatever the row order
+  const ordered = [...groups.values()].sort((a, b) => a.n - b.n || a.c - b.c);
+  let maxC = 1;
+  for (const g of ordered) maxC = Math.max(maxC, g.c);
+  const count = new Int32Array(maxC);
+  const root = new Rng(seed);
+
+  for (const g of ordered) {
+    const c = g.c;
+    const rng = root.derive(fnv1a32(String(g.n)), c);
+    const k = digitsPerDraw(c);
+    const ck = c ** k;
+    const limit = Math.floor(TWO_POW_32 / ck) * ck;
+    const powers = new Float64Array(k + 1);
+    for (let j = 0; j <= k; j++) powers[j] = c ** j;
+    const lo = (c - 1) >> 1;
+    const hi = c >> 1;
+    for (let r = 0; r < resamples; r++) {
+      if (c > 1) drawCounts(rng, c, k, limit, powers, count);
+      for (const m of g.members) {
+        const acc = out[m.series]!;
+        const values = m.values;
+        if (c === 1) {
+          const v = m.w * Math.log(values[0]!);
+          acc.mean[r] = acc.mean[r]! + v;
+          acc.median[r] = acc.median[r]! + v;
+          continue;
+        }
+        // mean: sum over positions of (times drawn) * value, two accumulators
+        let s0 = 0;
+        let s1 = 0;
+        let j = 0;
+        for (; j + 1 < c; j += 2) {
+          s0 += count[j]! * values[j]!;
+          s1 += count[j + 1]! * values[j + 1]!;
+        }
+        if (j < c) s0 += count[j]! * values[j]!;
+        // median: order statistics lo = floor((c-1)/2) and hi = floor(c/2) (0-based), walking
+        // the positions in ascending value order
+        const order = m.order;
+        let seen = 0;
+        let q = 0;
+        while (seen + count[order[q]!]! <= lo) seen += count[order[q++]!]!;
+        const vLo = values[order[q]!]!;
+        while (seen + count[order[q]!]! <= hi) seen += count[order[q++]!]!;
+        acc.mean[r] = acc.mean[r]! + m.w * Math.log((s0 + s1) / c);
+        acc.median[r] = acc.median[r]! + m.w * Math.log(0.5 * (vLo + values[order[q]!]!));
+      }
+    }
   }
   return out;
 }
 
 /**
- * Fill idx[0..c) with independent uniform integers on {0, ..., c-1}: each accepted word u
- * (u < limit, a multiple of c^k) gives its k low base-c digits d_j = q_j - c * q_(j+1), with
- * q_j = floor(u / c^j). The divisions are independent of each other (no chain through the
- * quotient), and exact: u < 2^32, so floor of the double quotient is the integer quotient.
+ * Draw c independent uniform positions on {0, ..., c-1} and store how often each was drawn in
+ * count[0..c). Each accepted word u (u < limit, a multiple of c^k) gives its k low base-c digits
+ * d_j = q_j - c * q_(j+1), with q_j = floor(u / c^j): divisions independent of each other (no
+ * chain through the quotient), and exact (u < 2^32, so the floor of the double quotient is the
+ * integer quotient).
  */
-function drawIndices(rng: Rng, c: number, k: number, limit: number, powers: Float64Array, p0: number, idx: Int32Array): void {
+function drawCounts(rng: Rng, c: number, k: number, limit: number, powers: Float64Array, count: Int32Array): void {
+  count.fill(0, 0, c);
   let filled = 0;
   while (filled < c) {
     let u = rng.nextUint32();
@@ -146,9 +171,11 @@ function drawIndices(rng: Rng, c: number, k: number, limit: number, powers: Floa
     const take = c - filled < k ? c - filled : k;
     let q = u;
     for (let j = 0; j < take; j++) {
-      const qNext = Math.floor(u / powers[p0 + j + 1]!);
-      idx[filled++] = q - c * qNext;
+      const qNext = Math.floor(u / powers[j + 1]!);
+      const d = q - c * qNext;
+      count[d] = count[d]! + 1;
       q = qNext;
     }
+    filled += take;
   }
 }

@@ -8,6 +8,7 @@ export { perNSummary, isConverged, type PerNSummary } from './summary.js';
 export {
   analyseRates,
   RATE_STATISTICS,
+  VERDICT_TOLERANCE,
   type RateOptions,
   type RateRow,
   type RateStatistic,

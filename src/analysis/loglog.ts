@@ -24,7 +24,7 @@ export interface LogLogFit {
  * @throws {DataError} lengths differ, fewer than two distinct n, an n that is not finite and > 0,
  *   or a y that is not finite and > 0 (the message names that n)
  * @example
- *   loglogFit([10, 100, 1000], [3, 0.3, 0.03]) // => { slope: -1, intercept: 1.0986... } (ln 3; numpy.polyfit)
+ *   loglogFit([10, 100, 1000], [3, 0.3, 0.03]) // => { slope: -1, intercept: 3.4011973... } (ln 30: y = 30 / n; numpy.polyfit)
  *
  * Edge case: two points give the line through them exactly; one distinct n throws (no slope).
  */

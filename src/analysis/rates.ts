@@ -7,9 +7,8 @@
 import { quantileSorted } from 'simple-statistics';
 import type { ExperimentConfig, Prediction, SweepRow } from '../sweeps/types.js';
 import { ConfigError, DataError, show } from '../errors.js';
-import { Rng, validateSeed } from '../rng/rng.js';
-import { bootstrapSlopes, type BootstrapPoint } from './bootstrap.js';
-import { fnv1a32 } from './hash.js';
+import { validateSeed } from '../rng/rng.js';
+import { bootstrapSeries } from './bootstrap.js';
 import { loglogFit } from './loglog.js';
 import { referenceSlope } from './reference-slope.js';
 import { checkRow, perNSummary, type PerNSummary } from './summary.js';
@@ -22,7 +21,8 @@ export const RATE_STATISTICS: readonly RateStatistic[] = Object.freeze(['mean', 
 
 /**
  * The verdict of one rate:
- * - 'consistent': the CI intersects [min(predicted, predictedLogCorrected), max(...)];
+ * - 'consistent': the CI intersects [min(predicted, predictedLogCorrected), max(...)] (up to
+ *   {@link VERDICT_TOLERANCE});
  * - 'faster than predicted': the CI lies entirely below that interval (more negative slope);
  * - 'slower than predicted': entirely above it;
  * - 'no prediction': the config predicts nothing for the quantity (slope and CI still shown
@@ -91,6 +91,12 @@ export interface RateOptions {
 export type RatesConfig = Pick<ExperimentConfig, 'name' | 'seed' | 'variants' | 'predictions'>;
 
 const OPTION_KEYS = new Set(['resamples', 'seed', 'level']);
+
+/**
+ * Absolute tolerance of the verdict's comparisons, in slope units: rounding only (an exact power
+ * law gives a CI of width ~1e-16 that may sit 1e-16 off its slope); real CIs are >= 1e-4 wide.
+ */
+export const VERDICT_TOLERANCE = 1e-9;
 
 interface ResolvedOptions {
   resamples: number;
@@ -183,9 +189,12 @@ function sum(xs: readonly PerNSummary[], f: (s: PerNSummary) => number): number 
  * 3. CI: percentile bootstrap over replicates: each of `resamples` replicates resamples the values
  *    within each n with replacement (same count), recomputes the statistic per n and refits; the
  *    interval is the (1 - level)/2 and (1 + level)/2 quantiles of the slopes (simple-statistics
- *    `quantileSorted`: linear interpolation, R type 7 / numpy 'linear'). Stream:
- *    `new Rng(seed).derive(fnv1a32(quantity), statisticIndex)` (mean 0, median 1), so the result
- *    is a pure function of (rows, config, variant, options) and does not depend on row order;
+ *    `quantileSorted`: linear interpolation, R type 7 / numpy 'linear'). Streams (choice): at n
+ *    with c values present, the resampled positions come from
+ *    `new Rng(seed).derive(fnv1a32(String(n)), c)`, so mean and median, and the quantities with the
+ *    same replicates present, are resampled jointly, replicate by replicate, from draws made once;
+ *    each quantity's CI is a pure function of its own values and the seed, whatever the row order
+ *    and whatever other quantities exist (see `bootstrapSeries` in bootstrap.ts);
  * 4. predictedLogCorrected: {@link referenceSlope} over the distinct n of all rows (any status)
  *    in the fit range, i.e. the sweep's grid as run; for kind 'none' or slope 0 it equals predicted;
  * 5. verdict: see {@link Verdict}.
@@ -208,8 +217,8 @@ function sum(xs: readonly PerNSummary[], f: (s: PerNSummary) => number): number 
  * @example
  *   // rows: D1 = 2 n^-0.5 exactly, 3 replicates at n = 100, 1000, 10000
  *   analyseRates(rows, { name: 'x', seed: 1, variants, predictions: { D1: { slope: -0.5 } } }, 'quick')[0]
- *   // => { quantity: 'D1', statistic: 'mean', slope: -0.5, ciLow: -0.5, ciHigh: -0.5, predicted: -0.5,
- *   //      predictedLogCorrected: -0.42474 (numpy.polyfit), verdict: 'consistent', ... }
+ *   // => { quantity: 'D1', statistic: 'mean', slope: -0.5, ciLow: -0.5, ciHigh: -0.5 (to 1e-15),
+ *   //      predicted: -0.5, predictedLogCorrected: -0.42474 (numpy.polyfit), verdict: 'consistent', ... }
  *
  * Edge case: a quantity with values at a single n in range gives slope, CI and intercept null and
  * verdict 'insufficient data'.
@@ -260,18 +269,28 @@ export function analyseRates(
 
   const predicted = Object.keys(predictions);
   const others = [...seen].filter((q) => !Object.prototype.hasOwnProperty.call(predictions, q)).sort(naturalCompare);
-  const out: RateRow[] = [];
-  for (const quantity of [...predicted, ...others]) {
-    const prediction = Object.prototype.hasOwnProperty.call(predictions, quantity) ? predictions[quantity] : undefined;
+  const quantities = [...predicted, ...others];
+  const analysed = quantities.map((quantity) => {
     const summaries = perNSummary(rows, quantity).filter((s) => inRange(s.n));
-    const points = summaries.filter((s) => s.count > 0);
+    return { quantity, summaries, points: summaries.filter((s) => s.count > 0) };
+  });
+  const fitted = analysed.filter((a) => a.points.length >= 2);
+  const boot = bootstrapSeries(
+    fitted.map((a) => a.points),
+    opts.resamples,
+    opts.seed,
+  );
+  const slopesOf = new Map(fitted.map((a, i) => [a.quantity, boot[i]!]));
+
+  const out: RateRow[] = [];
+  for (const { quantity, summaries, points } of analysed) {
+    const prediction = Object.prototype.hasOwnProperty.call(predictions, quantity) ? predictions[quantity] : undefined;
     let reference: number | null = null;
     if (prediction !== undefined) {
       const needsGrid = (prediction.kind ?? 'power') === 'power' && prediction.slope !== 0;
       reference = !needsGrid || grid.length >= 2 ? referenceSlope(prediction, grid, fitRange) : null;
     }
-    const sorted: BootstrapPoint[] = points.map((s) => ({ n: s.n, sorted: Float64Array.from(s.values).sort() }));
-    RATE_STATISTICS.forEach((statistic, statIndex) => {
+    for (const statistic of RATE_STATISTICS) {
       const notes: string[] = [];
       if (prediction?.note !== undefined) notes.push(prediction.note);
       if (!seen.has(quantity)) notes.push('not recorded in any row');
@@ -282,10 +301,13 @@ export function analyseRates(
       if (points.length < 2 && seen.has(quantity)) {
         notes.push(`values at ${points.length} distinct n in the fit range; a slope needs 2`);
       }
-      if (points.length >= 2) {
+      const slopes = slopesOf.get(quantity)?.[statistic];
+      if (slopes !== undefined) {
         const y = points.map((s) => s[statistic]!);
         const bad = points.filter((_, i) => !(y[i]! > 0));
-        if (bad.length > 0) {
+        if (points.every((p) => p.values.every((v) => v === 0))) {
+          notes.push('every value in the fit range is 0: no rate to measure');
+        } else if (bad.length > 0) {
           notes.push(`${statistic} <= 0 at n = ${bad.map((s) => s.n).join(', ')}; log-log slope undefined`);
         } else {
           const fit = loglogFit(
@@ -294,8 +316,6 @@ export function analyseRates(
           );
           slope = fit.slope;
           intercept = fit.intercept;
-          const rng = new Rng(opts.seed).derive(fnv1a32(quantity), statIndex);
-          const slopes = bootstrapSlopes(sorted, statistic, opts.resamples, rng);
           let nonFinite = 0;
           for (let r = 0; r < slopes.length; r++) if (!Number.isFinite(slopes[r]!)) nonFinite++;
           if (nonFinite > 0) {
@@ -314,7 +334,7 @@ export function analyseRates(
       else {
         const a = Math.min(prediction.slope, reference ?? prediction.slope);
         const b = Math.max(prediction.slope, reference ?? prediction.slope);
-        verdict = ciHigh < a ? 'faster than predicted' : ciLow > b ? 'slower than predicted' : 'consistent';
+        verdict = ciHigh < a - VERDICT_TOLERANCE ? 'faster than predicted' : ciLow > b + VERDICT_TOLERANCE ? 'slower than predicted' : 'consistent';
       }
       const row: RateRow = {
         experiment: config.name,
@@ -341,7 +361,7 @@ export function analyseRates(
       if (prediction?.source !== undefined) row.source = prediction.source;
       if (notes.length > 0) row.note = notes.join('; ');
       out.push(row);
-    });
+    }
   }
   return out;
 }

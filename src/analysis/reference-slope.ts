@@ -26,8 +26,8 @@ import { loglogFit } from './loglog.js';
  *   referenceSlope({ slope: -0.5 }, [100, 1000, 10000]) // => -0.42474... (numpy.polyfit)
  *   referenceSlope({ slope: -0.5, kind: 'none' }, [100, 1000, 10000]) // => -0.5
  *
- * Edge case: the reference only depends on the distinct n, so a grid listed with repeats (one
- * entry per replicate) gives the same value as the grid itself.
+ * Edge case: the reference only depends on the set of distinct n, so a grid listed with repeats
+ * (one entry per replicate) or in another order gives the same value, to the last bit.
  */
 export function referenceSlope(
   prediction: Pick<Prediction, 'slope' | 'kind'>,
@@ -55,6 +55,7 @@ export function referenceSlope(
     }
     if (n >= lo && n <= hi) ns.push(n);
   }
+  ns.sort((a, b) => a - b); // ascending: the result does not depend on the order of the grid
   if (ns.length < 2) {
     throw new ConfigError(
       `referenceSlope: fewer than two distinct n of the grid in the fit range (got ${show(ns)} in ${show(fitRange ?? null)}); need at least two`,

@@ -39,9 +39,9 @@ export class CpuBackend implements Backend {
   ): number {
     return gate.objective(theta, X, n, R, grad, G);
   }
-  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void {
+  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void {
     if (!gate.hessian) throw new Error(`backend cpu: kernel gateHessian is not provided by the ${gate.type} gate`);
-    gate.hessian(theta, X, n, G, H);
+    gate.hessian(theta, X, n, G, H, R);
   }
   gateNewtonPass(
     gate: Gate,

@@ -28,8 +28,8 @@ export interface Backend {
     grad: Float64Array | null,
     G: Float64Array | null,
   ): number;
-  /** Hessian of Q from the weights (gates with `hessian` only): Gate.hessian */
-  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void;
+  /** Hessian of Q from the weights and responsibilities (gates with `hessian` only): Gate.hessian */
+  gateHessian(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void;
   /** The fused Newton pass (gates with `newtonPass` only): Gate.newtonPass */
   gateNewtonPass(
     gate: Gate,

@@ -89,7 +89,8 @@ const ROUNDING = 1e-12;
 interface NewtonEvaluator {
   start(grad: Float64Array, H: Float64Array): { q: number; floor: number };
   trial(theta: Float64Array, grad: Float64Array, H: Float64Array, G: Float64Array): number;
-  accept(): void;
+  /** called with the accepted trial; an evaluator whose trials skip H computes it here */
+  accept(theta: Float64Array, G: Float64Array, H: Float64Array): void;
 }
 
 /** The fused, cached pass of gates with linear logits (no exponential in `start` when cached). */
@@ -114,20 +115,21 @@ function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Fl
   };
 }
 
-/** The plain gate objective and Hessian (reference path, any gate with a Hessian). */
+/** The plain gate objective and Hessian (any gate with a Hessian; damped where Q is not concave). */
 function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array): NewtonEvaluator {
   return {
     start(grad, H) {
       const q = backend.gateObjective(gate, theta, X, n, R, grad, G);
-      backend.gateHessian(gate, theta, X, n, G, H);
+      backend.gateHessian(gate, theta, X, n, G, H, R);
       return { q, floor: ROUNDING * Math.abs(q) };
     },
-    trial(trial, grad, H, Gt) {
-      const q = backend.gateObjective(gate, trial, X, n, R, grad, Gt);
-      if (Number.isFinite(q)) backend.gateHessian(gate, trial, X, n, Gt, H);
-      return q;
+    trial(trial, grad, _H, Gt) {
+      return backend.gateObjective(gate, trial, X, n, R, grad, Gt);
     },
-    accept() {},
+    accept(accepted, Gt, H) {
+      // only an accepted point needs its Hessian (a rejected trial would waste a pass)
+      backend.gateHessian(gate, accepted, X, n, Gt, H, R);
+    },
   };
 }
 
@@ -163,7 +165,7 @@ function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int
         G.set(Gtrial);
         [grad, gradTrial] = [gradTrial, grad];
         [H, HTrial] = [HTrial, H];
-        evaluator.accept();
+        evaluator.accept(theta, G, H);
         q = qt;
         accepted = true;
         break;

@@ -1,7 +1,8 @@
 /**
  * Activation dense-to-sparse gate [TEMP] (spec: models.md, gate 4):
  *   G_i(x) = softmax_i( sigma(beta1_i.x) / tau + beta0_i ),   one shared tau > 0 (beta0 outside sigma).
- * The objective is not concave in beta1, so the M-step uses L-BFGS (no hessian method).
+ * The objective is not concave in beta1: the M-step takes damped Newton steps with the exact
+ * Hessian (sigma'' enters through the second-derivative term).
  */
 import type { Activation, GateSpec } from '../models/types.js';
 import { ACTIVATION_FUNCTIONS, type ActivationFunction } from './activations.js';
@@ -21,7 +22,7 @@ export class ActivationGate extends LogitGate {
     super(k, d, tauFree);
     this.sigma = ACTIVATION_FUNCTIONS[activation];
   }
-  private tau(theta: Float64Array): number {
+  protected tau(theta: Float64Array): number {
     return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
   }
   private slopeDot(theta: Float64Array, X: Float64Array, r: number, i: number): number {
@@ -59,6 +60,45 @@ export class ActivationGate extends LogitGate {
       }
     }
   }
+  readonly hessian = (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void =>
+    this.logitHessian(theta, X, n, G, H, R);
+
+  /** du_i/dtheta: 1 (beta0_i), sigma'(v) x / tau (beta1_i), -sigma(v)/tau (log tau). */
+  protected jacobianRow(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number, inv: number): number {
+    const { k, d } = this;
+    const v = this.slopeDot(theta, X, r, i);
+    const ds = this.sigma.derivative(v) * inv;
+    idx[at + 0] = i;
+    val[at + 0] = 1;
+    for (let p = 0; p < d; p++) {
+      idx[at + p + 1] = k + i * d + p;
+      val[at + p + 1] = ds * X[r * d + p]!;
+    }
+    if (this.logTauIndex < 0) return d + 1;
+    idx[at + d + 1] = this.logTauIndex;
+    val[at + d + 1] = -this.sigma.value(v) * inv;
+    return d + 2;
+  }
+
+  /** d2u/dbeta1 dbeta1' = sigma'' x x'/tau, d2u/dbeta1 dlog tau = -sigma' x/tau, d2u/dlog tau^2 = sigma/tau. */
+  protected secondTerm(theta: Float64Array, X: Float64Array, r: number, i: number, D: number, H: Float64Array, inv: number): void {
+    const { k, d, nParams: P } = this;
+    const v = this.slopeDot(theta, X, r, i);
+    const s2 = D * this.sigma.second(v) * inv;
+    const s1 = D * this.sigma.derivative(v) * inv;
+    const t = this.logTauIndex;
+    for (let p = 0; p < d; p++) {
+      const jp = k + i * d + p;
+      const xp = X[r * d + p]!;
+      for (let q = 0; q < d; q++) H[jp * P + k + i * d + q] = H[jp * P + k + i * d + q]! + s2 * xp * X[r * d + q]!;
+      if (t >= 0) {
+        H[jp * P + t] = H[jp * P + t]! - s1 * xp;
+        H[t * P + jp] = H[t * P + jp]! - s1 * xp;
+      }
+    }
+    if (t >= 0) H[t * P + t] = H[t * P + t]! + D * this.sigma.value(v) * inv;
+  }
+
   protected specFrom(theta: Float64Array): GateSpec {
     return { type: 'activation', activation: this.activation, tau: this.tau(theta) };
   }

@@ -28,9 +28,12 @@ export abstract class LinearLogitGate extends LogitGate {
     this.score = new Float64Array(k);
     if (!tauFree) {
       const scale = 1 / knownTau;
+      // logits linear in theta: no second-derivative term, R is not needed
       this.hessian = (_theta, X, n, G, H) => linearHessian(X, n, k, d, scale, G, H, this.nParams);
       this.newtonPass = (theta, X, n, R, G, grad, H, variant) =>
         newtonKernel(k, d, K, rankBy, variant)(theta, X, n, R, G, grad, H, scale);
+    } else {
+      this.hessian = (theta, X, n, G, H, R) => this.logitHessian(theta, X, n, G, H, R);
     }
   }
 
@@ -73,6 +76,42 @@ export abstract class LinearLogitGate extends LogitGate {
         if (beaten >= K) U[o + i] = -Infinity;
       }
     }
+  }
+
+  /** du_i/dtheta: 1/tau (beta0_i), x/tau (beta1_i), -u_i (log tau). */
+  protected jacobianRow(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number, inv: number): number {
+    const { k, d } = this;
+    let s = theta[i]!;
+    idx[at + 0] = i;
+    val[at + 0] = inv;
+    for (let p = 0; p < d; p++) {
+      const x = X[r * d + p]!;
+      s += theta[k + i * d + p]! * x;
+      idx[at + p + 1] = k + i * d + p;
+      val[at + p + 1] = x * inv;
+    }
+    if (this.logTauIndex < 0) return d + 1;
+    idx[at + d + 1] = this.logTauIndex;
+    val[at + d + 1] = -s * inv;
+    return d + 2;
+  }
+
+  /** d2u/dbeta0 dlog tau = -1/tau, d2u/dbeta1 dlog tau = -x/tau, d2u/dlog tau^2 = u. */
+  protected secondTerm(theta: Float64Array, X: Float64Array, r: number, i: number, D: number, H: Float64Array, inv: number): void {
+    const t = this.logTauIndex;
+    if (t < 0) return;
+    const { k, d, nParams: P } = this;
+    let s = theta[i]!;
+    H[i * P + t] = H[i * P + t]! - D * inv;
+    H[t * P + i] = H[t * P + i]! - D * inv;
+    for (let p = 0; p < d; p++) {
+      const x = X[r * d + p]!;
+      s += theta[k + i * d + p]! * x;
+      const j = k + i * d + p;
+      H[j * P + t] = H[j * P + t]! - D * x * inv;
+      H[t * P + j] = H[t * P + j]! - D * x * inv;
+    }
+    H[t * P + t] = H[t * P + t]! + D * s * inv;
   }
 
   chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {

@@ -27,6 +27,54 @@ export abstract class LogitGate implements Gate {
   abstract logits(theta: Float64Array, X: Float64Array, n: number, U: Float64Array): void;
   /** grad += sum_n sum_i D_ni du_ni/dtheta, where D_ni = dQ/du_ni (0 outside the selection). */
   abstract chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void;
+  /**
+   * For the generic Hessian: the nonzeros of du_ri/dtheta into idx/val from position `at` (at most
+   * d + 2), returning their count. Gates without it have no Hessian from this class.
+   */
+  protected jacobianRow?(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number, inv: number): number;
+  /** H += D * d2u_ri/dtheta2 (the second-derivative term; absent when u is linear in theta). */
+  protected secondTerm?(theta: Float64Array, X: Float64Array, r: number, i: number, D: number, H: Float64Array, inv: number): void;
+  /** The temperature at theta (1 for gates without one). */
+  protected tau(_theta: Float64Array): number {
+    return 1;
+  }
+
+  /**
+   * Hessian of Q for R with rows summing to 1, from the chain rule through the logits:
+   *   H = sum_n [ -J_n' (diag G_n - G_n G_n') J_n + sum_i (R_ni - G_ni) d2u_ni/dtheta2 ],
+   * J_n = du_n/dtheta. Dropped experts (G = 0, R = 0) contribute nothing.
+   */
+  protected logitHessian(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void {
+    const { k, nParams: P } = this;
+    const width = this.d + 2;
+    const idx = new Int32Array(k * width);
+    const val = new Float64Array(k * width);
+    const count = new Int32Array(k);
+    const inv = 1 / this.tau(theta); // hooks take 1/tau, computed once per pass
+    H.fill(0);
+    for (let r = 0; r < n; r++) {
+      const o = r * k;
+      for (let i = 0; i < k; i++) {
+        count[i] = G[o + i]! > 0 ? this.jacobianRow!(theta, X, r, i, idx, val, i * width, inv) : 0;
+      }
+      for (let i = 0; i < k; i++) {
+        const gi = G[o + i]!;
+        if (gi === 0) continue;
+        for (let j = 0; j < k; j++) {
+          const c = i === j ? gi - gi * gi : -gi * G[o + j]!;
+          if (c === 0) continue;
+          for (let a = 0; a < count[i]!; a++) {
+            const row = idx[i * width + a]! * P;
+            const ca = c * val[i * width + a]!;
+            for (let b = 0; b < count[j]!; b++) H[row + idx[j * width + b]!] = H[row + idx[j * width + b]!]! - ca * val[j * width + b]!;
+          }
+        }
+        const D = R[o + i]! - gi;
+        if (D !== 0 && this.secondTerm) this.secondTerm(theta, X, r, i, D, H, inv);
+      }
+    }
+  }
+
   /** The gate spec with the temperature read from theta where it is free. */
   protected abstract specFrom(theta: Float64Array): GateSpec;
   /** Temperature from the spec (gates without one return 1). */

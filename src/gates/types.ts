@@ -46,11 +46,11 @@ export interface Gate {
     G: Float64Array | null,
   ): number;
   /**
-   * Optional: the Hessian of Q in theta (nParams x nParams, row-major) from the weights G at theta,
-   * for gates whose Q is concave on the current selection (softmax, top-K, temperature with tau
-   * known). Gates without it are fitted by L-BFGS in the M-step.
+   * Optional: the Hessian of Q in theta (nParams x nParams, row-major) from the weights G at theta
+   * and the responsibilities R (rows summing to 1), for Newton M-steps. Where Q is not concave
+   * (activation gates, a free temperature) the M-step damps the step (Levenberg-Marquardt).
    */
-  hessian?(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array): void;
+  hessian?(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void;
   /**
    * Optional fast path for Newton M-steps (gates with linear logits): one pass giving
    * linear = sum R u, lseSum = sum_n log sum_j exp(u_nj) (so Q = linear - lseSum), the gradient and

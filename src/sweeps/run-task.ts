@@ -6,7 +6,8 @@
 import { GatelabError } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import { densityDistance } from '../losses/density-distance.js';
-import { voronoiLoss } from '../losses/voronoi-loss.js';
+import { parameterErrors, type GateShift } from '../losses/parameter-errors.js';
+import { voronoiLoss, type ShiftMode } from '../losses/voronoi-loss.js';
 import type { Model } from '../models/types.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
@@ -34,6 +35,37 @@ function ratioError(fit: Model, truth: Model, cell: number[], j: number): number
   return worst;
 }
 
+/**
+ * The common gating shift at which per-parameter errors are measured. The aligned Voronoi loss is
+ * minimised at a vertex of its piecewise-linear landscape, where one atom's mass or beta1 error is
+ * exactly 0: fine for the loss, degenerate for per-atom rates. So the errors use the smooth
+ * least-squares alignment instead (a documented choice):
+ *   t0 = log sum_j exp(beta0*_j) - log sum_i exp(beta0_i)                (total mass matched)
+ *   t1 = sum_i w_i (beta1*_{j(i)} - beta1_i) / sum_i w_i,   w_i = exp(beta0_i),  j(i) = i's cell
+ * with t1 = 0 when a slope shift changes the model (shift mode 'intercept': non-homogeneous
+ * activations) and no shift at all in mode 'none'.
+ */
+export function parameterShift(fit: Model, truth: Model, cells: number[][], mode: Exclude<ShiftMode, 'auto'>): GateShift {
+  const d = truth.input.dim;
+  const t1 = new Array<number>(d).fill(0);
+  if (mode === 'none') return { t0: 0, t1 };
+  const massTrue = truth.experts.reduce((s, e) => s + Math.exp(e.beta0), 0);
+  const massFit = fit.experts.reduce((s, e) => s + Math.exp(e.beta0), 0);
+  const t0 = Math.log(massTrue) - Math.log(massFit);
+  if (mode === 'full') {
+    let total = 0;
+    cells.forEach((cell, j) => {
+      for (const i of cell) {
+        const w = Math.exp(fit.experts[i]!.beta0);
+        total += w;
+        for (let p = 0; p < d; p++) t1[p] = t1[p]! + w * (truth.experts[j]!.beta1[p]! - fit.experts[i]!.beta1[p]!);
+      }
+    });
+    if (total > 0) for (let p = 0; p < d; p++) t1[p] = t1[p]! / total;
+  }
+  return { t0, t1 };
+}
+
 export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask): SweepRow {
   const base = { experiment: config.name, variant, key: task.key, n: task.n, replicate: task.replicate, seed: task.seed };
   try {
@@ -47,7 +79,10 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
     const tauFitted = config.loss?.tauFitted ?? config.fit.tau === 'free';
     const loss = voronoiLoss(result.model, config.truth, { tauFitted });
     const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
-    for (const e of loss.errors.aligned) {
+    // per-parameter errors at the least-squares gating alignment (see parameterShift)
+    const shift = parameterShift(result.model, config.truth, loss.alignedCells, loss.options.shift);
+    const errors = parameterErrors(result.model, config.truth, { tauFitted, shift });
+    for (const e of errors) {
       const j = e.atom + 1;
       q[`mass[${j}]`] = e.mass;
       q[`beta1[${j}]`] = e.beta1;
@@ -58,7 +93,7 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
     }
     // by cell size: the worst error over the true atoms whose Voronoi cell has m > 1 fitted atoms
     // (with a random start map the doubled atom differs between replicates; rates depend on m)
-    for (const e of loss.errors.aligned) {
+    for (const e of errors) {
       if (e.size < 2) continue;
       for (const block of ['beta1', 'a', 'b', 'nu'] as const) {
         const name = `${block}[size=${e.size}]`;

@@ -93,7 +93,7 @@ for (const spec of NEWTON_GATES) {
       const gradRef = new Float64Array(P);
       const Href = new Float64Array(P * P);
       const qRef = gate.objective(theta, X, n, R, gradRef, null);
-      gate.hessian!(theta, X, n, G, Href);
+      gate.hessian!(theta, X, n, G, Href, R);
       const G2 = new Float64Array(n * k);
       const grad = new Float64Array(P);
       const H = new Float64Array(P * P);
