@@ -116,7 +116,8 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
       const rng = new Rng(validateSeed(start.seed));
       const restarts = positiveInteger(start.restarts ?? 1, 'restarts');
       for (let t = 0; t < restarts; t++) {
-        const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free');
+        const pinLast = (opts.identifiability ?? 'reference') === 'reference' && opts.gate.type === 'activation';
+        const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free', pinLast);
         starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
       }
       break;

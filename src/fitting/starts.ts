@@ -2,11 +2,14 @@
  * Starting values (spec: fitting.md, "Starts").
  *
  * nearTruth: a random surjective map pi from the k fitted experts onto the k* true experts (each
- *   true expert gets at least one), then every parameter = its true counterpart + N(0, s^2):
+ *   true expert gets at least one; with pinLast, pi(k) = k*, see below), then every parameter = its true counterpart + N(0, s^2):
  *   beta0, each coordinate of beta1 and a, b and nu, and tau when it is fitted (perturbTau). A
  *   perturbed variance is reflected at 0 (nu = |nu* + e|, floored at nuMin; tau likewise, >= 1e-3). s is fixed (default) or shrinks as s n^-exponent (the
  *   [DEMYS] authors' code uses exponent 0.083): the label says which, since that makes the measured
  *   rate partly a property of the start.
+ *   pinLast is used for the reference convention under a gate where fixing beta1_k = 0 is an
+ *   assumption (the activation gate): a start that put another true expert in the pinned slot
+ *   could never reach the truth.
  * random: data-driven, no truth needed: k-means++ on the standardised (X, Y), a few Lloyd steps,
  *   least squares per cluster for (a, b, nu), and a softmax gate fitted to the smoothed cluster
  *   memberships (one gate M-step) for (beta0, beta1).
@@ -38,6 +41,7 @@ export function nearTruthStart(
   rng: Rng,
   nuMin = 1e-10,
   perturbTau = false,
+  pinLast = false,
 ): { model: Model; label: string } {
   const truth = spec.truth;
   const kStar = truth.experts.length;
@@ -48,13 +52,18 @@ export function nearTruthStart(
     throw new ConfigError(`k: ${k} is below the number of true experts (${kStar}); a near-truth start needs k >= ${kStar}`);
   }
   const s = spec.shrinkExponent === undefined ? spec.noise : spec.noise * Math.pow(n, -spec.shrinkExponent);
-  // surjective map: every true expert once, then k - k* uniform extra draws, all shuffled
-  const map: number[] = Array.from({ length: kStar }, (_, j) => j);
-  for (let i = kStar; i < k; i++) map.push(rng.integer(kStar));
-  for (let i = k - 1; i > 0; i--) {
+  // surjective map: every true expert once, then k - k* uniform extra draws, all shuffled. With
+  // pinLast the last fitted expert stays on the last true expert (the reference expert of a gate
+  // whose reference pin is an assumption, not an invariance) and the others are shuffled.
+  const free = pinLast ? kStar - 1 : kStar;
+  const slots = pinLast ? k - 1 : k;
+  const map: number[] = Array.from({ length: free }, (_, j) => j);
+  for (let i = free; i < slots; i++) map.push(rng.integer(kStar));
+  for (let i = slots - 1; i > 0; i--) {
     const j = rng.integer(i + 1);
     [map[i], map[j]] = [map[j]!, map[i]!];
   }
+  if (pinLast) map.push(kStar - 1);
   const experts: Expert[] = map.map((j) => {
     const t = truth.experts[j]!;
     return {

@@ -19,20 +19,36 @@ function gateTau(model: Model): number | undefined {
 }
 
 /**
- * ||beta1_i / tau - beta1*_j / tau*|| maximised over the cell: the identifiable ratio of a
- * temperature gate (raw parameters, both with the reference expert at 0).
+ * Errors of the identifiable ratio of a temperature-type gate, per true atom j:
+ *   ratio[j] = max_{i in A_j} || beta1_i / tau + c - beta1*_j / tau* ||,
+ * aligned in ratio space (a common shift c of every beta1_i / tau leaves the gate unchanged):
+ * c = sum_i w_i (beta1*_{j(i)} / tau* - beta1_i / tau) / sum_i w_i, w_i = exp(beta0_i), as for the
+ * other per-parameter errors. null for an empty cell.
  */
-function ratioError(fit: Model, truth: Model, cell: number[], j: number): number | null {
-  const tau = gateTau(fit);
-  const tauStar = gateTau(truth);
-  if (tau === undefined || tauStar === undefined || cell.length === 0) return null;
-  let worst = 0;
-  for (const i of cell) {
-    let s = 0;
-    fit.experts[i]!.beta1.forEach((v, p) => (s += (v / tau - truth.experts[j]!.beta1[p]! / tauStar) ** 2));
-    worst = Math.max(worst, Math.sqrt(s));
-  }
-  return worst;
+export function ratioErrors(fit: Model, truth: Model, cells: number[][]): (number | null)[] {
+  const tau = gateTau(fit)!;
+  const tauStar = gateTau(truth)!;
+  const d = truth.input.dim;
+  const c = new Array<number>(d).fill(0);
+  let total = 0;
+  cells.forEach((cell, j) => {
+    for (const i of cell) {
+      const w = Math.exp(fit.experts[i]!.beta0);
+      total += w;
+      for (let p = 0; p < d; p++) c[p] = c[p]! + w * (truth.experts[j]!.beta1[p]! / tauStar - fit.experts[i]!.beta1[p]! / tau);
+    }
+  });
+  if (total > 0) for (let p = 0; p < d; p++) c[p] = c[p]! / total;
+  return cells.map((cell, j) => {
+    if (cell.length === 0) return null;
+    let worst = 0;
+    for (const i of cell) {
+      let s = 0;
+      for (let p = 0; p < d; p++) s += (fit.experts[i]!.beta1[p]! / tau + c[p]! - truth.experts[j]!.beta1[p]! / tauStar) ** 2;
+      worst = Math.max(worst, Math.sqrt(s));
+    }
+    return worst;
+  });
 }
 
 /**
@@ -89,7 +105,9 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
       q[`a[${j}]`] = e.a;
       q[`b[${j}]`] = e.b;
       q[`nu[${j}]`] = e.nu;
-      if (tauFitted) q[`ratio[${j}]`] = ratioError(result.model, config.truth, loss.cells[e.atom]!, e.atom);
+    }
+    if (tauFitted && config.fit.gate.type === 'temperature') {
+      ratioErrors(result.model, config.truth, loss.alignedCells).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
     }
     // by cell size: the worst error over the true atoms whose Voronoi cell has m > 1 fitted atoms
     // (with a random start map the doubled atom differs between replicates; rates depend on m)

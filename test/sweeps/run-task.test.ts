@@ -31,3 +31,16 @@ test("parameterShift in mode 'intercept' does not shift beta1", () => {
   assert.deepEqual(parameterShift(truth, truth, [[0], [1]], 'intercept').t1, [0]);
   assert.deepEqual(parameterShift(truth, truth, [[0], [1]], 'none'), { t0: 0, t1: [0] });
 });
+
+test('ratioErrors: a rescaled, relabelled and shifted temperature fit has zero ratio error', async () => {
+  const { ratioErrors } = await import('../../src/sweeps/run-task.js');
+  const truth = tempModel({ type: 'temperature', tau: 0.5 });
+  const c = 2.5; // (beta0, beta1, tau) -> c (beta0, beta1, tau), then a common beta1 shift
+  const fit: Model = {
+    ...truth,
+    gate: { type: 'temperature', tau: 0.5 * c },
+    experts: [truth.experts[1]!, truth.experts[0]!].map((e) => ({ ...e, beta0: c * e.beta0, beta1: [c * e.beta1[0]! - 0.8] })),
+  };
+  const errors = ratioErrors(fit, truth, [[1], [0]]);
+  for (const v of errors) assert.ok(Math.abs(v!) < 1e-12, String(errors));
+});
