@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inverse, Matrix } from 'ml-matrix';
 import { ConfigError } from '../src/errors.js';
 import { fitMoE, mleObjective, packMle, packState, ROUNDING_TOLERANCE } from '../src/fitting/index.js';
 import type { FitOptions } from '../src/fitting/index.js';
@@ -112,7 +113,7 @@ test('fitMoE recovers the demys model at n = 1e5 within 4 standard errors of eve
     const gm = gradAt(vm);
     for (let i = 0; i < P; i++) H[i]![j] = -(gp[i]! - gm[i]!) / (2 * h);
   }
-  const covariance = invert(H);
+  const covariance = inverse(new Matrix(H)).to2DArray(); // small dense inverse: ml-matrix
   const truthState = packState(DEMYS, options);
   const vTrue = packMle(truthState);
   for (let j = 0; j < P; j++) {
@@ -122,24 +123,6 @@ test('fitMoE recovers the demys model at n = 1e5 within 4 standard errors of eve
     assert.ok(Math.abs(v[j]! - vTrue[j]!) < 4 * se, `parameter ${j}: ${v[j]} vs ${vTrue[j]} (se ${se})`);
   }
 });
-
-function invert(A: number[][]): number[][] {
-  const m = A.length;
-  const M = A.map((row, i) => [...row, ...Array.from({ length: m }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < m; c++) {
-    let p = c;
-    for (let r = c + 1; r < m; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const piv = M[c]![c]!;
-    for (let j = 0; j < 2 * m; j++) M[c]![j] = M[c]![j]! / piv;
-    for (let r = 0; r < m; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]!;
-      for (let j = 0; j < 2 * m; j++) M[r]![j] = M[r]![j]! - f * M[c]![j]!;
-    }
-  }
-  return M.map((row) => row.slice(m));
-}
 
 test('fitMoE is deterministic: the same seed gives the same fit', () => {
   const data = sample(DEMYS, 1000, new Rng(1));
