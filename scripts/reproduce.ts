@@ -14,6 +14,7 @@ import { GatelabError } from '../src/errors.js';
 import { parseExperimentConfig } from '../src/sweeps/config.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
+import { makeFigures } from './figures.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
   }
   mkdirSync('figures', { recursive: true });
   writeFileSync(join('figures', `rates-${variant}.md`), overview.join('\n'));
+  if (!only) await makeFigures(variant);
   process.stderr.write(`reproduce (${variant}): done in ${((Date.now() - t0) / 1000).toFixed(0)} s; overview in figures/rates-${variant}.md\n`);
   return 0;
 }

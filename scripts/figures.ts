@@ -1,0 +1,81 @@
+/**
+ * npm run figures [-- --full]
+ * For every experiment with results (results/<name>-quick/, or results/<name>/ with --full) writes
+ * figures/<name>/index.html (offline: plotly.min.js is copied once to figures/) and one PNG per
+ * figure: the convergence plot of the main loss and of the Hellinger distance, the per-parameter
+ * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
+ * Without Chromium the HTML is still written and the PNGs are skipped with a message.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.js';
+import { GatelabError } from '../src/errors.js';
+import { voronoiLoss } from '../src/losses/index.js';
+import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
+import { parseExperimentConfig } from '../src/sweeps/config.js';
+import { readStore } from '../src/sweeps/store.js';
+
+export async function makeFigures(variant: 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
+  const names = readdirSync('experiments').filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  mkdirSync('figures', { recursive: true });
+  copyPlotly(join('figures', 'plotly.min.js'));
+  const jobs: ImageJob[] = [];
+  for (const name of names) {
+    const dir = join('results', variant === 'quick' ? `${name}-quick` : name);
+    if (!existsSync(join(dir, 'config.json'))) {
+      log(`figures: ${name}: no results in ${dir} (run npm run reproduce${variant === 'full' ? ' -- --full' : ''}); skipped\n`);
+      continue;
+    }
+    const store = readStore(dir);
+    const config = parseExperimentConfig(store.config, join(dir, 'config.json'));
+    const rates = analyseRates(store.rows, config, store.variant);
+    const mean = (q: string) => rates.find((r: RateRow) => r.quantity === q && r.statistic === 'mean');
+    const figures: Figure[] = [];
+    for (const q of ['D1', 'D2', 'hellinger']) {
+      const rate = mean(q);
+      if (rate && rate.slope !== null) figures.push(convergenceFigure({ experiment: name, quantity: q, summary: perNSummary(store.rows, q), rate }));
+    }
+    const panelQuantities = Object.keys(config.predictions).filter((q) => !['D1', 'D2', 'D1.raw', 'D2.raw', 'hellinger', 'tv'].includes(q));
+    const panels = panelQuantities.map((q) => ({ quantity: q, summary: perNSummary(store.rows, q), rate: mean(q)! })).filter((p) => p.rate);
+    if (panels.length > 0) figures.push(parameterPanels(name, panels));
+    if (config.truth.input.dim === 1) {
+      figures.push(gateWeightsFigure(config.truth, `${name} (true model)`));
+      const largest = Math.max(...store.rows.map((r) => r.n));
+      const row = store.rows.filter((r) => r.n === largest && r.status === 'ok' && r.model).sort((a, b) => a.replicate - b.replicate)[0];
+      if (row?.model) {
+        figures.push(densityFigure(row.model, config.truth, `${name}, n = ${largest}, replicate ${row.replicate}`));
+        if (config.fit.k > config.truth.experts.length) {
+          const loss = voronoiLoss(row.model, config.truth, { tauFitted: config.fit.tau === 'free' });
+          figures.push(voronoiFigure(alignFit(row.model, loss.shift), config.truth, loss.alignedCells, `${name}, n = ${largest}, replicate ${row.replicate}, aligned`));
+        }
+      }
+    }
+    const out = join('figures', name);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(
+      join(out, `index-${variant}.html`),
+      figuresToHtml(figures, `${name} (${variant})`, { plotlySrc: '../plotly.min.js', intro: config.description }),
+    );
+    for (const figure of figures) jobs.push({ figure, path: join(out, `${figure.name}-${variant}.png`), format: 'png', scale: 1.5 });
+    log(`figures: ${name}: ${figures.length} figures -> ${out}/index-${variant}.html\n`);
+  }
+  try {
+    await renderImages(jobs);
+    log(`figures: ${jobs.length} PNG files written\n`);
+  } catch (e) {
+    if (e instanceof ExportError) log(`figures: PNG skipped: ${e.message}\n`);
+    else throw e;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const variant = process.argv.includes('--full') ? 'full' : 'quick';
+  makeFigures(variant).then(
+    () => undefined,
+    (e: unknown) => {
+      process.stderr.write(`error: ${e instanceof GatelabError ? e.message : e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
