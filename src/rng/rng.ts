@@ -1,5 +1,5 @@
 /**
- * The one seeded generator type of gatelab (no Math.random anywhere in library code).
+ * The one seeded generator type of gatelab (library code never uses an unseeded generator).
  *
  * An Rng is a (key, stream) pair over Philox4x32-10:
  *   key    = the user's seed (an integer in [0, 2^53)), split into two 32-bit words;
