@@ -35,3 +35,16 @@ export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } fr
 export { readStore } from './sweeps/store.js';
 export { sweepTasks, taskSeed } from './sweeps/tasks.js';
 export type { ExperimentConfig, Prediction, SweepRow, SweepTask, VariantConfig } from './sweeps/types.js';
+export {
+  alignFit,
+  chromiumPath,
+  convergenceFigure,
+  densityFigure,
+  figuresToHtml,
+  gateWeightsFigure,
+  parameterPanels,
+  renderImages,
+  voronoiFigure,
+  type Figure,
+  type ImageJob,
+} from './plots/index.js';
