@@ -12,18 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
-import type { Model } from '../src/models/index.js';
+import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 
-const DEMYS: Model = {
-  gate: { type: 'softmax' },
-  experts: [
-    { beta0: -8, beta1: [25], a: [-20], b: 15, nu: 0.09 },
-    { beta0: 0, beta1: [0], a: [20], b: -5, nu: 0.16 },
-  ],
-  input: { type: 'uniform', low: 0, high: 1, dim: 1 },
-};
+const DEMYS = DEMYS_MODEL;
 
 function hasNumpy(): boolean {
   try {

@@ -13,7 +13,7 @@ import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.j
 import { GatelabError } from '../src/errors.js';
 import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
-import { parseExperimentConfig } from '../src/sweeps/config.js';
+import { defaultResultsDir, lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
 import { readStore } from '../src/sweeps/store.js';
 
 export async function makeFigures(variant: 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
@@ -22,7 +22,7 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
   copyPlotly(join('figures', 'plotly.min.js'));
   const jobs: ImageJob[] = [];
   for (const name of names) {
-    const dir = join('results', variant === 'quick' ? `${name}-quick` : name);
+    const dir = defaultResultsDir(name, variant);
     if (!existsSync(join(dir, 'config.json'))) {
       log(`figures: ${name}: no results in ${dir} (run npm run reproduce${variant === 'full' ? ' -- --full' : ''}); skipped\n`);
       continue;
@@ -46,7 +46,7 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
       if (row?.model) {
         figures.push(densityFigure(row.model, config.truth, `${name}, n = ${largest}, replicate ${row.replicate}`));
         if (config.fit.k > config.truth.experts.length) {
-          const loss = voronoiLoss(row.model, config.truth, { tauFitted: config.fit.tau === 'free' });
+          const loss = voronoiLoss(row.model, config.truth, { tauFitted: lossTauFitted(config) });
           figures.push(voronoiFigure(alignFit(row.model, loss.shift), config.truth, loss.alignedCells, `${name}, n = ${largest}, replicate ${row.replicate}, aligned`));
         }
       }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { analyseRates, formatRates, type RateRow } from '../src/analysis/index.js';
 import { progressReporter } from '../src/cli/progress.js';
 import { GatelabError } from '../src/errors.js';
-import { parseExperimentConfig } from '../src/sweeps/config.js';
+import { defaultResultsDir, parseExperimentConfig } from '../src/sweeps/config.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
 import { makeFigures } from './figures.js';
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   for (const file of files) {
     const config = parseExperimentConfig(JSON.parse(readFileSync(join('experiments', file), 'utf8')), file);
     if (only && !only.has(config.name)) continue;
-    const dir = join('results', variant === 'quick' ? `${config.name}-quick` : config.name);
+    const dir = defaultResultsDir(config.name, variant);
     const summary = await runSweep(config, variant, dir, {
       workers,
       onProgress: progressReporter((t) => process.stderr.write(t), Boolean(process.stderr.isTTY), `${config.name} (${variant})`),

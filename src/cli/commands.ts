@@ -10,6 +10,7 @@ import type { FitOptions } from '../fitting/types.js';
 import { logDensity } from '../likelihood/density.js';
 import { voronoiLoss } from '../losses/index.js';
 import type { Model } from '../models/types.js';
+import { DEMYS_MODEL } from '../models/examples.js';
 import { parseGate } from '../models/validate.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
@@ -213,14 +214,7 @@ experts by EM from a near-truth start (noise 0.1), and prints the fit and its Vo
     const v = parseFlags(argv, { n: { type: 'string' }, seed: { type: 'string' } }, 'demo');
     const n = integerFlag(v.n as string | undefined, 'n', 10, 5000);
     const seed = integerFlag(v.seed as string | undefined, 'seed', 0, 1);
-    const truth: Model = {
-      gate: { type: 'softmax' },
-      experts: [
-        { beta0: -8, beta1: [25], a: [-20], b: 15, nu: 0.09 },
-        { beta0: 0, beta1: [0], a: [20], b: -5, nu: 0.16 },
-      ],
-      input: { type: 'uniform', low: 0, high: 1, dim: 1 },
-    };
+    const truth = DEMYS_MODEL;
     const t0 = performance.now();
     const data = sample(truth, n, new Rng(seed));
     const result = fitMoE(data, { k: 2, gate: { type: 'softmax' } }, { type: 'nearTruth', truth, noise: 0.1, seed });

@@ -1,7 +1,6 @@
 /** `gatelab sweep` and `gatelab rates`. */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { parseExperimentConfig } from '../sweeps/config.js';
+import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
 import { readStore } from '../sweeps/store.js';
 import { runSweep } from '../sweeps/sweep.js';
 import { analyseRates, formatRates } from '../analysis/index.js';
@@ -33,7 +32,7 @@ even a killed run loses only the tasks in flight.`,
     const config = parseExperimentConfig(readJson(file, 'experiment'), file);
     const variant = v.quick ? 'quick' : 'full';
     const workers = integerFlag(v.workers as string | undefined, 'workers', 1, availableParallelism());
-    const dir = typeof v.out === 'string' ? v.out : join('results', variant === 'quick' ? `${config.name}-quick` : config.name);
+    const dir = typeof v.out === 'string' ? v.out : defaultResultsDir(config.name, variant);
     const report = progressReporter(io.err, Boolean(process.stderr.isTTY), `${config.name} (${variant})`);
     let stop: (() => Promise<void>) | undefined;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -19,7 +19,7 @@ import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
 import { createGate } from '../gates/index.js';
 import { solveDamped } from '../linalg/solve.js';
-import type { Expert, GateSpec, Model } from '../models/types.js';
+import { gateTau, type Expert, type GateSpec, type Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
 import { gateMStep } from './gate-mstep.js';
 
@@ -78,7 +78,8 @@ export function nearTruthStart(
     spec.shrinkExponent === undefined
       ? `nearTruth(s=${spec.noise})`
       : `nearTruth(s=${spec.noise}*n^-${spec.shrinkExponent}, shrinking: the rate depends on the start)`;
-  let startGate = gate.type === truth.gate.type ? { ...gate, ...tauOf(truth.gate) } : gate;
+  const trueTau = gateTau(truth.gate);
+  let startGate = gate.type === truth.gate.type && trueTau !== undefined ? { ...gate, tau: trueTau } : gate;
   if (perturbTau && (startGate.type === 'temperature' || startGate.type === 'activation')) {
     // tau is a fitted parameter: perturbed like the others (reflected at 0); otherwise a start at
     // tau* would never leave it along the temperature gate's invariant ray
@@ -87,9 +88,6 @@ export function nearTruthStart(
   return { model: { gate: startGate as GateSpec, experts, input: truth.input }, label };
 }
 
-function tauOf(gate: GateSpec): { tau?: number } {
-  return gate.type === 'temperature' || gate.type === 'activation' ? { tau: gate.tau } : {};
-}
 
 /** Data-driven start: k-means++ on standardised (X, Y), Lloyd steps, per-cluster least squares. */
 export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng): Model {

@@ -14,4 +14,5 @@ export type {
   UniformInput,
 } from './types.js';
 export { ACTIVATIONS, gateTau, modelDim } from './types.js';
+export { DEMYS_MODEL } from './examples.js';
 export { choleskyLower, parseGate, parseInput, parseModel } from './validate.js';

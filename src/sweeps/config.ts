@@ -170,3 +170,13 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
     throw e;
   }
 }
+
+/** The default results folder of an experiment: results/<name>/ (full) or results/<name>-quick/. */
+export function defaultResultsDir(name: string, variant: 'quick' | 'full'): string {
+  return `results/${variant === 'quick' ? `${name}-quick` : name}`;
+}
+
+/** Whether the losses of an experiment include tau: as configured, else when tau is fitted. */
+export function lossTauFitted(config: ExperimentConfig): boolean {
+  return config.loss?.tauFitted ?? config.fit.tau === 'free';
+}

@@ -8,15 +8,11 @@ import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import { densityDistance } from '../losses/density-distance.js';
 import { parameterErrors, type GateShift } from '../losses/parameter-errors.js';
 import { voronoiLoss, type ShiftMode } from '../losses/voronoi-loss.js';
-import type { Model } from '../models/types.js';
+import { gateTau, type Model } from '../models/types.js';
+import { lossTauFitted } from './config.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
-
-function gateTau(model: Model): number | undefined {
-  const g = model.gate;
-  return g.type === 'temperature' || g.type === 'activation' ? g.tau : undefined;
-}
 
 /**
  * Errors of the identifiable ratio of a temperature-type gate, per true atom j:
@@ -26,8 +22,8 @@ function gateTau(model: Model): number | undefined {
  * other per-parameter errors. null for an empty cell.
  */
 export function ratioErrors(fit: Model, truth: Model, cells: number[][]): (number | null)[] {
-  const tau = gateTau(fit)!;
-  const tauStar = gateTau(truth)!;
+  const tau = gateTau(fit.gate)!;
+  const tauStar = gateTau(truth.gate)!;
   const d = truth.input.dim;
   const c = new Array<number>(d).fill(0);
   let total = 0;
@@ -92,7 +88,7 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
         ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts: s.restarts ?? 1, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
         : { type: 'random', seed: task.seed, restarts: s.restarts ?? 1 };
     const result = fitMoE(data, config.fit, start);
-    const tauFitted = config.loss?.tauFitted ?? config.fit.tau === 'free';
+    const tauFitted = lossTauFitted(config);
     const loss = voronoiLoss(result.model, config.truth, { tauFitted });
     const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
     // per-parameter errors at the least-squares gating alignment (see parameterShift)
@@ -121,7 +117,7 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
       const massName = `mass[size=${e.size}]`;
       q[massName] = Math.max(q[massName] ?? 0, e.mass);
     }
-    if (tauFitted) q.tau = Math.abs(gateTau(result.model)! - gateTau(config.truth)!);
+    if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
     const row: SweepRow = {
       ...base,
       status: 'ok',
