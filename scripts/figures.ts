@@ -6,7 +6,7 @@
  * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
  * Without Chromium the HTML is still written and the PNGs are skipped with a message.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.js';
@@ -14,7 +14,7 @@ import { GatelabError } from '../src/errors.js';
 import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
 import { defaultResultsDir, lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
-import { readStore } from '../src/sweeps/store.js';
+import { describeMissing, listStores, readResults } from '../src/sweeps/merged-store.js';
 
 export async function makeFigures(variant: 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
   const names = readdirSync('experiments').filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
@@ -23,11 +23,12 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
   const jobs: ImageJob[] = [];
   for (const name of names) {
     const dir = defaultResultsDir(name, variant);
-    if (!existsSync(join(dir, 'config.json'))) {
+    if (listStores(dir).length === 0) {
       log(`figures: ${name}: no results in ${dir} (run npm run reproduce${variant === 'full' ? ' -- --full' : ''}); skipped\n`);
       continue;
     }
-    const store = readStore(dir);
+    const store = readResults(dir); // the unsharded store and every shard
+    if (store.missing.length > 0) log(`figures: ${name}: ${describeMissing(store)}; the figures use the rows present\n`);
     const config = parseExperimentConfig(store.config, join(dir, 'config.json'));
     const rates = analyseRates(store.rows, config, store.variant);
     const mean = (q: string) => rates.find((r: RateRow) => r.quantity === q && r.statistic === 'mean');

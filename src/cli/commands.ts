@@ -16,6 +16,7 @@ import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError } from './args.js';
 import { readDataset, readJson, readModel, writeText } from './io.js';
+import { exportCommand, slurmCommand, statusCommand } from './cluster-commands.js';
 import { ratesCommand, sweepCommand } from './sweep-commands.js';
 
 export interface Io {
@@ -238,6 +239,9 @@ export const COMMANDS: Record<string, Command> = {
   demo,
   sweep: sweepCommand,
   rates: ratesCommand,
+  slurm: slurmCommand,
+  status: statusCommand,
+  export: exportCommand,
   sample: sampleCommand,
   fit: fitCommand,
   density,

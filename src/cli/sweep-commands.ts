@@ -1,21 +1,25 @@
 /** `gatelab sweep` and `gatelab rates`. */
 import { availableParallelism } from 'node:os';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
-import { readStore } from '../sweeps/store.js';
+import { describeMissing, readResults } from '../sweeps/merged-store.js';
+import { parseShard, shardName } from '../sweeps/shard.js';
 import { runSweep } from '../sweeps/sweep.js';
 import { analyseRates, formatRates } from '../analysis/index.js';
 import { choiceFlag, integerFlag, parseFlagsAndPositionals } from './args.js';
+import { usage } from './cluster-commands.js';
 import type { Command } from './commands.js';
 import { readJson } from './io.js';
 import { progressReporter } from './progress.js';
 
 export const sweepCommand: Command = {
   summary: 'run a Monte Carlo sweep of an experiment (resumable)',
-  help: `gatelab sweep experiments/<name>.json [--quick] [--workers N] [--out DIR]
+  help: `gatelab sweep experiments/<name>.json [--quick] [--workers N] [--out DIR] [--shard i/N]
 
   --quick       the CI-sized variant (default: the full, paper-scale variant)
   --workers N   worker threads (default: all cores, here ${availableParallelism()})
   --out DIR     results folder (default results/<name>/, or results/<name>-quick/ with --quick)
+  --shard i/N   run only shard i (1..N) of a partition of the tasks into N parts of about equal
+                cost, into DIR/shards/<i>-of-<N>/ (one writer per file; see gatelab slurm)
 
 Every (n, replicate) task is fitted and its row appended durably (fsync) to DIR/rows.jsonl.
 Re-running the same command resumes: finished tasks are skipped. A task's seed depends only on
@@ -24,7 +28,7 @@ even a killed run loses only the tasks in flight.`,
   async run(argv, io) {
     const { values: v, positionals } = parseFlagsAndPositionals(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' } },
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' } },
       'sweep',
       1,
     );
@@ -33,7 +37,9 @@ even a killed run loses only the tasks in flight.`,
     const variant = v.quick ? 'quick' : 'full';
     const workers = integerFlag(v.workers as string | undefined, 'workers', 1, availableParallelism());
     const dir = typeof v.out === 'string' ? v.out : defaultResultsDir(config.name, variant);
-    const report = progressReporter(io.err, Boolean(process.stderr.isTTY), `${config.name} (${variant})`);
+    const shard = typeof v.shard === 'string' ? usage(() => parseShard(v.shard as string)) : undefined;
+    const label = `${config.name} (${variant}${shard ? `, shard ${shardName(shard)}` : ''})`;
+    const report = progressReporter(io.err, Boolean(process.stderr.isTTY), label);
     let stop: (() => Promise<void>) | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
       io.err(`\n${config.name}: ${signal}: stopping; finished tasks are saved, re-run the same command to resume\n`);
@@ -42,9 +48,9 @@ even a killed run loses only the tasks in flight.`,
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const summary = await runSweep(config, variant, dir, { workers, onProgress: report, onStart: (s) => (stop = s) });
+      const summary = await runSweep(config, variant, dir, { workers, onProgress: report, onStart: (s) => (stop = s), ...(shard ? { shard } : {}) });
       io.err(
-        `${config.name} (${variant}): ${summary.ran} tasks run, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${dir}\n` +
+        `${label}: ${summary.ran} tasks run, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${summary.dir}\n` +
           (summary.tornBytes > 0 ? `note: a torn last record (${summary.tornBytes} bytes, from an interrupted run) was discarded\n` : ''),
       );
     } finally {
@@ -58,7 +64,7 @@ export const ratesCommand: Command = {
   summary: 'log-log rate fits of a sweep against theory',
   help: `gatelab rates DIR [--format md|csv|json]
 
-  DIR        a results folder written by gatelab sweep
+  DIR        a results folder written by gatelab sweep (any number of shards; missing tasks are reported)
   --format   md (default), csv or json
 
 Per quantity and statistic (mean, median over replicates): the OLS slope of log(error) on log(n)
@@ -68,9 +74,10 @@ non-converged fits.`,
   run(argv, io) {
     const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' } }, 'rates', 1);
     const format = choiceFlag(v.format as string | undefined, 'format', ['md', 'csv', 'json'] as const) ?? 'md';
-    const store = readStore(positionals[0]!);
-    const config = parseExperimentConfig(store.config, `${positionals[0]}/config.json`);
-    const rows = analyseRates(store.rows, config, store.variant);
+    const results = readResults(positionals[0]!);
+    const config = parseExperimentConfig(results.config, `${positionals[0]}/config.json`);
+    if (results.missing.length > 0) io.err(`rates: ${describeMissing(results)}; the rates use the ${results.rows.length} rows present\n`);
+    const rows = analyseRates(results.rows, config, results.variant);
     io.out(formatRates(rows, format));
   },
 };

@@ -2,15 +2,16 @@
  * The results store of a sweep: a folder with
  *   config.json   the experiment config and variant it belongs to (a resumed run must match it)
  *   rows.jsonl    one line per finished task: `<row JSON>\t<CRC-32 of the JSON>\n`
- *   lock          the PID of the process writing it
+ *   lock          `<PID> <host>` of the process writing it
  * Appending is durable: each line is written and fsync'd before its task counts as done, so a
  * killed run (SIGINT, SIGTERM, SIGKILL) loses at most the tasks in flight. On open, a torn last
  * line (no newline, bad JSON or a CRC mismatch) is detected, reported and cut off; it is never
  * parsed as data. A damaged line before the last is an error (it cannot come from a crash).
  * Two runs cannot write one store: the lock is taken with O_EXCL; a lock whose process is gone is
- * taken over.
+ * taken over. A lock taken on another host (a cluster node) cannot be checked and is never taken over.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, ftruncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '../errors.js';
 import { crc32 } from './crc32.js';
@@ -64,6 +65,31 @@ export function readStore(dir: string): StoreContents & { config: ExperimentConf
   const rowsFile = join(dir, 'rows.jsonl');
   const contents = existsSync(rowsFile) ? parseRows(readFileSync(rowsFile, 'utf8'), rowsFile) : { rows: [], tornBytes: 0, validLength: 0 };
   return { ...contents, config: meta.config, variant: meta.variant };
+}
+
+/** The holder of a store's lock, or undefined when it is not locked. */
+export interface LockHolder {
+  pid: number;
+  /** the host it was taken on ('' for a lock written before hosts were recorded) */
+  host: string;
+  /** whether the process is alive (undefined: on another host, cannot tell) */
+  alive?: boolean;
+}
+
+const lockText = () => `${process.pid} ${hostname()}`;
+
+/** Read the lock of a store folder. */
+export function readLock(dir: string): LockHolder | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'lock'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const [pidText = '', host = ''] = text.split(/\s+/);
+  const pid = Number(pidText);
+  const local = host === '' || host === hostname();
+  return { pid, host, alive: local ? Number.isInteger(pid) && pid > 0 && processAlive(pid) : undefined };
 }
 
 function processAlive(pid: number): boolean {
@@ -127,14 +153,17 @@ export class ResultsStore {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(file, 'wx');
-        writeSync(fd, String(process.pid));
+        writeSync(fd, lockText());
         closeSync(fd);
         return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(readFileSync(file, 'utf8').trim());
-        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-          throw new ConfigError(`${dir}: is being written by process ${pid} (${file}); wait for it, or stop it, before running again`);
+        const holder = readLock(dir);
+        if (holder && holder.alive === undefined) {
+          throw new ConfigError(`${dir}: is being written by process ${holder.pid} on host ${holder.host} (${file}); wait for it, or, if that job is gone, remove ${file}`);
+        }
+        if (holder?.alive) {
+          throw new ConfigError(`${dir}: is being written by process ${holder.pid} (${file}); wait for it, or stop it, before running again`);
         }
         unlinkSync(file); // stale: its process is gone
       }
@@ -145,7 +174,7 @@ export class ResultsStore {
   private static unlock(dir: string): void {
     try {
       const file = join(dir, 'lock');
-      if (existsSync(file) && readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+      if (existsSync(file) && readFileSync(file, 'utf8').trim() === lockText()) unlinkSync(file);
     } catch {
       // the lock is advisory; a leftover one is detected as stale by its PID
     }

@@ -6,8 +6,10 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError, show } from '../errors.js';
 import { runPool, type PoolHandle } from './pool.js';
+import { planRun } from './merged-store.js';
+import type { Shard } from './shard.js';
+import { writeRunInfo } from './status.js';
 import { ResultsStore } from './store.js';
-import { sweepTasks } from './tasks.js';
 import type { ExperimentConfig } from './types.js';
 
 export interface SweepProgress {
@@ -28,6 +30,8 @@ export interface SweepOptions {
   onProgress?: (p: SweepProgress) => void;
   /** called once the pool runs, with a handle to stop it (for signal handlers) */
   onStart?: (stop: () => Promise<void>) => void;
+  /** run only this shard's tasks, into DIR/shards/<i>-of-<N>/ (see shard.ts); default: all, into DIR */
+  shard?: Shard;
 }
 
 export interface SweepSummary {
@@ -43,12 +47,13 @@ export interface SweepSummary {
 export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'full', dir: string, options: SweepOptions = {}): Promise<SweepSummary> {
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`workers: ${show(workers)} is not allowed; must be an integer >= 1`);
-  const all = sweepTasks(config, variant);
-  const store = ResultsStore.open(dir, config, variant);
+  const { tasks: all, storeDir, doneElsewhere } = planRun(config, variant, dir, options.shard);
+  const store = ResultsStore.open(storeDir, config, variant);
   const t0 = Date.now();
   let handle: PoolHandle | undefined;
   try {
-    const todo = all.filter((t) => !store.has(t.key));
+    writeRunInfo(storeDir, workers);
+    const todo = all.filter((t) => !store.has(t.key) && !doneElsewhere.has(t.key));
     const skipped = all.length - todo.length;
     let failed = store.rows.filter((r) => r.status === 'failed').length;
     let ranNow = 0;
@@ -66,7 +71,7 @@ export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'ful
     });
     options.onStart?.(handle.stop);
     await handle.done;
-    return { dir, total: all.length, skipped, ran: ranNow, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };
+    return { dir: storeDir, total: all.length, skipped, ran: ranNow, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };
   } finally {
     store.close();
   }
