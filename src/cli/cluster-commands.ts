@@ -1,10 +1,10 @@
 /** `gatelab slurm`, `gatelab status` and `gatelab export`: sweeps beyond one machine. */
-import { relative } from 'node:path';
+import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
 import { exportParquet } from '../sweeps/export-parquet.js';
 import { describeMissing, readResults } from '../sweeps/merged-store.js';
-import { arraySpec, shardsWithWork, slurmPaths, submitScript, writeSbatchScript, sbatchScript, type SlurmJobOptions } from '../sweeps/slurm.js';
+import { arraySpec, shardsWithWork, submitScript, writeSbatchScript, sbatchScript, type SlurmJobOptions } from '../sweeps/slurm.js';
 import { formatStatus, sweepStatus } from '../sweeps/status.js';
 import { sweepTasks } from '../sweeps/tasks.js';
 import { integerFlag, parseFlagsAndPositionals, required, UsageError } from './args.js';
@@ -88,7 +88,7 @@ Follow a run with gatelab status DIR; merge the shards with gatelab export DIR -
     }
     const spec = arraySpec(todo);
     const job = submitScript(script, spec);
-    const logs = relative(process.cwd(), slurmPaths(dir).logs) || '.';
+    const logs = join(dir, 'logs');
     io.out(
       [
         '',
