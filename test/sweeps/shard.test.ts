@@ -12,7 +12,7 @@ import { parseShard, partitionTasks, shardDir, shardTasks, taskCost } from '../.
 import { readStore, ResultsStore } from '../../src/sweeps/store.js';
 import { runSweep } from '../../src/sweeps/sweep.js';
 import { sweepTasks } from '../../src/sweeps/tasks.js';
-import type { SweepRow } from '../../src/sweeps/types.js';
+import { comparable } from './shard-helpers.js';
 
 const configFile = 'test/fixtures/tiny-sweep.json';
 const config = parseExperimentConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
@@ -20,10 +20,6 @@ const demysFile = 'experiments/demys-exact.json';
 const demys = parseExperimentConfig(JSON.parse(readFileSync(demysFile, 'utf8')), demysFile);
 const tmp = () => mkdtempSync(join(tmpdir(), 'gatelab-shard-'));
 
-/** Rows by key without wall time, for identity checks. */
-export function comparable(rows: SweepRow[]): string {
-  return JSON.stringify([...rows].sort((a, b) => (a.key < b.key ? -1 : 1)).map(({ seconds: _seconds, ...rest }) => rest));
-}
 
 test('parseShard accepts i/N with 1 <= i <= N and names the flag, the value and what is allowed otherwise', () => {
   assert.deepEqual(parseShard('2/4'), { index: 2, count: 4 });
