@@ -14,6 +14,9 @@ import { DEMYS_MODEL } from '../models/examples.js';
 import { parseGate } from '../models/validate.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
+import { sampleMany } from '../sampling/batch.js';
+import { fitMany } from '../fitting/batch.js';
+import { BACKEND_FLAG_HELP, withBackend } from './backend-flag.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError } from './args.js';
 import { readDataset, readJson, readModel, writeText } from './io.js';
 import { exportCommand, slurmCommand, statusCommand } from './cluster-commands.js';
@@ -52,20 +55,27 @@ same float64. log p(y|x) = logsumexp_i(log G_i(x) + log N(y | a_i.x + b_i, nu_i)
 
 const sampleCommand: Command = {
   summary: 'draw a seeded sample from a model',
-  help: `gatelab sample --model M.json --n N --seed S [--out F.csv]
+  help: `gatelab sample --model M.json --n N --seed S [--out F.csv] [--backend cpu|gpu|auto]
 
   --model M.json   model file
   --n N            sample size (integer >= 1)
   --seed S         seed (integer in [0, 2^53)); the same seed gives the same bytes
   --out F.csv      write there instead of standard output
+${BACKEND_FLAG_HELP}
 
-CSV header x1,...,xd,y,z; z is the 1-based index of the expert that generated the row.`,
-  run(argv, io) {
-    const v = parseFlags(argv, { model: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } }, 'sample');
+CSV header x1,...,xd,y,z; z is the 1-based index of the expert that generated the row. The GPU
+draws from the same Philox stream: identical random words, values to float32 precision.`,
+  async run(argv, io) {
+    const v = parseFlags(
+      argv,
+      { model: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
+      'sample',
+    );
     const model = readModel(required(v, 'model', 'sample'), '--model');
     const n = integerFlag(required(v, 'n', 'sample'), 'n', 1);
     const seed = integerFlag(required(v, 'seed', 'sample'), 'seed', 0);
-    const csv = datasetToCsv(sample(model, n, new Rng(seed)));
+    const data = await withBackend(v.backend, io, async (backend) => (await sampleMany(model, n, [new Rng(seed)], backend)).datasets[0]!);
+    const csv = datasetToCsv(data);
     if (typeof v.out === 'string') writeText(v.out, csv);
     else io.out(csv);
   },
@@ -76,7 +86,7 @@ const fitCommand: Command = {
   help: `gatelab fit --data D.csv --experts k --gate G.json
             [--start S.json | --near-truth T.json --noise s --seed S [--shrink e] | --restarts r --seed S]
             [--method em|mle] [--tau known|free] [--tol t] [--abs-tol t] [--max-iter m]
-            [--identifiability reference|free] --out F.json
+            [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
   --experts k          number of experts to fit
@@ -95,13 +105,18 @@ const fitCommand: Command = {
   --max-iter m         at most m iterations (default 2000)
   --identifiability    reference (default: last expert's beta0, beta1 = 0) or free
   --out F.json         the fitted model plus "fit": {loglik, iterations, stopReason, seconds, ...}
+  --backend B          cpu (float64), gpu (gpu.js on WebGPU: batched EM; an error where no adapter
+                       answers) or auto (default: a hardware GPU where WebGPU finds one, else the CPU).
+                       On the GPU, loglik is re-evaluated in float64 at the final parameters; MLE runs
+                       on the CPU
 
 Without a start option, --restarts 1 --seed 0 is used. "seconds" is the wall time of the
 optimisation itself (no file I/O, no start-up).`,
-  run(argv, io) {
+  async run(argv, io) {
     const v = parseFlags(
       argv,
       {
+        backend: { type: 'string' },
         data: { type: 'string' },
         experts: { type: 'string' },
         gate: { type: 'string' },
@@ -173,8 +188,9 @@ optimisation itself (no file I/O, no start-up).`,
       ...(maxIterations !== undefined ? { maxIterations } : {}),
     };
     const data = readDataset(required(v, 'data', 'fit'), '--data');
-    const result = fitMoE(data, options, start);
-    const { model, fit } = result;
+    const cpuOnly = method === 'mle' ? 'method mle runs on the CPU' : undefined;
+    const [result] = await withBackend(v.backend, io, (backend) => fitMany([{ data, start }], options, backend), cpuOnly);
+    const { model, fit } = result!;
     writeText(outPath, JSON.stringify({ gate: model.gate, experts: model.experts, input: model.input, fit }, null, 2) + '\n');
     io.err(
       `fit: ${fit.method} ${fit.stopReason} after ${fit.iterations} iterations, loglik ${fit.loglik}, ${fit.seconds.toFixed(3)} s -> ${outPath}\n`,

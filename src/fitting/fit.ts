@@ -11,12 +11,12 @@ import type { Backend } from '../backend/types.js';
 import { validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError, ModelError, show } from '../errors.js';
 import { parseGate, parseModel } from '../models/validate.js';
-import type { Model } from '../models/types.js';
+import type { InputSpec, Model } from '../models/types.js';
 import { Rng, validateSeed } from '../rng/rng.js';
 import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
 import { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
-import { dataInputBox, packState, unpackState } from './state.js';
+import { dataInputBox, packState, unpackState, type PackedState } from './state.js';
 import type { FitOptions, FitResult } from './types.js';
 
 export type StartSpec =
@@ -101,6 +101,18 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
   validateDataset(data);
   const opts = validateFitOptions(options);
   const method = opts.method ?? 'em';
+  const starts = expandStarts(data, opts, start);
+  const t0 = performance.now();
+  const runs = starts.map((s) => {
+    const state = packState(s.model, opts);
+    const result = method === 'em' ? runEM(data, state, opts, backend) : runMLE(data, state, opts, backend);
+    return { result, state, label: s.label };
+  });
+  return bestFit(runs, start.type === 'random' ? dataInputBox(data) : null, starts, opts, (performance.now() - t0) / 1000);
+}
+
+/** The start models of a StartSpec (validated, shapes checked against the data and options). */
+export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec): { model: Model; label: string }[] {
   const starts: { model: Model; label: string }[] = [];
   switch (start.type) {
     case 'given': {
@@ -133,35 +145,41 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
     default:
       throw new ConfigError(`start.type: ${show((start as { type: unknown }).type)} is not a start; must be given, nearTruth or random`);
   }
-  let best: { result: EngineResult; model: Model; label: string } | undefined;
-  const finals: number[] = [];
-  const t0 = performance.now();
-  for (const s of starts) {
-    checkStartShape(s.model, opts, data);
-    const state = packState(s.model, opts);
-    const result = method === 'em' ? runEM(data, state, opts, backend) : runMLE(data, state, opts, backend);
-    finals.push(result.loglik);
-    const input = start.type === 'random' ? dataInputBox(data) : s.model.input;
-    if (!best || result.loglik > best.result.loglik || !Number.isFinite(best.result.loglik)) {
-      best = { result, model: unpackState(state, input), label: s.label };
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const r = best!.result;
+  for (const s of starts) checkStartShape(s.model, opts, data);
+  return starts;
+}
+
+/**
+ * The result of the start with the highest final log-likelihood (a non-finite one loses).
+ * @param input the input design recorded in the model; null: each start's own
+ */
+export function bestFit(
+  runs: { result: EngineResult; state: PackedState; label: string }[],
+  input: InputSpec | null,
+  starts: { model: Model }[],
+  opts: FitOptions,
+  seconds: number,
+): FitResult {
+  let best = 0;
+  runs.forEach((run, t) => {
+    const b = runs[best]!.result.loglik;
+    if (run.result.loglik > b || !Number.isFinite(b)) best = t;
+  });
+  const { result: r, state, label } = runs[best]!;
   return {
-    model: best!.model,
+    model: unpackState(state, input ?? starts[best]!.model.input),
     fit: {
       loglik: r.loglik,
       iterations: r.iterations,
       stopReason: r.stopReason,
       seconds,
-      method,
-      start: best!.label,
+      method: opts.method ?? 'em',
+      start: label,
       nuFloorHits: r.nuFloorHits,
       decreases: r.decreases,
       warnings: r.warnings,
       ...(opts.trace ? { trace: r.trace } : {}),
-      ...(starts.length > 1 ? { restarts: finals } : {}),
+      ...(runs.length > 1 ? { restarts: runs.map((run) => run.result.loglik) } : {}),
     },
   };
 }

@@ -63,7 +63,7 @@ export function gateMStep(
 }
 
 /** Newton on the free coordinates: (-H) delta = grad; returns delta and the decrement delta.grad. */
-function newtonDirection(grad: Float64Array, H: Float64Array, P: number, free: Int32Array) {
+export function newtonDirection(grad: Float64Array, H: Float64Array, P: number, free: Int32Array) {
   const f = free.length;
   const A = new Float64Array(f * f);
   const rhs = new Float64Array(f);
@@ -77,7 +77,7 @@ function newtonDirection(grad: Float64Array, H: Float64Array, P: number, free: I
   return { delta, decrement };
 }
 
-const MAX_HALVINGS = 30;
+export const MAX_HALVINGS = 30;
 /** Relative rounding level of a sum of many float64 terms, used as a floor on predicted gains. */
 const ROUNDING = 1e-12;
 

@@ -6,3 +6,5 @@ export { lbfgs, type LbfgsOptions, type LbfgsResult } from './lbfgs.js';
 export { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
 export { packState, unpackState, type PackedState } from './state.js';
 export type { FitInfo, FitOptions, FitResult, StopReason } from './types.js';
+export { fitMany, type FitProblem } from './batch.js';
+export { expandStarts, bestFit } from './fit.js';

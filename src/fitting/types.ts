@@ -54,6 +54,8 @@ export interface FitInfo {
   warnings: string[];
   /** final log-likelihood of every start, when there were several */
   restarts?: number[];
+  /** where the fit ran (set by fitMany; the log-likelihood is always a float64 evaluation) */
+  backend?: 'cpu' | 'gpu';
 }
 
 /** A fitted model: the model-file shape plus `fit`. */

@@ -1,0 +1,71 @@
+/**
+ * Many fits at once on the chosen backend: `fitMany(problems, options, backend)` is
+ * `problems.map(p => fitMoE(p.data, options, p.start))` on the CPU. On the GPU every (problem,
+ * start) pair becomes one fit of a batched EM (gpu/batched-em.ts) over data uploaded once (or the
+ * GPU sample itself); the best start per problem is chosen by the float64 log-likelihood of its
+ * final parameters, re-evaluated on the host, which is also the reported `loglik`.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ComputeBackend } from '../backend/choice.js';
+import { validateDataset, type Dataset } from '../data/dataset.js';
+import { ConfigError } from '../errors.js';
+import { runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
+import type { GpuBuffer } from '../gpu/context.js';
+import { logLikelihood } from '../likelihood/density.js';
+import type { EngineResult } from './em.js';
+import { bestFit, expandStarts, fitMoE, validateFitOptions, type StartSpec } from './fit.js';
+import { dataInputBox, packState, unpackState } from './state.js';
+import type { FitOptions, FitResult } from './types.js';
+
+export interface FitProblem {
+  data: Dataset;
+  start: StartSpec;
+}
+
+/** Bytes one GPU batch may give its largest buffer (the responsibilities, F n (k + 1) f32). */
+const MAX_BATCH_BYTES = 96 * 1024 * 1024;
+
+/**
+ * Fit every problem (same options) on the backend.
+ * @param gpuData the problems' data already on the GPU, problem j = dataset j (e.g. a GPU sample)
+ * @throws ConfigError for MLE or a plug-in gate on the GPU (both run on the CPU backend only)
+ */
+export async function fitMany(problems: readonly FitProblem[], options: FitOptions, backend: ComputeBackend, gpuData?: GpuBatchData): Promise<FitResult[]> {
+  if (backend.kind === 'cpu') return problems.map((p) => tagBackend('cpu')(fitMoE(p.data, options, p.start)));
+  if (problems.length === 0) return [];
+  const opts = validateFitOptions(options);
+  if ((opts.method ?? 'em') !== 'em') throw new ConfigError(`method: "${opts.method}" runs on the CPU backend only; use --backend cpu (the GPU backend runs EM)`);
+  const { n, d } = problems[0]!.data;
+  for (const [j, p] of problems.entries()) {
+    validateDataset(p.data);
+    if (p.data.n !== n || p.data.d !== d) throw new ConfigError(`problems[${j}]: n = ${p.data.n}, d = ${p.data.d}; a GPU batch needs one n and d (problem 0 has n = ${n}, d = ${d})`);
+  }
+  const starts = problems.map((p) => expandStarts(p.data, opts, p.start));
+  const fits: (BatchFit & { problem: number; label: string })[] = starts.flatMap((list, j) =>
+    list.map((s) => ({ dataIndex: j, state: packState(s.model, opts), problem: j, label: s.label })),
+  );
+  const t0 = performance.now();
+  const data = gpuData ?? (await uploadBatchData(backend.ctx, problems.map((p) => p.data)));
+  const results: EngineResult[] = [];
+  try {
+    const perBatch = Math.max(1, Math.floor(MAX_BATCH_BYTES / (n * (opts.k + 1) * 4)));
+    for (let first = 0; first < fits.length; first += perBatch) {
+      results.push(...(await runBatchedEM(backend.ctx, data, fits.slice(first, first + perBatch), opts)));
+    }
+  } finally {
+    if (!gpuData) for (const buffer of [...data.X, data.Y]) (buffer as GpuBuffer).delete();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  // the reported log-likelihood: float64, on the host data, at the final parameters
+  fits.forEach((fit, t) => {
+    const p = problems[fit.problem]!;
+    results[t]!.loglik = logLikelihood(unpackState(fit.state, dataInputBox(p.data)), p.data);
+  });
+  return problems.map((p, j) => {
+    const runs = fits.flatMap((fit, t) => (fit.problem === j ? [{ result: results[t]!, state: fit.state, label: fit.label }] : []));
+    const input = p.start.type === 'random' ? dataInputBox(p.data) : null;
+    return tagBackend('gpu')(bestFit(runs, input, starts[j]!, opts, (seconds * runs.length) / fits.length));
+  });
+}
+
+const tagBackend = (backend: 'cpu' | 'gpu') => (r: FitResult): FitResult => ({ ...r, fit: { ...r.fit, backend } });

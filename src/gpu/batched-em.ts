@@ -1,0 +1,363 @@
+/**
+ * Batched EM on the GPU: many fits (replicates x starts) that share n, k, d and the gate advance
+ * together. Per-point work runs in gpu.js kernels over data that stays on the GPU (source.ts):
+ * the E-step (responsibilities, per-point log-likelihood), the experts' weighted statistics, the
+ * gate's log-weights and its Q, gradient and Hessian sums. Each kernel sums CHUNK points per
+ * thread in f32; the host finishes the sums in f64. The small solves stay on the CPU and are the
+ * CPU engine's own: expertMStep (experts), newtonDirection with step halving (gate), so a GPU fit
+ * follows the same algorithm as fitting/em.ts and fitting/gate-mstep.ts. Each fit stops by its own
+ * rule and drops out of the batch (its threads return at once).
+ *
+ * Float32 sums make Q and L exact to about 1e-7 relative, not 1e-16: the Newton stopping floor and
+ * the count of likelihood decreases use F32_ROUNDING instead of the CPU's float64 levels.
+ */
+import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
+import type { EngineResult } from '../fitting/em.js';
+import { MAX_HALVINGS, newtonDirection } from '../fitting/gate-mstep.js';
+import { copyState, restoreState, type PackedState } from '../fitting/state.js';
+import type { FitOptions, StopReason } from '../fitting/types.js';
+import { ActivationGate } from '../gates/activation.js';
+import { LinearLogitGate } from '../gates/linear-gate.js';
+import type { Gate } from '../gates/types.js';
+import { ConfigError } from '../errors.js';
+import type { GpuBuffer, GpuContext, GpuKernel } from './context.js';
+import { addFunctions } from './functions.js';
+import {
+  CHUNK,
+  eStepSource,
+  expertStatsSource,
+  expertStatTable,
+  gateFunctions,
+  gateParamCount,
+  gatePassSource,
+  gatePassTable,
+  logWeightsSource,
+  metaLayout,
+  type GateKernelSpec,
+} from './source.js';
+
+/** Relative rounding of an f32 sum of many terms, finished in f64 (a generous bound). */
+export const F32_ROUNDING = 1e-6;
+
+/** The kernel description of a built-in gate; a ConfigError for a plug-in gate. */
+export function gateKernelSpec(gate: Gate): GateKernelSpec {
+  const base = { k: gate.k, d: gate.d, tauFree: gate.logTauIndex >= 0 };
+  if (gate instanceof LinearLogitGate) return { ...base, kind: 'linear', K: gate.K, rankBy: gate.rankBy ?? 'slope', activation: null };
+  if (gate instanceof ActivationGate) return { ...base, kind: 'activation', K: gate.k, rankBy: 'slope', activation: gate.activation };
+  throw new ConfigError(`backend "gpu": gate type ${JSON.stringify(gate.type)} has no GPU kernels (built-in gates only); use --backend cpu`);
+}
+
+/** Data of a batch on the GPU: per coordinate X_p and Y, each [D][n] (resident or host arrays). */
+export interface GpuBatchData {
+  n: number;
+  d: number;
+  /** number of datasets */
+  D: number;
+  X: (GpuBuffer | Float32Array[])[];
+  Y: GpuBuffer | Float32Array[];
+}
+
+/**
+ * Put host datasets (all of size n and dimension d) on the GPU once, as [D][n] arrays per
+ * coordinate, so that EM iterations read them without uploads.
+ */
+export async function uploadBatchData(ctx: GpuContext, datasets: { n: number; d: number; X: Float64Array; Y: Float64Array }[]): Promise<GpuBatchData> {
+  const D = datasets.length;
+  const { n, d } = datasets[0]!;
+  const copy = ctx.gpu.createKernel('function(a) { return a[this.thread.y][this.thread.x]; }', { immutable: true }).setOutput([n, D]).setPipeline(true);
+  const column = (pick: (ds: (typeof datasets)[number], r: number) => number) =>
+    datasets.map((ds) => Float32Array.from({ length: n }, (_, r) => pick(ds, r)));
+  const X: GpuBuffer[] = [];
+  for (let p = 0; p < d; p++) X.push((await copy(column((ds, r) => ds.X[r * d + p]!))) as GpuBuffer);
+  const Y = (await copy(column((ds, r) => ds.Y[r]!))) as GpuBuffer;
+  copy.destroy?.();
+  return { n, d, D, X, Y };
+}
+
+/** One fit of a batch: which dataset, its packed start state (updated in place), its options. */
+export interface BatchFit {
+  dataIndex: number;
+  state: PackedState;
+}
+
+/** Per-fit Newton state of the gate M-step (the rule of gate-mstep.ts newtonMStep). */
+interface NewtonState {
+  q: number;
+  floor: number;
+  grad: Float64Array;
+  H: Float64Array;
+  steps: number;
+  delta: Float64Array | null;
+  step: number;
+  halvings: number;
+  trial: Float64Array;
+  done: boolean;
+}
+
+interface GateSums {
+  q: number;
+  grad: Float64Array;
+  H: Float64Array;
+}
+
+/** The kernels of one batch shape (compiled on first use). */
+class BatchKernels {
+  readonly eStep: GpuKernel;
+  readonly logWeights: GpuKernel;
+  readonly expertStats: GpuKernel;
+  readonly gatePass: GpuKernel;
+  readonly expertTable: Float32Array;
+  readonly gateTable: Float32Array;
+  constructor(ctx: GpuContext, spec: GateKernelSpec, n: number, F: number) {
+    addFunctions(ctx, gateFunctions(spec));
+    const C = Math.ceil(n / CHUNK);
+    const opts = { dynamicOutput: false, tactic: 'precision' };
+    this.eStep = ctx.gpu.createKernel(eStepSource(spec, F), opts).setOutput([spec.k + 1, n, F]).setPipeline(true);
+    this.logWeights = ctx.gpu.createKernel(logWeightsSource(spec, F), opts).setOutput([spec.k, n, F]).setPipeline(true);
+    this.expertTable = expertStatTable(spec);
+    this.gateTable = gatePassTable(spec);
+    this.expertStats = ctx.gpu.createKernel(expertStatsSource(spec, n, F), opts).setOutput([(this.expertTable.length / 3) * C, F]);
+    this.gatePass = ctx.gpu.createKernel(gatePassSource(spec, n, F), opts).setOutput([(this.gateTable.length / 3) * C, F]);
+  }
+  destroy(): void {
+    for (const kernel of [this.eStep, this.logWeights, this.expertStats, this.gatePass]) kernel.destroy?.();
+  }
+}
+
+/** Sum the C chunk partials of each statistic of fit f in f64: out[s] = sum_c rows[f][s C + c]. */
+function finish(rows: Float32Array, S: number, C: number, out: Float64Array): void {
+  for (let s = 0; s < S; s++) {
+    let total = 0;
+    for (let c = 0; c < C; c++) total += rows[s * C + c]!;
+    out[s] = total;
+  }
+}
+
+/**
+ * Run EM for every fit of the batch (in place on each fit's state). Same stopping rule, options
+ * and result shape as fitting/em.ts runEM; `loglik` and `trace` are the f32-summed values (a
+ * caller re-evaluates the final log-likelihood in float64 where it reports it).
+ */
+export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: BatchFit[], options: FitOptions): Promise<EngineResult[]> {
+  const F = fits.length;
+  if (F === 0) return [];
+  const { n, d } = data;
+  const spec = gateKernelSpec(fits[0]!.state.gate);
+  const { k } = spec;
+  const P = gateParamCount(spec);
+  const C = Math.ceil(n / CHUNK);
+  const tol = options.tol ?? 1e-6;
+  const absTol = options.absTol ?? 0;
+  const maxIterations = options.maxIterations ?? 2000;
+  const nuMin = options.nuMin ?? 1e-10;
+  const maxSteps = options.gateSteps ?? 5;
+  const gateTol = options.gateTol ?? 1e-10;
+  const kernels = new BatchKernels(ctx, spec, n, F);
+  const SE = kernels.expertTable.length / 3;
+  const SG = kernels.gateTable.length / 3;
+  const statSize = expertStatsSize(d);
+
+  // the per-fit numbers and statistic tables, in one array (source.ts MetaLayout)
+  const layout = metaLayout(spec, F);
+  const W = layout.W;
+  const meta = new Float32Array(layout.tabG + kernels.gateTable.length);
+  meta.set(kernels.expertTable, layout.tabE);
+  meta.set(kernels.gateTable, layout.tabG);
+  fits.forEach((fit, f) => (meta[f * W + 1] = fit.dataIndex));
+  const act = {
+    get: (f: number) => meta[f * W]! > 0.5,
+    set: (f: number, on: boolean) => (meta[f * W] = on ? 1 : 0),
+    any: () => fits.some((_, f) => meta[f * W]! > 0.5),
+  };
+  const setGate = (f: number, theta: Float64Array) => {
+    for (let j = 0; j < P; j++) meta[f * W + 3 + j] = theta[j]!;
+    const gate = fits[f]!.state.gate;
+    const tau = gate.logTauIndex >= 0 ? Math.exp(theta[gate.logTauIndex]!) : ((gate.unpack(theta).spec as { tau?: number }).tau ?? 1);
+    meta[f * W + 2] = 1 / tau;
+  };
+  const setExperts = (f: number) => {
+    const e = fits[f]!.state.experts;
+    for (let i = 0; i < k; i++) {
+      const o = f * W + 3 + P + i * (d + 2);
+      for (let p = 0; p < d; p++) meta[o + p] = e.a[i * d + p]!;
+      meta[o + d] = e.b[i]!;
+      meta[o + d + 1] = e.nu[i]!;
+    }
+  };
+
+  const results: EngineResult[] = fits.map(() => ({
+    loglik: NaN,
+    iterations: 0,
+    stopReason: 'maxIterations' as StopReason,
+    nuFloorHits: [],
+    decreases: 0,
+    trace: [],
+    warnings: [],
+  }));
+  const running = new Array<boolean>(F).fill(true);
+  const previous = new Array<number>(F).fill(-Infinity);
+  const saved = fits.map((f) => copyState(f.state));
+  const floorHits = fits.map(() => new Array<boolean>(k).fill(false));
+  const stats = new Float64Array(SE);
+  const sums = new Float64Array(SG);
+
+  let R: GpuBuffer | undefined;
+  /** Q, gradient and Hessian at the gate parameters now in `th` for the fits with act = 1. */
+  const gatePass = async (): Promise<(GateSums | null)[]> => {
+    const LG = (await kernels.logWeights(...data.X, meta)) as GpuBuffer;
+    const rows = (await kernels.gatePass(...data.X, R, LG, meta)) as Float32Array[];
+    return rows.map((row, f) => {
+      if (!act.get(f)) return null;
+      finish(row, SG, C, sums);
+      const q = sums[1]! > 0 ? -Infinity : sums[0]!;
+      const grad = sums.slice(2, 2 + P);
+      const H = new Float64Array(P * P);
+      let t = 2 + P;
+      for (let a = 0; a < P; a++) {
+        for (let b = a; b < P; b++) {
+          H[a * P + b] = sums[t]!;
+          H[b * P + a] = sums[t]!;
+          t++;
+        }
+      }
+      return { q, grad, H };
+    });
+  };
+
+  try {
+    for (let f = 0; f < F; f++) {
+      setGate(f, fits[f]!.state.theta);
+      setExperts(f);
+    }
+    while (running.some(Boolean)) {
+      // E-step and statistics for every running fit
+      for (let f = 0; f < F; f++) act.set(f, running[f]!);
+      R = (await kernels.eStep(...data.X, data.Y, meta)) as GpuBuffer;
+      const statRows = (await kernels.expertStats(...data.X, data.Y, R, meta)) as Float32Array[];
+      const inMStep = new Array<boolean>(F).fill(false);
+      for (let f = 0; f < F; f++) {
+        if (!running[f]) continue;
+        const fit = fits[f]!;
+        const res = results[f]!;
+        finish(statRows[f]!, SE, C, stats);
+        const L = stats[SE - 1]!;
+        const stop = (reason: StopReason) => {
+          res.stopReason = reason;
+          running[f] = false;
+        };
+        if (!Number.isFinite(L)) {
+          res.warnings.push(
+            `EM: the log-likelihood became ${L} after ${res.iterations} iterations; the parameters of the last finite iteration are returned. Try another start or a larger nuMin.`,
+          );
+          if (res.iterations > 0) restoreState(fit.state, saved[f]!);
+          res.loglik = previous[f]!;
+          stop('numericalFailure');
+          continue;
+        }
+        res.loglik = L;
+        res.trace.push(L);
+        if (res.iterations > 0) {
+          const change = L - previous[f]!;
+          if (change < -F32_ROUNDING * Math.abs(previous[f]!)) res.decreases++;
+          if (Math.abs(change) <= tol * Math.abs(previous[f]!) || Math.abs(change) <= absTol) {
+            stop('converged');
+            continue;
+          }
+        }
+        if (res.iterations >= maxIterations) {
+          stop('maxIterations');
+          continue;
+        }
+        saved[f] = copyState(fit.state);
+        // the experts' closed-form M-step, from the f64-finished statistics
+        floorHits[f] = expertMStep(fit.state.experts, stats.subarray(0, k * statSize), nuMin);
+        setExperts(f);
+        previous[f] = L;
+        res.iterations++;
+        inMStep[f] = true;
+      }
+      if (!inMStep.some(Boolean)) break;
+      // the gate's M-step: Newton with step halving, all fits' trials in one kernel pass
+      for (let f = 0; f < F; f++) act.set(f, inMStep[f]!);
+      const start = await gatePass();
+      const newton: (NewtonState | null)[] = start.map((s, f) =>
+        s
+          ? {
+              q: s.q,
+              floor: F32_ROUNDING * Math.max(1, Math.abs(s.q)),
+              grad: s.grad,
+              H: s.H,
+              steps: 0,
+              delta: null,
+              step: 1,
+              halvings: 0,
+              trial: fits[f]!.state.theta.slice(),
+              done: !Number.isFinite(s.q),
+            }
+          : null,
+      );
+      for (;;) {
+        for (let f = 0; f < F; f++) {
+          const s = newton[f];
+          act.set(f, false);
+          if (!s || s.done) continue;
+          const { theta, free } = fits[f]!.state;
+          if (!s.delta) {
+            if (s.steps >= maxSteps) {
+              s.done = true;
+              continue;
+            }
+            const { delta, decrement } = newtonDirection(s.grad, s.H, P, free);
+            if (!(decrement / 2 > Math.max(gateTol * Math.max(1, Math.abs(s.q)), s.floor))) {
+              s.done = true;
+              continue;
+            }
+            s.delta = delta;
+            s.step = 1;
+            s.halvings = 0;
+          }
+          s.trial.set(theta);
+          for (let a = 0; a < free.length; a++) s.trial[free[a]!] = theta[free[a]!]! + s.step * s.delta[a]!;
+          setGate(f, s.trial);
+          act.set(f, true);
+        }
+        if (!act.any()) break;
+        const trials = await gatePass();
+        for (let f = 0; f < F; f++) {
+          const t = trials[f];
+          const s = newton[f];
+          if (!t || !s) continue;
+          if (t.q >= s.q) {
+            fits[f]!.state.theta.set(s.trial);
+            s.q = t.q;
+            s.grad = t.grad;
+            s.H = t.H;
+            s.delta = null;
+            s.steps++;
+          } else {
+            s.step *= 0.5;
+            if (++s.halvings >= MAX_HALVINGS) {
+              s.steps++;
+              s.done = true;
+            }
+          }
+        }
+      }
+      for (let f = 0; f < F; f++) if (inMStep[f]) setGate(f, fits[f]!.state.theta);
+    }
+  } finally {
+    kernels.destroy();
+  }
+  return results.map((res, f) => {
+    const hits = floorHits[f]!.flatMap((hit, i) => (hit ? [i] : []));
+    res.nuFloorHits = hits;
+    if (hits.length > 0) {
+      res.warnings.push(
+        `EM: the variance of expert(s) ${hits.map((i) => i + 1).join(', ')} hit the floor nuMin = ${nuMin} (an expert collapsing onto few points); try another start or fewer experts.`,
+      );
+    }
+    if (res.stopReason === 'maxIterations') res.warnings.push(`EM: did not converge in ${maxIterations} iterations (tol ${tol}); raise maxIterations or loosen tol.`);
+    if (res.decreases > 0) res.warnings.push(`EM: the log-likelihood decreased beyond float32 rounding in ${res.decreases} iteration(s).`);
+    return res;
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The GPU sampler: draws X, Z and Y of many replicates at once, from the same counter-based
+ * streams as the CPU sampler (sampling/sample.ts): replicate j uses rngs[j].derive(SAMPLE_TAG), and
+ * point r reads Philox blocks (r, b) of it. Words are bit-identical to the CPU's; uniforms are
+ * those words rounded to f32, so X and Y agree with the CPU to f32 precision and Z agrees except
+ * where f32 rounding flips a comparison of u with the cumulative gate weights.
+ * The sample stays on the GPU (for the batched EM) and can be read back.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { ConfigError } from '../errors.js';
+import { modelGate } from '../gates/index.js';
+import type { Model } from '../models/types.js';
+import { choleskyLower } from '../models/validate.js';
+import type { Rng } from '../rng/rng.js';
+import { SAMPLE_TAG } from '../sampling/sample.js';
+import { gateKernelSpec, type GpuBatchData } from './batched-em.js';
+import type { GpuBuffer, GpuContext } from './context.js';
+import { addFunctions } from './functions.js';
+import { gateFunctions, gateParamCount, sampleInputSource, sampleLabelSource, sampleResponseSource, PHILOX_FUNCTIONS, type SamplerInput } from './source.js';
+
+/** A batch of samples on the GPU: X and Y per coordinate as [D][n] (GpuBatchData), and Z. */
+export interface GpuSample extends GpuBatchData {
+  Z: GpuBuffer;
+}
+
+/** The 16-bit halves of each replicate's sampling-stream key (k0, k1, s0, s1), 8 per replicate. */
+export function streamKeyHalves(rngs: readonly Rng[]): Float32Array {
+  const keys = new Float32Array(8 * rngs.length);
+  rngs.forEach((rng, j) => {
+    const s = rng.derive(SAMPLE_TAG);
+    [s.k0, s.k1, s.s0, s.s1].forEach((word, t) => {
+      keys[8 * j + 2 * t] = word & 0xffff;
+      keys[8 * j + 2 * t + 1] = word >>> 16;
+    });
+  });
+  return keys;
+}
+
+function samplerInput(model: Model): SamplerInput {
+  const input = model.input;
+  if (input.type === 'normal') return { type: 'normal', mean: input.mean, L: choleskyLower(input.cov, 'input.cov'), dim: input.dim };
+  return input;
+}
+
+/**
+ * Draw samples of size n for each replicate rng, on the GPU.
+ * @returns the sample resident on the GPU (pass it to the batched EM, read it with readSamples)
+ */
+export async function sampleOnGpu(ctx: GpuContext, model: Model, n: number, rngs: readonly Rng[]): Promise<GpuSample> {
+  const D = rngs.length;
+  if (D < 1) throw new ConfigError('replicates: none given; need at least one Rng');
+  const d = model.input.dim;
+  const k = model.experts.length;
+  const { gate, theta } = modelGate(model);
+  const spec = gateKernelSpec(gate);
+  const input = samplerInput(model);
+  addFunctions(ctx, [...PHILOX_FUNCTIONS, ...gateFunctions(spec)]);
+  const keys = streamKeyHalves(rngs);
+  const settings = { immutable: true };
+  const X: GpuBuffer[] = [];
+  for (let p = 0; p < d; p++) {
+    const kernel = ctx.gpu.createKernel(sampleInputSource(input, p, n), settings).setOutput([n, D]).setPipeline(true);
+    X.push((await kernel(keys)) as GpuBuffer);
+    kernel.destroy?.();
+  }
+  const P = gateParamCount(spec);
+  const gateMeta = new Float32Array(P + 1);
+  gateMeta.set(theta.subarray(0, P));
+  const tau = (model.gate as { tau?: number }).tau ?? 1;
+  gateMeta[P] = 1 / tau;
+  const labels = ctx.gpu.createKernel(sampleLabelSource(spec, input), settings).setOutput([n, D]).setPipeline(true);
+  const Z = (await labels(...X, keys, gateMeta)) as GpuBuffer;
+  labels.destroy?.();
+  const expertMeta = new Float32Array(k * (d + 2));
+  model.experts.forEach((e, i) => {
+    expertMeta.set(e.a, i * (d + 2));
+    expertMeta[i * (d + 2) + d] = e.b;
+    expertMeta[i * (d + 2) + d + 1] = Math.sqrt(e.nu);
+  });
+  const responses = ctx.gpu.createKernel(sampleResponseSource(spec, input), settings).setOutput([n, D]).setPipeline(true);
+  const Y = (await responses(...X, Z, keys, expertMeta)) as GpuBuffer;
+  responses.destroy?.();
+  return { n, d, D, X, Y, Z };
+}
+
+/** Read a GPU sample back as host datasets (values are the f32 ones, widened to f64). */
+export async function readSamples(sampleBatch: GpuSample): Promise<Dataset[]> {
+  const { n, d, D } = sampleBatch;
+  const rows = async (buffer: GpuBuffer) => (await buffer.toArray()) as Float32Array[];
+  const Xs = await Promise.all(sampleBatch.X.map((x) => rows(x as GpuBuffer)));
+  const Ys = await rows(sampleBatch.Y as GpuBuffer);
+  const Zs = await rows(sampleBatch.Z);
+  return Array.from({ length: D }, (_, j) => {
+    const X = new Float64Array(n * d);
+    for (let p = 0; p < d; p++) {
+      const col = Xs[p]![j]!;
+      for (let r = 0; r < n; r++) X[r * d + p] = col[r]!;
+    }
+    return { n, d, X, Y: Float64Array.from(Ys[j]!), Z: Int32Array.from(Zs[j]!) };
+  });
+}
+
+/** Release a GPU sample's buffers. */
+export function releaseSample(sampleBatch: GpuSample): void {
+  for (const buffer of [...sampleBatch.X, sampleBatch.Y, sampleBatch.Z]) (buffer as GpuBuffer).delete();
+}

@@ -1,0 +1,553 @@
+/**
+ * Kernel sources for gpu.js (webgpu mode), generated per gate and shape. Generated, not written by
+ * hand, because gpu.js kernels cannot loop over a per-fit array of experts cheaply: k and d are baked
+ * in as literals and the per-expert code is unrolled.
+ *
+ * gpu.js traps this code works around (../../shared/toolchain.md, verified here):
+ *  - a local initialised from an integer expression is emitted as f32; a variable that is somewhere
+ *    incremented with `++` is emitted as i32. `int(name, expr)` declares i32 locals that way.
+ *  - literals >= 2^31 do not compile: the Philox constants are written as signed decimals.
+ *  - every float is f32: there is no Infinity. A dropped expert's log-weight is the sentinel
+ *    DROPPED (exp(DROPPED) = 0 in f32), recognised by `lg < DROPPED_TEST`.
+ */
+import type { Activation } from '../models/types.js';
+import type { KernelFunction } from './functions.js';
+
+/** Log-weight of an expert a sparse gate drops (exp underflows to exactly 0 in f32). */
+export const DROPPED = -99999.5;
+const DROPPED_TEST = -99999.0;
+
+/** What a kernel needs to know of a gate (the four built-in gates; see gateKernelSpec). */
+export interface GateKernelSpec {
+  /** linear logits (softmax, top-K, temperature) or the activation gate */
+  kind: 'linear' | 'activation';
+  k: number;
+  d: number;
+  /** experts kept at each x (k: dense) */
+  K: number;
+  rankBy: 'slope' | 'logit';
+  activation: Activation | null;
+  /** theta has log tau at index k + k d */
+  tauFree: boolean;
+}
+
+/** Length of the packed gate parameter vector (gates/types.ts). */
+export function gateParamCount(g: GateKernelSpec): number {
+  return g.k + g.k * g.d + (g.tauFree ? 1 : 0);
+}
+
+/**
+ * Every per-fit number and the statistic tables travel in one array `meta` (WebGPU allows 8
+ * storage buffers per kernel by default): fit f's block at f W is [active, data index, 1/tau,
+ * theta (P), experts (k (d + 2): a, b, nu per expert)]; the expert statistics table starts at
+ * tabE = F W, the gate-pass table at tabG = tabE + 3 SE.
+ */
+export interface MetaLayout {
+  W: number;
+  P: number;
+  tabE: number;
+  tabG: number;
+}
+export function metaLayout(g: GateKernelSpec, F: number): MetaLayout {
+  const P = gateParamCount(g);
+  const W = 3 + P + g.k * (g.d + 2);
+  return { W, P, tabE: F * W, tabG: F * W + expertStatTable(g).length };
+}
+const fitPrelude = (W: number, fAxis: 'y' | 'z') => [
+  int('f', `this.thread.${fAxis}`),
+  int('fb', `f * ${W}`),
+  'if (meta[fb] < 0.5) { return 0.0; }',
+  int('di', 'meta[fb + 1]'),
+  'let iv = meta[fb + 2];',
+  int('o', 'fb + 3'),
+];
+
+/** An i32 local (see the module comment). */
+export function int(name: string, expr: string): string {
+  return `let ${name} = 0; ${name}++; ${name} = ${expr};`;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+// ---------------------------------------------------------------------------------------------
+// Philox4x32-10 (same rounds as rng/philox.ts; 16-bit halves for the high words of the products)
+
+const MULHI = `function gatelabMulhi(a, b) {
+  ${int('al', 'a & 65535')} ${int('ah', 'a >>> 16')} ${int('bl', 'b & 65535')} ${int('bh', 'b >>> 16')}
+  ${int('t', 'al * bl')} ${int('u', 'ah * bl + (t >>> 16)')} ${int('v', 'al * bh + (u & 65535)')}
+  ${int('h', 'ah * bh + (u >>> 16) + (v >>> 16)')}
+  return h;
+}`;
+
+/** Ten Philox rounds on (x0..x3) with key (key0, key1); M0, M1, W0, W1 as signed decimals. */
+const PHILOX_ROUNDS = `
+  ${int('x0', 'c0')} ${int('x1', 'c1')} ${int('x2', 'c2')} ${int('x3', 'c3')} ${int('key0', 'k0')} ${int('key1', 'k1')}
+  for (let round = 0; round < 10; round++) {
+    ${int('hi0', 'gatelabMulhi(-766435501, x0)')} ${int('hi1', 'gatelabMulhi(-845247145, x2)')}
+    ${int('lo0', '-766435501 * x0')} ${int('lo1', '-845247145 * x2')}
+    x0 = hi1 ^ x1 ^ key0; x1 = lo1; x2 = hi0 ^ x3 ^ key1; x3 = lo0;
+    key0 = key0 + -1640531527; key1 = key1 + -1150833019;
+  }`;
+
+/** Word w (0..3) of the Philox block at counter (c0..c3), key (k0, k1). */
+const PHILOX_WORD = `function gatelabPhiloxWord(c0, c1, c2, c3, k0, k1, w) {${PHILOX_ROUNDS}
+  ${int('out', 'x0')}
+  if (w == 1) { out = x1; }
+  if (w == 2) { out = x2; }
+  if (w == 3) { out = x3; }
+  return out;
+}`;
+
+/**
+ * The uniform of words (2 pair, 2 pair + 1) of one block, as rng/philox.ts uniformFromWords forms
+ * it, ((w0 >>> 5) 2^26 + (w1 >>> 6) + 0.5) / 2^53, rounded to f32.
+ */
+const PHILOX_UNIFORM = `function gatelabPhiloxUniform(c0, c1, c2, c3, k0, k1, pair) {${PHILOX_ROUNDS}
+  ${int('wa', 'x0')} ${int('wb', 'x1')}
+  if (pair == 1) { wa = x2; wb = x3; }
+  ${int('ha', 'wa >>> 5')} ${int('hb', 'wb >>> 6')}
+  return ha * 0.000000007450580596923828 + (hb + 0.5) * 0.00000000000000011102230246251565;
+}`;
+
+/** The helper functions (gpu.addFunction sources) with their integer signatures. */
+export const PHILOX_FUNCTIONS: KernelFunction[] = [
+  { source: MULHI, settings: { argumentTypes: { a: 'Integer', b: 'Integer' }, returnType: 'Integer' } },
+  {
+    source: PHILOX_WORD,
+    settings: {
+      argumentTypes: { c0: 'Integer', c1: 'Integer', c2: 'Integer', c3: 'Integer', k0: 'Integer', k1: 'Integer', w: 'Integer' },
+      returnType: 'Integer',
+    },
+  },
+  {
+    source: PHILOX_UNIFORM,
+    settings: {
+      argumentTypes: { c0: 'Integer', c1: 'Integer', c2: 'Integer', c3: 'Integer', k0: 'Integer', k1: 'Integer', pair: 'Integer' },
+      returnType: 'Float',
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Activations (value, first and second derivative), in f32
+
+const PHI_APPROX = `function gatelabPhi(v) {
+  let x = Math.abs(v) * 0.7071067811865476;
+  let t = 1.0 / (1.0 + 0.3275911 * x);
+  let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  let tail = 0.5 * p * Math.exp(-x * x);
+  let out = 1.0 - tail;
+  if (v < 0.0) { out = tail; }
+  return out;
+}`;
+
+/** sigma, sigma', sigma'' of v as f32 expressions (gelu uses gatelabPhi, A&S 7.1.26, |error| < 1.5e-7). */
+function activationCode(a: Activation, v: string, out: { s: string; ds: string; dds: string }): string {
+  const { s, ds, dds } = out;
+  switch (a) {
+    case 'tanh':
+      return `let ${s} = Math.tanh(${v}); let ${ds} = 1.0 - ${s} * ${s}; let ${dds} = -2.0 * ${s} * ${ds};`;
+    case 'sigmoid':
+      return `let ${s} = 1.0 / (1.0 + Math.exp(-${v})); let ${ds} = ${s} * (1.0 - ${s}); let ${dds} = ${ds} * (1.0 - 2.0 * ${s});`;
+    case 'gelu':
+      return (
+        `let ${s}cdf = gatelabPhi(${v}); let ${s}pdf = 0.3989422804014327 * Math.exp(-0.5 * ${v} * ${v});` +
+        `let ${s} = ${v} * ${s}cdf; let ${ds} = ${s}cdf + ${v} * ${s}pdf; let ${dds} = ${s}pdf * (2.0 - ${v} * ${v});`
+      );
+    case 'identity':
+      return `let ${s} = ${v}; let ${ds} = 1.0; let ${dds} = 0.0;`;
+    case 'relu':
+      return `let ${s} = Math.max(${v}, 0.0); let ${ds} = 0.0; if (${v} > 0.0) { ${ds} = 1.0; } let ${dds} = 0.0;`;
+  }
+}
+
+/** Helper functions a gate's kernels need (gpu.addFunction sources). */
+export function gateFunctions(g: GateKernelSpec): KernelFunction[] {
+  return g.activation === 'gelu' ? [{ source: PHI_APPROX, settings: {} }] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gate: per point, the logits u_i, kept flags kp_i and log-weights lg_i
+
+/**
+ * Code computing, for the point with coordinates x0..x{d-1}, gate parameters th[o + ...] and
+ * 1/tau in `iv`:  u{i} (the logit), kp{i} (1 kept, 0 dropped), lg{i} = log G_i (DROPPED if dropped),
+ * and per expert the quantities the derivatives need (s{i} = beta0 + beta1.x for linear gates;
+ * v{i}, sv{i}, dv{i}, ddv{i} = beta1.x, sigma, sigma', sigma'' for the activation gate).
+ */
+export function gateCode(g: GateKernelSpec): string {
+  const { k, d, K } = g;
+  const lines: string[] = [];
+  const slope = (i: number) => range(d).map((p) => `meta[o + ${k + i * d + p}] * x${p}`).join(' + ');
+  for (const i of range(k)) {
+    if (g.kind === 'linear') {
+      lines.push(`let s${i} = meta[o + ${i}] + ${slope(i)}; let u${i} = s${i} * iv;`);
+    } else {
+      lines.push(`let v${i} = ${slope(i)};`);
+      lines.push(activationCode(g.activation!, `v${i}`, { s: `sv${i}`, ds: `dv${i}`, dds: `ddv${i}` }));
+      lines.push(`let u${i} = sv${i} * iv + meta[o + ${i}];`);
+    }
+    lines.push(`let kp${i} = 1.0;`);
+  }
+  if (K < k) {
+    // keep the K largest ranking scores; ties go to the lower index (gates/linear-gate.ts)
+    for (const i of range(k)) lines.push(g.rankBy === 'logit' ? `let q${i} = u${i};` : `let q${i} = ${slope(i)};`);
+    for (const i of range(k)) {
+      lines.push(`let bt${i} = 0.0;`);
+      for (const j of range(k)) {
+        if (j === i) continue;
+        lines.push(`if (q${j} ${j < i ? '>=' : '>'} q${i}) { bt${i} += 1.0; }`);
+      }
+      lines.push(`if (bt${i} > ${K - 0.5}) { kp${i} = 0.0; }`);
+    }
+  }
+  lines.push(`let mx = ${DROPPED};`);
+  for (const i of range(k)) lines.push(`if (kp${i} > 0.5) { mx = Math.max(mx, u${i}); }`);
+  lines.push('let se = 0.0;');
+  for (const i of range(k)) lines.push(`if (kp${i} > 0.5) { se += Math.exp(u${i} - mx); }`);
+  lines.push('let lz = mx + Math.log(se);');
+  for (const i of range(k)) lines.push(`let lg${i} = ${DROPPED}; if (kp${i} > 0.5) { lg${i} = u${i} - lz; }`);
+  return lines.join('\n');
+}
+
+/** Read the point's coordinates x0..x{d-1} from the per-coordinate inputs X0..X{d-1}[di][row]. */
+function readX(d: number, row: string): string {
+  return range(d)
+    .map((p) => `let x${p} = X${p}[di][${row}];`)
+    .join(' ');
+}
+const xArgs = (d: number) => range(d).map((p) => `X${p}`);
+
+// ---------------------------------------------------------------------------------------------
+// EM kernels
+
+/**
+ * E-step, output [k + 1, n, F] (x = expert or k, y = point, z = fit): R_ni for x < k, and the
+ * point's log-likelihood log sum_i G_i N(y | a_i.x + b_i, nu_i) for x = k. Fits with act[f] = 0
+ * are skipped (0). Arguments: X0.., Y (data [D][n]) and meta (see MetaLayout).
+ */
+export function eStepSource(g: GateKernelSpec, F: number): string {
+  const { k, d } = g;
+  const { W, P } = metaLayout(g, F);
+  const w = d + 2;
+  const lines = [
+    `function(${[...xArgs(d), 'Y', 'meta'].join(', ')}) {`,
+    ...fitPrelude(W, 'z'),
+    int('r', 'this.thread.y'),
+    int('i', 'this.thread.x'),
+    readX(d, 'r'),
+    'let y = Y[di][r];',
+    gateCode(g),
+    int('e', `o + ${P}`),
+  ];
+  for (const i of range(k)) {
+    const b = `e + ${i * w}`;
+    const mean = [`meta[${b} + ${d}]`, ...range(d).map((p) => `meta[${b} + ${p}] * x${p}`)].join(' + ');
+    lines.push(`let rs${i} = y - (${mean}); let nu${i} = meta[${b} + ${d + 1}];`);
+    lines.push(`let t${i} = lg${i} - 0.5 * (1.8378770664093453 + Math.log(nu${i})) - rs${i} * rs${i} / (2.0 * nu${i});`);
+  }
+  lines.push(`let mt = t0;`);
+  for (const i of range(k).slice(1)) lines.push(`mt = Math.max(mt, t${i});`);
+  lines.push(`let sm = ${range(k).map((i) => `Math.exp(t${i} - mt)`).join(' + ')};`);
+  lines.push('let ll = mt + Math.log(sm);');
+  lines.push('let out = ll;');
+  for (const i of range(k)) lines.push(`if (i == ${i}) { out = Math.exp(t${i} - ll); }`);
+  lines.push('return out;', '}');
+  return lines.join('\n');
+}
+
+/** Gate log-weights, output [k, n, F]: log G_i(x_n; theta_f) (DROPPED where dropped). */
+export function logWeightsSource(g: GateKernelSpec, F: number): string {
+  const { k, d } = g;
+  const lines = [
+    `function(${[...xArgs(d), 'meta'].join(', ')}) {`,
+    ...fitPrelude(metaLayout(g, F).W, 'z'),
+    int('r', 'this.thread.y'),
+    int('i', 'this.thread.x'),
+    readX(d, 'r'),
+    gateCode(g),
+    `let out = lg0;`,
+  ];
+  for (const i of range(k).slice(1)) lines.push(`if (i == ${i}) { out = lg${i}; }`);
+  lines.push('return out;', '}');
+  return lines.join('\n');
+}
+
+/** Points per partial sum: one thread sums this many points in f32; the host finishes in f64. */
+export const CHUNK = 256;
+
+/**
+ * Expert statistics and the log-likelihood, output [S C, F] with S = k (m m + m + 1) + 1 and
+ * C = ceil(n / CHUNK) chunks: thread (s C + c, f) sums statistic s over chunk c. Statistic s is
+ * described by tab[3 s .. 3 s + 2] = (expert, a, b): sum_n R_n,expert Z_a Z_b with
+ * Z = (x_1..x_d, 1, residual at the current expert parameters); expert = k: sum_n log p(y_n|x_n).
+ */
+export function expertStatsSource(g: GateKernelSpec, n: number, F: number): string {
+  const { k, d } = g;
+  const { W, P, tabE } = metaLayout(g, F);
+  const w = d + 2;
+  const C = Math.ceil(n / CHUNK);
+  const z = (name: string, idx: string) =>
+    `let ${name} = res; if (${idx} == ${d}) { ${name} = 1.0; } ${range(d)
+      .map((p) => `if (${idx} == ${p}) { ${name} = x${p}; }`)
+      .join(' ')}`;
+  return [
+    `function(${[...xArgs(d), 'Y', 'R', 'meta'].join(', ')}) {`,
+    ...fitPrelude(W, 'y'),
+    int('t', 'this.thread.x'),
+    int('s', `Math.floor(t / ${C})`),
+    int('c', `t - s * ${C}`),
+    int('ei', `meta[${tabE} + 3 * s]`),
+    int('ta', `meta[${tabE} + 3 * s + 1]`),
+    int('tb', `meta[${tabE} + 3 * s + 2]`),
+    int('e', `o + ${P} + ei * ${w}`),
+    'let acc = 0.0;',
+    `for (let j = 0; j < ${CHUNK}; j++) {`,
+    int('r', `c * ${CHUNK} + j`),
+    `if (r < ${n}) {`,
+    `if (ei == ${k}) { acc += R[f][r][${k}]; } else {`,
+    readX(d, 'r'),
+    `let res = Y[di][r] - (meta[e + ${d}] ${range(d)
+      .map((p) => `+ meta[e + ${p}] * x${p}`)
+      .join(' ')});`,
+    z('za', 'ta'),
+    z('zb', 'tb'),
+    'acc += R[f][r][ei] * za * zb;',
+    '}',
+    '}',
+    '}',
+    'return acc;',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The gate's M-step quantities at theta_f, output [S C, F], S = 2 + P + P(P+1)/2, from the
+ * responsibilities R and the log-weights LG at theta_f (logWeightsSource):
+ *   kind 0: Q = sum_n sum_i R_ni log G_ni;  kind 1: the number of (n, i) with R_ni > 0 and G_ni = 0
+ *   (then Q = -Infinity);  kind 2: dQ/dtheta_a = sum_n sum_i (R_ni - G_ni) du_i/dtheta_a;
+ *   kind 3: d2Q/dtheta_a dtheta_b = sum_n [ -sum_i G_i J_ia J_ib + (sum_i G_i J_ia)(sum_i G_i J_ib)
+ *           + sum_i (R_i - G_i) d2u_i/dtheta_a dtheta_b ],   J_ia = du_i/dtheta_a,
+ * the formulas of gates/logit-gate.ts (with jacobianRow and secondTerm of the gate). tab[3 s ..]
+ * = (kind, a, b).
+ */
+export function gatePassSource(g: GateKernelSpec, n: number, F: number): string {
+  const { k, d } = g;
+  const { W, P, tabG } = metaLayout(g, F);
+  const T = g.tauFree ? k + k * d : -1;
+  const C = Math.ceil(n / CHUNK);
+  const jac = (v: 'a' | 'b', i: number): string => {
+    const name = `j${v}${i}`;
+    const parts = [`let ${name} = 0.0;`];
+    if (g.kind === 'linear') {
+      parts.push(`if (${v} == ${i}) { ${name} = iv; }`);
+      for (const p of range(d)) parts.push(`if (${v} == ${k + i * d + p}) { ${name} = x${p} * iv; }`);
+      if (T >= 0) parts.push(`if (${v} == ${T}) { ${name} = -u${i}; }`);
+    } else {
+      parts.push(`if (${v} == ${i}) { ${name} = 1.0; }`);
+      for (const p of range(d)) parts.push(`if (${v} == ${k + i * d + p}) { ${name} = dv${i} * x${p} * iv; }`);
+      if (T >= 0) parts.push(`if (${v} == ${T}) { ${name} = -sv${i} * iv; }`);
+    }
+    return parts.join(' ');
+  };
+  const pair = (x: number, y: number) => `((a == ${x} && b == ${y}) || (a == ${y} && b == ${x}))`;
+  const second = (i: number): string => {
+    const name = `sd${i}`;
+    const parts = [`let ${name} = 0.0;`];
+    if (g.kind === 'linear') {
+      if (T >= 0) {
+        parts.push(`if (${pair(i, T)}) { ${name} = -iv; }`);
+        for (const p of range(d)) parts.push(`if (${pair(k + i * d + p, T)}) { ${name} = -x${p} * iv; }`);
+        parts.push(`if (a == ${T} && b == ${T}) { ${name} = u${i}; }`);
+      }
+    } else {
+      for (const p of range(d)) {
+        for (const q of range(d)) parts.push(`if (a == ${k + i * d + p} && b == ${k + i * d + q}) { ${name} = ddv${i} * x${p} * x${q} * iv; }`);
+        if (T >= 0) parts.push(`if (${pair(k + i * d + p, T)}) { ${name} = -dv${i} * x${p} * iv; }`);
+      }
+      if (T >= 0) parts.push(`if (a == ${T} && b == ${T}) { ${name} = sv${i} * iv; }`);
+    }
+    return parts.join(' ');
+  };
+  const lines = [
+    `function(${[...xArgs(d), 'R', 'LG', 'meta'].join(', ')}) {`,
+    ...fitPrelude(W, 'y'),
+    int('t', 'this.thread.x'),
+    int('s', `Math.floor(t / ${C})`),
+    int('c', `t - s * ${C}`),
+    int('kind', `meta[${tabG} + 3 * s]`),
+    int('a', `meta[${tabG} + 3 * s + 1]`),
+    int('b', `meta[${tabG} + 3 * s + 2]`),
+    'let acc = 0.0;',
+    `for (let j = 0; j < ${CHUNK}; j++) {`,
+    int('r', `c * ${CHUNK} + j`),
+    `if (r < ${n}) {`,
+    readX(d, 'r'),
+  ];
+  // the logits and activation values at theta (cheap; the exponentials come from LG)
+  for (const i of range(k)) {
+    const slope = range(d)
+      .map((p) => `meta[o + ${k + i * d + p}] * x${p}`)
+      .join(' + ');
+    if (g.kind === 'linear') lines.push(`let u${i} = (meta[o + ${i}] + ${slope}) * iv;`);
+    else {
+      lines.push(`let v${i} = ${slope};`);
+      lines.push(activationCode(g.activation!, `v${i}`, { s: `sv${i}`, ds: `dv${i}`, dds: `ddv${i}` }));
+    }
+    lines.push(`let lw${i} = LG[f][r][${i}]; let g${i} = 0.0; if (lw${i} > ${DROPPED_TEST}) { g${i} = Math.exp(lw${i}); }`);
+    lines.push(`let rr${i} = R[f][r][${i}];`);
+  }
+  lines.push('if (kind == 0) {');
+  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} > ${DROPPED_TEST}) { acc += rr${i} * lw${i}; }`);
+  lines.push('}', 'if (kind == 1) {');
+  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} < ${DROPPED_TEST}) { acc += 1.0; }`);
+  lines.push('}', 'if (kind == 2) {');
+  for (const i of range(k)) lines.push(jac('a', i), `acc += (rr${i} - g${i}) * ja${i};`);
+  lines.push('}', 'if (kind == 3) {', 'let sa = 0.0; let sb = 0.0; let sab = 0.0; let s2 = 0.0;');
+  for (const i of range(k)) {
+    lines.push(jac('a', i), jac('b', i), second(i));
+    lines.push(`sa += g${i} * ja${i}; sb += g${i} * jb${i}; sab += g${i} * ja${i} * jb${i}; s2 += (rr${i} - g${i}) * sd${i};`);
+  }
+  lines.push('acc += sa * sb - sab + s2;', '}');
+  lines.push('}', '}', 'return acc;', '}');
+  return lines.join('\n');
+}
+
+/** The statistic tables (3 numbers per statistic) of expertStatsSource and gatePassSource. */
+export function expertStatTable(g: GateKernelSpec): Float32Array {
+  const m = g.d + 1;
+  const rows: number[] = [];
+  for (const i of range(g.k)) {
+    for (const a of range(m)) for (const b of range(m)) rows.push(i, a, b); // Szz
+    for (const a of range(m)) rows.push(i, a, m); // Szr
+    rows.push(i, m, m); // Srr
+  }
+  rows.push(g.k, 0, 0); // log-likelihood
+  return Float32Array.from(rows);
+}
+
+export function gatePassTable(g: GateKernelSpec): Float32Array {
+  const P = gateParamCount(g);
+  const rows: number[] = [0, 0, 0, 1, 0, 0];
+  for (const a of range(P)) rows.push(2, a, 0);
+  for (const a of range(P)) for (let b = a; b < P; b++) rows.push(3, a, b);
+  return Float32Array.from(rows);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampler kernels (the layout of sampling/sample.ts: point r reads Philox blocks (r, b) of its
+// replicate's sampling stream; inputs, then 2 words for Z, then 4 words for Y's normal)
+
+/** The sampling-stream key of replicate j as 16-bit halves in keys[8 j ..] (exact in f32). */
+const streamKeys = [
+  int('j', 'this.thread.y'),
+  int('r', 'this.thread.x'),
+  ...['pk0', 'pk1', 'ps0', 'ps1'].flatMap((name, t) => [
+    int(`${name}l`, `keys[j * 8 + ${2 * t}]`),
+    int(`${name}h`, `keys[j * 8 + ${2 * t + 1}]`),
+    int(name, `(${name}h << 16) | ${name}l`),
+  ]),
+];
+
+/** f32 uniform from the (even) word index w of the point's sequence. */
+const uniformAt = (w: number) => `gatelabPhiloxUniform(r, ${w >> 2}, ps0, ps1, pk0, pk1, ${(w & 3) >> 1})`;
+/** Box-Muller normal from the uniforms at words w and w + 2 (cosine branch, as on the CPU). */
+const normalAt = (w: number) => `(Math.sqrt(-2.0 * Math.log(${uniformAt(w)})) * Math.cos(6.283185307179586 * ${uniformAt(w + 2)}))`;
+
+/** The sampler's input design (models/types.ts InputSpec, with the normal's Cholesky factor). */
+export type SamplerInput =
+  | { type: 'uniform'; low: number; high: number; dim: number }
+  | { type: 'grid'; low: number; high: number; dim: 1 }
+  | { type: 'normal'; mean: number[]; L: number[][]; dim: number };
+
+/** Number of uint32 words the inputs of one point use. */
+export function inputWords(input: SamplerInput): number {
+  return input.type === 'uniform' ? 2 * input.dim : input.type === 'normal' ? 4 * input.dim : 0;
+}
+
+const lit = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
+
+/** Coordinate p of the inputs, output [n, D] (x = point, y = replicate). Argument: keys. */
+export function sampleInputSource(input: SamplerInput, p: number, n: number): string {
+  let body: string;
+  if (input.type === 'uniform') body = `return ${lit(input.low)} + ${lit(input.high - input.low)} * ${uniformAt(2 * p)};`;
+  else if (input.type === 'grid') body = n === 1 ? `return ${lit(input.low)};` : `return ${lit(input.low)} + ${lit(input.high - input.low)} * (r / ${lit(n - 1)});`;
+  else {
+    const terms = range(p + 1).map((q) => `${lit(input.L[p]![q]!)} * ${normalAt(4 * q)}`);
+    body = `return ${lit(input.mean[p]!)} + ${terms.join(' + ')};`;
+  }
+  return ['function(keys) {', ...streamKeys, body, '}'].join('\n');
+}
+
+/**
+ * Labels Z, output [n, D]: the first expert i with G_1 + ... + G_i > u (skipping zero weights;
+ * the last positive one if rounding leaves u beyond the sum). Arguments: X0.., keys, meta with
+ * the true gate parameters theta (P) and 1/tau at meta[P].
+ */
+export function sampleLabelSource(g: GateKernelSpec, input: SamplerInput): string {
+  const { k, d } = g;
+  const P = gateParamCount(g);
+  const lines = [
+    `function(${[...xArgs(d), 'keys', 'meta'].join(', ')}) {`,
+    ...streamKeys,
+    int('di', 'j'),
+    readX(d, 'r'),
+    int('o', '0'),
+    `let iv = meta[${P}];`,
+    gateCode(g),
+    `let u = ${uniformAt(inputWords(input))};`,
+    'let label = -1.0; let cum = 0.0; let lastPositive = 0.0;',
+  ];
+  for (const i of range(k)) {
+    lines.push(`let g${i} = 0.0; if (lg${i} > ${DROPPED_TEST}) { g${i} = Math.exp(lg${i}); }`);
+    lines.push(`if (label < 0.0 && g${i} > 0.0) { lastPositive = ${i}.0; cum += g${i}; if (u < cum) { label = ${i}.0; } }`);
+  }
+  lines.push('if (label < 0.0) { label = lastPositive; }', 'return label;', '}');
+  return lines.join('\n');
+}
+
+/**
+ * Responses Y, output [n, D]: a_Z.x + b_Z + sqrt(nu_Z) eps. Arguments: X0.., Z, keys, meta with
+ * per expert (a (d), b, sd) at meta[i (d + 2)].
+ */
+export function sampleResponseSource(g: GateKernelSpec, input: SamplerInput): string {
+  const { k, d } = g;
+  const w = d + 2;
+  const lines = [
+    `function(${[...xArgs(d), 'Z', 'keys', 'meta'].join(', ')}) {`,
+    ...streamKeys,
+    int('di', 'j'),
+    readX(d, 'r'),
+    int('z', 'Z[j][r]'),
+    int('e', `z * ${w}`),
+    `let mean = meta[e + ${d}]${range(d)
+      .map((p) => ` + meta[e + ${p}] * x${p}`)
+      .join('')};`,
+    `return mean + meta[e + ${d + 1}] * ${normalAt(inputWords(input) + 2)};`,
+    '}',
+  ];
+  void k;
+  return lines.join('\n');
+}
+
+/** Raw Philox words (as 16-bit halves, exact in f32) of blocks (r, b) for tests: output [4 B, n, 2]. */
+export function philoxWordsSource(): string {
+  return [
+    'function(keys) {',
+    int('half', 'this.thread.z'),
+    int('r', 'this.thread.y'),
+    int('t', 'this.thread.x'),
+    int('b', 't >> 2'),
+    int('w', 't & 3'),
+    ...['pk0', 'pk1', 'ps0', 'ps1'].flatMap((name, q) => [
+      int(`${name}l`, `keys[${2 * q}]`),
+      int(`${name}h`, `keys[${2 * q + 1}]`),
+      int(name, `(${name}h << 16) | ${name}l`),
+    ]),
+    int('v', 'gatelabPhiloxWord(r, b, ps0, ps1, pk0, pk1, w)'),
+    int('out', 'v & 65535'),
+    'if (half == 1) { out = v >>> 16; }',
+    'return out;',
+    '}',
+  ].join('\n');
+}
