@@ -33,6 +33,11 @@ export {
 export { parseExperimentConfig, resolveNGrid } from './sweeps/config.js';
 export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } from './sweeps/sweep.js';
 export { readStore } from './sweeps/store.js';
+export { describeMissing, readResults, type MergedResults } from './sweeps/merged-store.js';
+export { parseShard, partitionTasks, shardTasks, type Shard } from './sweeps/shard.js';
+export { formatStatus, sweepStatus, type SweepStatus } from './sweeps/status.js';
+export { exportParquet, resultsToParquet } from './sweeps/export-parquet.js';
+export { sbatchScript, submitScript, SchedulerError, type SlurmJobOptions } from './sweeps/slurm.js';
 export { sweepTasks, taskSeed } from './sweeps/tasks.js';
 export type { ExperimentConfig, Prediction, SweepRow, SweepTask, VariantConfig } from './sweeps/types.js';
 export {

@@ -43,6 +43,8 @@ SlurmdLogFile=$state/log/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SchedulerType=sched/backfill
+# schedule waiting array tasks within 1-2 s of a free CPU (defaults: 30 s and 60 s passes)
+SchedulerParameters=bf_interval=1,sched_interval=2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 AccountingStorageType=accounting_storage/none
