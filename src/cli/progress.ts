@@ -2,14 +2,8 @@
  * Progress display for long runs: a one-line bar redrawn in place on a terminal, plain lines at
  * most every `interval` seconds (and at the end) otherwise, e.g. in CI logs.
  */
+import { formatDuration as duration } from '../sweeps/status.js';
 import type { SweepProgress } from '../sweeps/sweep.js';
-
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}
 
 export function progressReporter(write: (text: string) => void, isTTY: boolean, label: string, interval = 10): (p: SweepProgress) => void {
   let last = 0;
