@@ -9,6 +9,8 @@
 #   ...
 #   scripts/slurm/stop-cluster.sh
 set -euo pipefail
+# the daemons and runuser live in sbin, which a CI environment may leave off PATH
+export PATH="$PATH:/usr/sbin:/sbin"
 
 print_env_file=0
 if [[ "${1:-}" == "--env-file" ]]; then print_env_file=1; shift; fi
