@@ -10,16 +10,21 @@ import { usage } from './cluster-commands.js';
 import type { Command } from './commands.js';
 import { readJson } from './io.js';
 import { progressReporter } from './progress.js';
+import { withBackend } from './backend-flag.js';
 
 export const sweepCommand: Command = {
   summary: 'run a Monte Carlo sweep of an experiment (resumable)',
   help: `gatelab sweep experiments/<name>.json [--quick] [--workers N] [--out DIR] [--shard i/N]
+                    [--backend cpu|gpu|auto]
 
   --quick       the CI-sized variant (default: the full, paper-scale variant)
   --workers N   worker threads (default: all cores, here ${availableParallelism()})
   --out DIR     results folder (default results/<name>/, or results/<name>-quick/ with --quick)
   --shard i/N   run only shard i (1..N) of a partition of the tasks into N parts of about equal
                 cost, into DIR/shards/<i>-of-<N>/ (one writer per file; see gatelab slurm)
+  --backend B   cpu (worker threads, float64), gpu (tasks grouped by n into GPU batches: sampled
+                and fitted on the GPU, scored on the CPU) or auto (default: a hardware GPU where
+                WebGPU finds one, else the CPU). Rows record the backend; seeds do not depend on it
 
 Every (n, replicate) task is fitted and its row appended durably (fsync) to DIR/rows.jsonl.
 Re-running the same command resumes: finished tasks are skipped. A task's seed depends only on
@@ -28,7 +33,7 @@ even a killed run loses only the tasks in flight.`,
   async run(argv, io) {
     const { values: v, positionals } = parseFlagsAndPositionals(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' } },
+      { quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' }, backend: { type: 'string' } },
       'sweep',
       1,
     );
@@ -47,8 +52,14 @@ even a killed run loses only the tasks in flight.`,
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    const cpuOnly = (config.fit.method ?? 'em') === 'mle' ? 'method mle runs on the CPU' : undefined;
     try {
-      const summary = await runSweep(config, variant, dir, { workers, onProgress: report, onStart: (s) => (stop = s), ...(shard ? { shard } : {}) });
+      const summary = await withBackend(
+        v.backend,
+        io,
+        (backend) => runSweep(config, variant, dir, { workers, backend, onProgress: report, onStart: (s) => (stop = s), ...(shard ? { shard } : {}) }),
+        cpuOnly,
+      );
       io.err(
         `${label}: ${summary.ran} tasks run, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${summary.dir}\n` +
           (summary.tornBytes > 0 ? `note: a torn last record (${summary.tornBytes} bytes, from an interrupted run) was discarded\n` : ''),

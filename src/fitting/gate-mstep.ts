@@ -79,7 +79,7 @@ export function newtonDirection(grad: Float64Array, H: Float64Array, P: number, 
 
 export const MAX_HALVINGS = 30;
 /** Relative rounding level of a sum of many float64 terms, used as a floor on predicted gains. */
-const ROUNDING = 1e-12;
+export const ROUNDING = 1e-12;
 
 /**
  * How a Newton M-step evaluates Q: `start` fills grad and H at theta (G holds the weights at

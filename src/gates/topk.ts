@@ -13,7 +13,9 @@ import { LinearLogitGate } from './linear-gate.js';
 export class TopKGate extends LinearLogitGate {
   readonly type = 'topk' as const;
   constructor(k: number, d: number, K: number, rankBy: TopKGateSpec['rankBy']) {
-    super(k, d, K, rankBy, 1, false);
+    // the spec default ('slope'), also for specs that did not go through parseGate: the generated
+    // kernels and the plain loops must rank alike
+    super(k, d, K, rankBy ?? 'slope', 1, false);
   }
   protected specFrom(): GateSpec {
     return { type: 'topk', K: this.K, rankBy: this.rankBy };

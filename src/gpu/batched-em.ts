@@ -8,12 +8,14 @@
  * follows the same algorithm as fitting/em.ts and fitting/gate-mstep.ts. Each fit stops by its own
  * rule and drops out of the batch (its threads return at once).
  *
- * Float32 sums make Q and L exact to about 1e-7 relative, not 1e-16: the Newton stopping floor and
- * the count of likelihood decreases use F32_ROUNDING instead of the CPU's float64 levels.
+ * Float32 terms with compensated chunk sums make Q and L exact to about 1e-7 relative, not 1e-16:
+ * a Newton trial counts as not decreasing Q when it is within Q_NOISE of it (a step whose gain is
+ * below the noise cannot be verified; refusing it would stop the gate's M-step earlier than the
+ * CPU's and change the path), and decreases of L are counted beyond F32_ROUNDING.
  */
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import type { EngineResult } from '../fitting/em.js';
-import { MAX_HALVINGS, newtonDirection } from '../fitting/gate-mstep.js';
+import { MAX_HALVINGS, newtonDirection, ROUNDING } from '../fitting/gate-mstep.js';
 import { copyState, restoreState, type PackedState } from '../fitting/state.js';
 import type { FitOptions, StopReason } from '../fitting/types.js';
 import { ActivationGate } from '../gates/activation.js';
@@ -38,6 +40,8 @@ import {
 
 /** Relative rounding of an f32 sum of many terms, finished in f64 (a generous bound). */
 export const F32_ROUNDING = 1e-6;
+/** Relative noise level of the GPU's Q (f32 terms, compensated f32 chunk sums, f64 total). */
+export const Q_NOISE = 1e-7;
 
 /** The kernel description of a built-in gate; a ConfigError for a plug-in gate. */
 export function gateKernelSpec(gate: Gate): GateKernelSpec {
@@ -94,43 +98,137 @@ interface NewtonState {
   done: boolean;
 }
 
-interface GateSums {
+export interface GateSums {
   q: number;
   grad: Float64Array;
   H: Float64Array;
 }
 
-/** The kernels of one batch shape (compiled on first use). */
-class BatchKernels {
-  readonly eStep: GpuKernel;
-  readonly logWeights: GpuKernel;
-  readonly expertStats: GpuKernel;
-  readonly gatePass: GpuKernel;
-  readonly expertTable: Float32Array;
-  readonly gateTable: Float32Array;
-  constructor(ctx: GpuContext, spec: GateKernelSpec, n: number, F: number) {
+/**
+ * The kernels of one batch (compiled once per shape) and the per-fit parameters they read (one
+ * `meta` array, source.ts MetaLayout). `eStep` and `gatePass` are the per-point work of an EM
+ * iteration; everything they return is finished in f64.
+ */
+export class BatchEngine {
+  readonly spec: GateKernelSpec;
+  readonly P: number;
+  private readonly kernels: GpuKernel[];
+  private readonly C: number;
+  private readonly SE: number;
+  private readonly SG: number;
+  private readonly W: number;
+  private readonly meta: Float32Array;
+  private R: GpuBuffer | undefined;
+
+  constructor(
+    ctx: GpuContext,
+    private readonly data: GpuBatchData,
+    private readonly fits: readonly BatchFit[],
+  ) {
+    const F = fits.length;
+    const { n } = data;
+    const spec = (this.spec = gateKernelSpec(fits[0]!.state.gate));
     addFunctions(ctx, gateFunctions(spec));
-    const C = Math.ceil(n / CHUNK);
-    const opts = { dynamicOutput: false, tactic: 'precision' };
-    this.eStep = ctx.gpu.createKernel(eStepSource(spec, F), opts).setOutput([spec.k + 1, n, F]).setPipeline(true);
-    this.logWeights = ctx.gpu.createKernel(logWeightsSource(spec, F), opts).setOutput([spec.k, n, F]).setPipeline(true);
-    this.expertTable = expertStatTable(spec);
-    this.gateTable = gatePassTable(spec);
-    this.expertStats = ctx.gpu.createKernel(expertStatsSource(spec, n, F), opts).setOutput([(this.expertTable.length / 3) * C, F]);
-    this.gatePass = ctx.gpu.createKernel(gatePassSource(spec, n, F), opts).setOutput([(this.gateTable.length / 3) * C, F]);
+    this.P = gateParamCount(spec);
+    this.C = Math.ceil(n / CHUNK);
+    const expertTable = expertStatTable(spec);
+    const gateTable = gatePassTable(spec);
+    this.SE = expertTable.length / 3;
+    this.SG = gateTable.length / 3;
+    const opts = { tactic: 'precision' };
+    this.kernels = [
+      ctx.gpu.createKernel(eStepSource(spec, F), opts).setOutput([spec.k + 1, n, F]).setPipeline(true),
+      ctx.gpu.createKernel(logWeightsSource(spec, F), opts).setOutput([spec.k, n, F]).setPipeline(true),
+      ctx.gpu.createKernel(expertStatsSource(spec, n, F), opts).setOutput([this.SE * this.C, F]),
+      ctx.gpu.createKernel(gatePassSource(spec, n, F), opts).setOutput([this.SG * this.C, F]),
+    ];
+    const layout = metaLayout(spec, F);
+    this.W = layout.W;
+    this.meta = new Float32Array(layout.tabG + gateTable.length);
+    this.meta.set(expertTable, layout.tabE);
+    this.meta.set(gateTable, layout.tabG);
+    fits.forEach((fit, f) => {
+      this.meta[f * this.W + 1] = fit.dataIndex;
+      this.setGate(f, fit.state.theta);
+      this.setExperts(f);
+    });
   }
+
+  /** Which fits the next pass computes (the others' threads return at once). */
+  setActive(active: readonly boolean[]): boolean {
+    active.forEach((on, f) => (this.meta[f * this.W] = on ? 1 : 0));
+    return active.some(Boolean);
+  }
+
+  /** Gate parameters theta of fit f for the next passes (1/tau derived from theta or the spec). */
+  setGate(f: number, theta: Float64Array): void {
+    const { meta, W, P } = this;
+    for (let j = 0; j < P; j++) meta[f * W + 3 + j] = theta[j]!;
+    const gate = this.fits[f]!.state.gate;
+    const tau = gate.logTauIndex >= 0 ? Math.exp(theta[gate.logTauIndex]!) : ((gate.unpack(theta).spec as { tau?: number }).tau ?? 1);
+    meta[f * W + 2] = 1 / tau;
+  }
+
+  /** Expert parameters of fit f (from its state) for the next E-step. */
+  setExperts(f: number): void {
+    const { meta, W, P } = this;
+    const { k, d } = this.spec;
+    const e = this.fits[f]!.state.experts;
+    for (let i = 0; i < k; i++) {
+      const o = f * W + 3 + P + i * (d + 2);
+      for (let p = 0; p < d; p++) meta[o + p] = e.a[i * d + p]!;
+      meta[o + d] = e.b[i]!;
+      meta[o + d + 1] = e.nu[i]!;
+    }
+  }
+
+  /**
+   * E-step of the active fits: responsibilities (kept on the GPU for gatePass) and, per fit, the
+   * experts' statistics (experts/gaussian-linear.ts layout) followed by the log-likelihood.
+   */
+  async eStep(): Promise<(Float64Array | null)[]> {
+    const [eStep, , expertStats] = this.kernels;
+    this.R = (await eStep!(...this.data.X, this.data.Y, this.meta)) as GpuBuffer;
+    const rows = (await expertStats!(...this.data.X, this.data.Y, this.R, this.meta)) as Float32Array[];
+    return rows.map((row, f) => (this.meta[f * this.W]! > 0.5 ? finish(row, this.SE, this.C) : null));
+  }
+
+  /** Q, its gradient and Hessian at the active fits' gate parameters, for the last E-step's R. */
+  async gatePass(): Promise<(GateSums | null)[]> {
+    const [, logWeights, , gatePass] = this.kernels;
+    const { P } = this;
+    const LG = (await logWeights!(...this.data.X, this.meta)) as GpuBuffer;
+    const rows = (await gatePass!(...this.data.X, this.R, LG, this.meta)) as Float32Array[];
+    return rows.map((row, f) => {
+      if (this.meta[f * this.W]! < 0.5) return null;
+      const sums = finish(row, this.SG, this.C);
+      const H = new Float64Array(P * P);
+      let t = 2 + P;
+      for (let a = 0; a < P; a++) {
+        for (let b = a; b < P; b++) {
+          H[a * P + b] = sums[t]!;
+          H[b * P + a] = sums[t]!;
+          t++;
+        }
+      }
+      return { q: sums[1]! > 0 ? -Infinity : sums[0]!, grad: sums.slice(2, 2 + P), H };
+    });
+  }
+
   destroy(): void {
-    for (const kernel of [this.eStep, this.logWeights, this.expertStats, this.gatePass]) kernel.destroy?.();
+    for (const kernel of this.kernels) kernel.destroy?.();
   }
 }
 
-/** Sum the C chunk partials of each statistic of fit f in f64: out[s] = sum_c rows[f][s C + c]. */
-function finish(rows: Float32Array, S: number, C: number, out: Float64Array): void {
+/** Sum the C chunk partials of each of S statistics in f64: out[s] = sum_c row[s C + c]. */
+function finish(row: Float32Array, S: number, C: number): Float64Array {
+  const out = new Float64Array(S);
   for (let s = 0; s < S; s++) {
     let total = 0;
-    for (let c = 0; c < C; c++) total += rows[s * C + c]!;
+    for (let c = 0; c < C; c++) total += row[s * C + c]!;
     out[s] = total;
   }
+  return out;
 }
 
 /**
@@ -141,50 +239,16 @@ function finish(rows: Float32Array, S: number, C: number, out: Float64Array): vo
 export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: BatchFit[], options: FitOptions): Promise<EngineResult[]> {
   const F = fits.length;
   if (F === 0) return [];
-  const { n, d } = data;
-  const spec = gateKernelSpec(fits[0]!.state.gate);
-  const { k } = spec;
-  const P = gateParamCount(spec);
-  const C = Math.ceil(n / CHUNK);
   const tol = options.tol ?? 1e-6;
   const absTol = options.absTol ?? 0;
   const maxIterations = options.maxIterations ?? 2000;
   const nuMin = options.nuMin ?? 1e-10;
   const maxSteps = options.gateSteps ?? 5;
   const gateTol = options.gateTol ?? 1e-10;
-  const kernels = new BatchKernels(ctx, spec, n, F);
-  const SE = kernels.expertTable.length / 3;
-  const SG = kernels.gateTable.length / 3;
+  const engine = new BatchEngine(ctx, data, fits);
+  const { P } = engine;
+  const { k, d } = engine.spec;
   const statSize = expertStatsSize(d);
-
-  // the per-fit numbers and statistic tables, in one array (source.ts MetaLayout)
-  const layout = metaLayout(spec, F);
-  const W = layout.W;
-  const meta = new Float32Array(layout.tabG + kernels.gateTable.length);
-  meta.set(kernels.expertTable, layout.tabE);
-  meta.set(kernels.gateTable, layout.tabG);
-  fits.forEach((fit, f) => (meta[f * W + 1] = fit.dataIndex));
-  const act = {
-    get: (f: number) => meta[f * W]! > 0.5,
-    set: (f: number, on: boolean) => (meta[f * W] = on ? 1 : 0),
-    any: () => fits.some((_, f) => meta[f * W]! > 0.5),
-  };
-  const setGate = (f: number, theta: Float64Array) => {
-    for (let j = 0; j < P; j++) meta[f * W + 3 + j] = theta[j]!;
-    const gate = fits[f]!.state.gate;
-    const tau = gate.logTauIndex >= 0 ? Math.exp(theta[gate.logTauIndex]!) : ((gate.unpack(theta).spec as { tau?: number }).tau ?? 1);
-    meta[f * W + 2] = 1 / tau;
-  };
-  const setExperts = (f: number) => {
-    const e = fits[f]!.state.experts;
-    for (let i = 0; i < k; i++) {
-      const o = f * W + 3 + P + i * (d + 2);
-      for (let p = 0; p < d; p++) meta[o + p] = e.a[i * d + p]!;
-      meta[o + d] = e.b[i]!;
-      meta[o + d + 1] = e.nu[i]!;
-    }
-  };
-
   const results: EngineResult[] = fits.map(() => ({
     loglik: NaN,
     iterations: 0,
@@ -198,49 +262,18 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
   const previous = new Array<number>(F).fill(-Infinity);
   const saved = fits.map((f) => copyState(f.state));
   const floorHits = fits.map(() => new Array<boolean>(k).fill(false));
-  const stats = new Float64Array(SE);
-  const sums = new Float64Array(SG);
-
-  let R: GpuBuffer | undefined;
-  /** Q, gradient and Hessian at the gate parameters now in `th` for the fits with act = 1. */
-  const gatePass = async (): Promise<(GateSums | null)[]> => {
-    const LG = (await kernels.logWeights(...data.X, meta)) as GpuBuffer;
-    const rows = (await kernels.gatePass(...data.X, R, LG, meta)) as Float32Array[];
-    return rows.map((row, f) => {
-      if (!act.get(f)) return null;
-      finish(row, SG, C, sums);
-      const q = sums[1]! > 0 ? -Infinity : sums[0]!;
-      const grad = sums.slice(2, 2 + P);
-      const H = new Float64Array(P * P);
-      let t = 2 + P;
-      for (let a = 0; a < P; a++) {
-        for (let b = a; b < P; b++) {
-          H[a * P + b] = sums[t]!;
-          H[b * P + a] = sums[t]!;
-          t++;
-        }
-      }
-      return { q, grad, H };
-    });
-  };
 
   try {
-    for (let f = 0; f < F; f++) {
-      setGate(f, fits[f]!.state.theta);
-      setExperts(f);
-    }
-    while (running.some(Boolean)) {
+    while (engine.setActive(running)) {
       // E-step and statistics for every running fit
-      for (let f = 0; f < F; f++) act.set(f, running[f]!);
-      R = (await kernels.eStep(...data.X, data.Y, meta)) as GpuBuffer;
-      const statRows = (await kernels.expertStats(...data.X, data.Y, R, meta)) as Float32Array[];
+      const allStats = await engine.eStep();
       const inMStep = new Array<boolean>(F).fill(false);
       for (let f = 0; f < F; f++) {
-        if (!running[f]) continue;
+        const stats = allStats[f];
+        if (!running[f] || !stats) continue;
         const fit = fits[f]!;
         const res = results[f]!;
-        finish(statRows[f]!, SE, C, stats);
-        const L = stats[SE - 1]!;
+        const L = stats[stats.length - 1]!;
         const stop = (reason: StopReason) => {
           res.stopReason = reason;
           running[f] = false;
@@ -271,20 +304,20 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
         saved[f] = copyState(fit.state);
         // the experts' closed-form M-step, from the f64-finished statistics
         floorHits[f] = expertMStep(fit.state.experts, stats.subarray(0, k * statSize), nuMin);
-        setExperts(f);
+        engine.setExperts(f);
         previous[f] = L;
         res.iterations++;
         inMStep[f] = true;
       }
       if (!inMStep.some(Boolean)) break;
       // the gate's M-step: Newton with step halving, all fits' trials in one kernel pass
-      for (let f = 0; f < F; f++) act.set(f, inMStep[f]!);
-      const start = await gatePass();
+      engine.setActive(inMStep);
+      const start = await engine.gatePass();
       const newton: (NewtonState | null)[] = start.map((s, f) =>
         s
           ? {
               q: s.q,
-              floor: F32_ROUNDING * Math.max(1, Math.abs(s.q)),
+              floor: ROUNDING * Math.max(1, Math.abs(s.q)),
               grad: s.grad,
               H: s.H,
               steps: 0,
@@ -296,10 +329,11 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
             }
           : null,
       );
+      const trialing = new Array<boolean>(F);
       for (;;) {
         for (let f = 0; f < F; f++) {
           const s = newton[f];
-          act.set(f, false);
+          trialing[f] = false;
           if (!s || s.done) continue;
           const { theta, free } = fits[f]!.state;
           if (!s.delta) {
@@ -318,16 +352,16 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
           }
           s.trial.set(theta);
           for (let a = 0; a < free.length; a++) s.trial[free[a]!] = theta[free[a]!]! + s.step * s.delta[a]!;
-          setGate(f, s.trial);
-          act.set(f, true);
+          engine.setGate(f, s.trial);
+          trialing[f] = true;
         }
-        if (!act.any()) break;
-        const trials = await gatePass();
+        if (!engine.setActive(trialing)) break;
+        const trials = await engine.gatePass();
         for (let f = 0; f < F; f++) {
           const t = trials[f];
           const s = newton[f];
           if (!t || !s) continue;
-          if (t.q >= s.q) {
+          if (t.q >= s.q - Q_NOISE * Math.max(1, Math.abs(s.q))) {
             fits[f]!.state.theta.set(s.trial);
             s.q = t.q;
             s.grad = t.grad;
@@ -343,10 +377,10 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
           }
         }
       }
-      for (let f = 0; f < F; f++) if (inMStep[f]) setGate(f, fits[f]!.state.theta);
+      for (let f = 0; f < F; f++) if (inMStep[f]) engine.setGate(f, fits[f]!.state.theta);
     }
   } finally {
-    kernels.destroy();
+    engine.destroy();
   }
   return results.map((res, f) => {
     const hits = floorHits[f]!.flatMap((hit, i) => (hit ? [i] : []));

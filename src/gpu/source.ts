@@ -13,6 +13,9 @@
 import type { Activation } from '../models/types.js';
 import type { KernelFunction } from './functions.js';
 
+/** The least responsibility of a kept expert whose f64 responsibility is positive (a normal f32). */
+const R_FLOOR = '1e-37';
+
 /** Log-weight of an expert a sparse gate drops (exp underflows to exactly 0 in f32). */
 export const DROPPED = -99999.5;
 const DROPPED_TEST = -99999.0;
@@ -251,7 +254,11 @@ export function eStepSource(g: GateKernelSpec, F: number): string {
   lines.push(`let sm = ${range(k).map((i) => `Math.exp(t${i} - mt)`).join(' + ')};`);
   lines.push('let ll = mt + Math.log(sm);');
   lines.push('let out = ll;');
-  for (const i of range(k)) lines.push(`if (i == ${i}) { out = Math.exp(t${i} - ll); }`);
+  // R_i > 0 wherever it is positive in f64 (kept, log R_i > -745): floored at 1e-37 where f32
+  // underflows, so that the gate pass refuses a step that drops such an expert, as the CPU does
+  for (const i of range(k)) {
+    lines.push(`if (i == ${i}) { out = Math.exp(t${i} - ll); if (kp${i} > 0.5 && t${i} - ll > -745.0) { out = Math.max(out, ${R_FLOOR}); } }`);
+  }
   lines.push('return out;', '}');
   return lines.join('\n');
 }
@@ -272,6 +279,12 @@ export function logWeightsSource(g: GateKernelSpec, F: number): string {
   lines.push('return out;', '}');
   return lines.join('\n');
 }
+
+/**
+ * Compensated (Kahan) addition of `term` to `acc`: the error of a chunk's f32 sum stays at a few
+ * ulp of the sum instead of growing with the chunk length.
+ */
+const KAHAN_ADD = 'let yk = term - comp; let tk = acc + yk; comp = (tk - acc) - yk; acc = tk;';
 
 /** Points per partial sum: one thread sums this many points in f32; the host finishes in f64. */
 export const CHUNK = 256;
@@ -301,20 +314,22 @@ export function expertStatsSource(g: GateKernelSpec, n: number, F: number): stri
     int('ta', `meta[${tabE} + 3 * s + 1]`),
     int('tb', `meta[${tabE} + 3 * s + 2]`),
     int('e', `o + ${P} + ei * ${w}`),
-    'let acc = 0.0;',
+    'let acc = 0.0; let comp = 0.0;',
     `for (let j = 0; j < ${CHUNK}; j++) {`,
+    'let term = 0.0;',
     int('r', `c * ${CHUNK} + j`),
     `if (r < ${n}) {`,
-    `if (ei == ${k}) { acc += R[f][r][${k}]; } else {`,
+    `if (ei == ${k}) { term = R[f][r][${k}]; } else {`,
     readX(d, 'r'),
     `let res = Y[di][r] - (meta[e + ${d}] ${range(d)
       .map((p) => `+ meta[e + ${p}] * x${p}`)
       .join(' ')});`,
     z('za', 'ta'),
     z('zb', 'tb'),
-    'acc += R[f][r][ei] * za * zb;',
+    'term = R[f][r][ei] * za * zb;',
     '}',
     '}',
+    KAHAN_ADD,
     '}',
     'return acc;',
     '}',
@@ -378,8 +393,9 @@ export function gatePassSource(g: GateKernelSpec, n: number, F: number): string 
     int('kind', `meta[${tabG} + 3 * s]`),
     int('a', `meta[${tabG} + 3 * s + 1]`),
     int('b', `meta[${tabG} + 3 * s + 2]`),
-    'let acc = 0.0;',
+    'let acc = 0.0; let comp = 0.0;',
     `for (let j = 0; j < ${CHUNK}; j++) {`,
+    'let term = 0.0;',
     int('r', `c * ${CHUNK} + j`),
     `if (r < ${n}) {`,
     readX(d, 'r'),
@@ -398,18 +414,18 @@ export function gatePassSource(g: GateKernelSpec, n: number, F: number): string 
     lines.push(`let rr${i} = R[f][r][${i}];`);
   }
   lines.push('if (kind == 0) {');
-  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} > ${DROPPED_TEST}) { acc += rr${i} * lw${i}; }`);
+  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} > ${DROPPED_TEST}) { term += rr${i} * lw${i}; }`);
   lines.push('}', 'if (kind == 1) {');
-  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} < ${DROPPED_TEST}) { acc += 1.0; }`);
+  for (const i of range(k)) lines.push(`if (rr${i} > 0.0 && lw${i} < ${DROPPED_TEST}) { term += 1.0; }`);
   lines.push('}', 'if (kind == 2) {');
-  for (const i of range(k)) lines.push(jac('a', i), `acc += (rr${i} - g${i}) * ja${i};`);
+  for (const i of range(k)) lines.push(jac('a', i), `term += (rr${i} - g${i}) * ja${i};`);
   lines.push('}', 'if (kind == 3) {', 'let sa = 0.0; let sb = 0.0; let sab = 0.0; let s2 = 0.0;');
   for (const i of range(k)) {
     lines.push(jac('a', i), jac('b', i), second(i));
     lines.push(`sa += g${i} * ja${i}; sb += g${i} * jb${i}; sab += g${i} * ja${i} * jb${i}; s2 += (rr${i} - g${i}) * sd${i};`);
   }
-  lines.push('acc += sa * sb - sab + s2;', '}');
-  lines.push('}', '}', 'return acc;', '}');
+  lines.push('term = sa * sb - sab + s2;', '}');
+  lines.push('}', KAHAN_ADD, '}', 'return acc;', '}');
   return lines.join('\n');
 }
 

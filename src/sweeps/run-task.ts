@@ -5,6 +5,7 @@
  */
 import { GatelabError } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
+import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
 import { parameterErrors, type GateShift } from '../losses/parameter-errors.js';
 import { voronoiLoss, type ShiftMode } from '../losses/voronoi-loss.js';
@@ -78,16 +79,38 @@ export function parameterShift(fit: Model, truth: Model, cells: number[][], mode
   return { t0, t1 };
 }
 
+/** The start of a task's fit: the config's start with the task's seed. */
+export function taskStart(config: ExperimentConfig, task: SweepTask): StartSpec {
+  const s = config.start;
+  return s.type === 'nearTruth'
+    ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts: s.restarts ?? 1, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
+    : { type: 'random', seed: task.seed, restarts: s.restarts ?? 1 };
+}
+
+function baseRow(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask) {
+  return { experiment: config.name, variant, key: task.key, n: task.n, replicate: task.replicate, seed: task.seed };
+}
+
+/** The failed row of a task, with the error's message (a bug's message is marked internal). */
+export function failedRow(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask, e: unknown): SweepRow {
+  const message = e instanceof GatelabError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+  return { ...baseRow(config, variant, task), status: 'failed', error: message };
+}
+
+/** Sample, fit and score one task on the CPU (a worker thread runs this). */
 export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask): SweepRow {
-  const base = { experiment: config.name, variant, key: task.key, n: task.n, replicate: task.replicate, seed: task.seed };
   try {
     const data = sample(config.truth, task.n, new Rng(task.seed));
-    const s = config.start;
-    const start: StartSpec =
-      s.type === 'nearTruth'
-        ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts: s.restarts ?? 1, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
-        : { type: 'random', seed: task.seed, restarts: s.restarts ?? 1 };
-    const result = fitMoE(data, config.fit, start);
+    return taskRow(config, variant, task, fitMoE(data, config.fit, taskStart(config, task)), 'cpu');
+  } catch (e) {
+    return failedRow(config, variant, task, e);
+  }
+}
+
+/** The row of a finished fit: losses, per-parameter errors and density distances against the truth. */
+export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask, result: FitResult, backend: 'cpu' | 'gpu'): SweepRow {
+  const base = baseRow(config, variant, task);
+  try {
     const tauFitted = lossTauFitted(config);
     const loss = voronoiLoss(result.model, config.truth, { tauFitted });
     const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
@@ -121,6 +144,7 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
     const row: SweepRow = {
       ...base,
       status: 'ok',
+      backend,
       loglik: result.fit.loglik,
       iterations: result.fit.iterations,
       stopReason: result.fit.stopReason,
@@ -143,7 +167,6 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
     }
     return row;
   } catch (e) {
-    const message = e instanceof GatelabError ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-    return { ...base, status: 'failed', error: message };
+    return failedRow(config, variant, task, e);
   }
 }

@@ -10,7 +10,9 @@ import { planRun } from './merged-store.js';
 import type { Shard } from './shard.js';
 import { writeRunInfo } from './status.js';
 import { ResultsStore } from './store.js';
-import type { ExperimentConfig } from './types.js';
+import type { ExperimentConfig, SweepRow } from './types.js';
+import type { ComputeBackend } from '../backend/choice.js';
+import { runGpuTasks } from './gpu-sweep.js';
 
 export interface SweepProgress {
   done: number;
@@ -32,6 +34,8 @@ export interface SweepOptions {
   onStart?: (stop: () => Promise<void>) => void;
   /** run only this shard's tasks, into DIR/shards/<i>-of-<N>/ (see shard.ts); default: all, into DIR */
   shard?: Shard;
+  /** where tasks run (default: the CPU worker pool); the GPU runs them in batches by n */
+  backend?: ComputeBackend;
 }
 
 export interface SweepSummary {
@@ -63,12 +67,18 @@ export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'ful
       options.onProgress?.({ done: skipped + ranNow, total: all.length, ranNow, rate, eta: rate > 0 ? (todo.length - ranNow) / rate : NaN, failed });
     };
     report();
-    handle = runPool(config, variant, todo, workers, (row) => {
+    const onRow = (row: SweepRow) => {
       store.append(row);
       ranNow++;
       if (row.status === 'failed') failed++;
       report();
-    });
+    };
+    const backend = options.backend;
+    if (backend?.kind === 'gpu') {
+      let stop = false;
+      const done = runGpuTasks(backend, config, variant, todo, onRow, () => stop);
+      handle = { done, stop: async () => void (stop = true) };
+    } else handle = runPool(config, variant, todo, workers, onRow);
     options.onStart?.(handle.stop);
     await handle.done;
     return { dir: storeDir, total: all.length, skipped, ran: ranNow, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };

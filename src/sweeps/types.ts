@@ -76,6 +76,8 @@ export interface SweepRow {
   seed: number;
   status: 'ok' | 'failed';
   error?: string;
+  /** where the fit ran (rows before the GPU backend have none: cpu) */
+  backend?: 'cpu' | 'gpu';
   loglik?: number;
   iterations?: number;
   stopReason?: string;
