@@ -1,6 +1,7 @@
 /**
  * gatelab: the public API. Data flows one way:
  *   model (parseModel) -> sample -> fitMoE -> voronoiLoss / parameterErrors / densityDistance
+ * (and, batched on a chosen backend: resolveBackend -> sampleMany -> fitMany)
  * Every operation of the CLI is here as a typed function; results are plain data.
  */
 export * from './errors.js';
@@ -11,6 +12,16 @@ export { createGate, modelGate, modelLogWeights, modelWeights, ACTIVATION_FUNCTI
 export { sample, SAMPLE_TAG } from './sampling/index.js';
 export { logDensity, logLikelihood } from './likelihood/index.js';
 export { CpuBackend, type Backend } from './backend/index.js';
+export {
+  releaseBackend,
+  resolveBackend,
+  validateBackendChoice,
+  type BackendChoice,
+  type ComputeBackend,
+} from './backend/choice.js';
+export { BackendUnavailableError, probeWebGpu } from './gpu/context.js';
+export { sampleMany, releaseSampleBatch, type SampleBatch } from './sampling/batch.js';
+export { fitMany, type FitProblem } from './fitting/batch.js';
 export {
   fitMoE,
   validateFitOptions,

@@ -9,6 +9,7 @@ import { formatStatus, sweepStatus } from '../sweeps/status.js';
 import { sweepTasks } from '../sweeps/tasks.js';
 import { integerFlag, parseFlagsAndPositionals, required, UsageError } from './args.js';
 import type { Command } from './commands.js';
+import { backendChoice } from './backend-flag.js';
 import { readJson } from './io.js';
 
 /** Run a flag check of the library as a usage error (exit 2), keeping its message. */
@@ -24,9 +25,11 @@ export function usage<T>(check: () => T): T {
 export const slurmCommand: Command = {
   summary: 'run a sweep as a SLURM job array, one shard per array task (resumable)',
   help: `gatelab slurm experiments/<name>.json [--quick] [--array N] [--partition P] [--time T]
-              [--cpus-per-task C] [--mem M] [--out DIR] [--submit]
+              [--cpus-per-task C] [--mem M] [--out DIR] [--backend B] [--submit]
 
   --quick            the CI-sized variant (default: the full variant)
+  --backend B        passed to each array task's sweep: cpu, gpu or auto (default auto; request
+                     the GPUs with your site's --gres in the script or with sbatch)
   --array N          array tasks = shards (default 4); shard i of N gets tasks of about equal cost
   --partition P      SLURM partition (default: the cluster's default)
   --time T           time limit per array task, e.g. 2:00:00 or 1-00:00:00 (default: the partition's)
@@ -52,6 +55,7 @@ Follow a run with gatelab status DIR; merge the shards with gatelab export DIR -
         mem: { type: 'string' },
         out: { type: 'string' },
         submit: { type: 'boolean' },
+        backend: { type: 'string' },
       },
       'slurm',
       1,
@@ -73,6 +77,7 @@ Follow a run with gatelab status DIR; merge the shards with gatelab export DIR -
       ...(typeof v.partition === 'string' ? { partition: v.partition } : {}),
       ...(typeof v.time === 'string' ? { time: v.time } : {}),
       ...(typeof v.mem === 'string' ? { mem: v.mem } : {}),
+      ...(v.backend !== undefined ? { backend: backendChoice(v.backend) } : {}),
     };
     const text = usage(() => sbatchScript(options)); // checks the flags before anything is written
     const script = writeSbatchScript(options);

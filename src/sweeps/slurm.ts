@@ -31,6 +31,8 @@ export interface SlurmJobOptions {
   mem?: string;
   /** job name (default gatelab-<experiment name>) */
   jobName: string;
+  /** --backend of each array task's sweep (default: the sweep's own default, auto) */
+  backend?: 'cpu' | 'gpu' | 'auto';
   /** node executable (default: this one) */
   node?: string;
   /** project root (default: this checkout) */
@@ -92,7 +94,8 @@ export function sbatchScript(o: SlurmJobOptions): string {
     'set -eu',
     `cd ${sh(root)}`,
     `exec "\${GATELAB_NODE:-${o.node ?? process.execPath}}" ${sh(join(root, 'bin', 'gatelab.js'))} sweep ${sh(resolve(o.experimentFile))}` +
-      `${o.variant === 'quick' ? ' --quick' : ''} --shard "\${SLURM_ARRAY_TASK_ID}/${o.array}" --workers "\${SLURM_CPUS_PER_TASK:-1}" --out ${sh(dir)}`,
+      `${o.variant === 'quick' ? ' --quick' : ''} --shard "\${SLURM_ARRAY_TASK_ID}/${o.array}" --workers "\${SLURM_CPUS_PER_TASK:-1}" --out ${sh(dir)}` +
+      (o.backend ? ` --backend ${o.backend}` : ''),
   );
   return lines.join('\n') + '\n';
 }
