@@ -290,6 +290,22 @@ const KAHAN_ADD = 'let yk = term - comp; let tk = acc + yk; comp = (tk - acc) - 
 export const CHUNK = 256;
 
 /**
+ * Start of a reduction kernel with output [S C, F]: thread (s C + c, f) sums statistic s over
+ * chunk c of fit f; `names` receive the statistic's three table entries at meta[tab + 3 s ..].
+ */
+function reductionPrelude(W: number, C: number, tab: number, names: [string, string, string]): string[] {
+  return [
+    ...fitPrelude(W, 'y'),
+    int('t', 'this.thread.x'),
+    int('s', `Math.floor(t / ${C})`),
+    int('c', `t - s * ${C}`),
+    ...names.map((name, q) => int(name, `meta[${tab} + 3 * s + ${q}]`)),
+  ];
+}
+/** The loop over a chunk's points, with the compensated accumulator (closed by the caller). */
+const CHUNK_LOOP = ['let acc = 0.0; let comp = 0.0;', `for (let j = 0; j < ${CHUNK}; j++) {`, 'let term = 0.0;'];
+
+/**
  * Expert statistics and the log-likelihood, output [S C, F] with S = k (m m + m + 1) + 1 and
  * C = ceil(n / CHUNK) chunks: thread (s C + c, f) sums statistic s over chunk c. Statistic s is
  * described by tab[3 s .. 3 s + 2] = (expert, a, b): sum_n R_n,expert Z_a Z_b with
@@ -306,17 +322,9 @@ export function expertStatsSource(g: GateKernelSpec, n: number, F: number): stri
       .join(' ')}`;
   return [
     `function(${[...xArgs(d), 'Y', 'R', 'meta'].join(', ')}) {`,
-    ...fitPrelude(W, 'y'),
-    int('t', 'this.thread.x'),
-    int('s', `Math.floor(t / ${C})`),
-    int('c', `t - s * ${C}`),
-    int('ei', `meta[${tabE} + 3 * s]`),
-    int('ta', `meta[${tabE} + 3 * s + 1]`),
-    int('tb', `meta[${tabE} + 3 * s + 2]`),
+    ...reductionPrelude(W, C, tabE, ['ei', 'ta', 'tb']),
     int('e', `o + ${P} + ei * ${w}`),
-    'let acc = 0.0; let comp = 0.0;',
-    `for (let j = 0; j < ${CHUNK}; j++) {`,
-    'let term = 0.0;',
+    ...CHUNK_LOOP,
     int('r', `c * ${CHUNK} + j`),
     `if (r < ${n}) {`,
     `if (ei == ${k}) { term = R[f][r][${k}]; } else {`,
@@ -386,16 +394,8 @@ export function gatePassSource(g: GateKernelSpec, n: number, F: number): string 
   };
   const lines = [
     `function(${[...xArgs(d), 'R', 'LG', 'meta'].join(', ')}) {`,
-    ...fitPrelude(W, 'y'),
-    int('t', 'this.thread.x'),
-    int('s', `Math.floor(t / ${C})`),
-    int('c', `t - s * ${C}`),
-    int('kind', `meta[${tabG} + 3 * s]`),
-    int('a', `meta[${tabG} + 3 * s + 1]`),
-    int('b', `meta[${tabG} + 3 * s + 2]`),
-    'let acc = 0.0; let comp = 0.0;',
-    `for (let j = 0; j < ${CHUNK}; j++) {`,
-    'let term = 0.0;',
+    ...reductionPrelude(W, C, tabG, ['kind', 'a', 'b']),
+    ...CHUNK_LOOP,
     int('r', `c * ${CHUNK} + j`),
     `if (r < ${n}) {`,
     readX(d, 'r'),

@@ -214,3 +214,43 @@ test('GPU and CPU fits with the same number of EM iterations have Voronoi losses
     }
   });
 });
+
+test('GPU gate log-weights: rows sum to 1, top-K keeps exactly K, equal to the CPU gate to f32 precision', async (t) => {
+  await withGpu(t, async (ctx) => {
+    const { logWeightsSource, metaLayout } = await import('../../src/gpu/source.js');
+    const { gateKernelSpec } = await import('../../src/gpu/batched-em.js');
+    for (const [name, c] of Object.entries(CASES)) {
+      const data = sample(c.truth, 1000, new Rng(501));
+      const state = packState(startModel(c, 502), c.options);
+      const spec = gateKernelSpec(state.gate);
+      const { k } = spec;
+      const layout = metaLayout(spec, 1);
+      const meta = new Float32Array(layout.tabG + 64);
+      const tau = state.gate.logTauIndex >= 0 ? Math.exp(state.theta[state.gate.logTauIndex]!) : ((c.options.gate as { tau?: number }).tau ?? 1);
+      meta.set([1, 0, 1 / tau, ...state.theta]);
+      const gpuData = await uploadBatchData(ctx, [data]);
+      const kernel = ctx.gpu.createKernel(logWeightsSource(spec, 1), {}).setOutput([k, data.n, 1]);
+      const rows = ((await kernel(...gpuData.X, meta)) as Float32Array[][])[0]!;
+      kernel.destroy?.();
+      const cpu = new Float64Array(data.n * k);
+      state.gate.logWeights(state.theta, data.X, data.n, cpu);
+      const K = spec.K;
+      for (let r = 0; r < data.n; r++) {
+        let total = 0;
+        let kept = 0;
+        for (let i = 0; i < k; i++) {
+          const lg = rows[r]![i]!;
+          const dropped = lg < -99999;
+          if (!dropped) {
+            kept++;
+            total += Math.exp(lg);
+            // log G in f32: a few roundings of logits of size |u| (|u| < 50 here)
+            assert.ok(Math.abs(lg - cpu[r * k + i]!) <= 1e-5 * (1 + Math.abs(cpu[r * k + i]!)), `${name}: row ${r}, expert ${i}: ${lg} vs ${cpu[r * k + i]}`);
+          } else assert.equal(cpu[r * k + i], -Infinity, `${name}: row ${r}, expert ${i} dropped on the GPU only`);
+        }
+        assert.equal(kept, K, `${name}: row ${r} keeps ${kept} experts`);
+        assert.ok(Math.abs(total - 1) <= k * 2 ** -20, `${name}: row ${r} sums to ${total}`);
+      }
+    }
+  });
+});
