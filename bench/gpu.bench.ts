@@ -13,6 +13,8 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { resolveBackend } from '../src/backend/choice.js';
 import { fitMany } from '../src/fitting/batch.js';
 import { DEMYS_MODEL } from '../src/models/examples.js';
@@ -37,7 +39,9 @@ console.log(`GPU: ${ctx.adapterName}; CPU: ${cores} worker threads; node ${proce
 /** Run the CPU worker over `seeds` split across all cores; returns per-seed results and seconds. */
 async function onCpu(n: number, seeds: number[], mode: 'sample' | 'fit'): Promise<{ out: number[]; seconds: number }> {
   const parts = Array.from({ length: Math.min(cores, seeds.length) }, (_, w) => seeds.filter((_, i) => i % cores === w));
-  const workers = parts.map((part) => new Worker(new URL('./gpu-worker-entry.js', import.meta.url), { workerData: { n, seeds: part, mode } }));
+  // GATELAB_BENCH_WORKER: the bundled worker on a GPU machine (scripts/device/pack-gpu-bench.sh)
+  const entry = process.env.GATELAB_BENCH_WORKER ? pathToFileURL(resolvePath(process.env.GATELAB_BENCH_WORKER)) : new URL('./gpu-worker-entry.js', import.meta.url);
+  const workers = parts.map((part) => new Worker(entry, { workerData: { n, seeds: part, mode } }));
   const next = (w: Worker) =>
     new Promise<unknown>((resolve, reject) => {
       w.once('message', resolve);
