@@ -10,7 +10,7 @@ import type { ComputeBackend } from '../backend/choice.js';
 import { validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
-import type { GpuBuffer } from '../gpu/context.js';
+import type { GpuBuffer, GpuContext } from '../gpu/context.js';
 import { logLikelihood } from '../likelihood/density.js';
 import type { EngineResult } from './em.js';
 import { bestFit, expandStarts, fitMoE, validateFitOptions, type StartSpec } from './fit.js';
@@ -22,8 +22,46 @@ export interface FitProblem {
   start: StartSpec;
 }
 
-/** Bytes one GPU batch may give its largest buffer (the responsibilities, F n (k + 1) f32). */
-const MAX_BATCH_BYTES = 96 * 1024 * 1024;
+/** The share of the device's largest storage buffer that one batch's largest buffer may use. */
+const BUFFER_SHARE = 0.9;
+
+/**
+ * Run the batched EM within the device's buffer limit: problems' data is uploaded in groups that
+ * fit one buffer per coordinate (unless already on the GPU), and each group's fits run in batches
+ * whose responsibilities (F n (k + 1) f32) fit one buffer. Returns the results in `fits` order.
+ */
+async function runInBuffers(
+  ctx: GpuContext,
+  problems: readonly FitProblem[],
+  fits: readonly (BatchFit & { problem: number })[],
+  opts: FitOptions,
+  gpuData: GpuBatchData | undefined,
+): Promise<EngineResult[]> {
+  const { n } = problems[0]!.data;
+  const budget = BUFFER_SHARE * ctx.maxBufferBytes;
+  const perFit = 4 * n * (opts.k + 1);
+  if (perFit > budget) {
+    throw new ConfigError(`n = ${n}: one GPU fit's responsibilities need ${perFit} bytes; this GPU allows ${ctx.maxBufferBytes} per buffer; use --backend cpu or a smaller n`);
+  }
+  const perBatch = Math.floor(budget / perFit);
+  const perUpload = gpuData ? problems.length : Math.max(1, Math.floor(budget / (4 * n)));
+  const results = new Array<EngineResult>(fits.length);
+  for (let first = 0; first < problems.length; first += perUpload) {
+    const last = Math.min(problems.length, first + perUpload);
+    const data = gpuData ?? (await uploadBatchData(ctx, problems.slice(first, last).map((p) => p.data)));
+    try {
+      const group = fits.flatMap((fit, t) => (fit.problem >= first && fit.problem < last ? [{ t, fit: { dataIndex: fit.problem - (gpuData ? 0 : first), state: fit.state } }] : []));
+      for (let b = 0; b < group.length; b += perBatch) {
+        const batch = group.slice(b, b + perBatch);
+        const out = await runBatchedEM(ctx, data, batch.map((g) => g.fit), opts);
+        batch.forEach((g, i) => (results[g.t] = out[i]!));
+      }
+    } finally {
+      if (!gpuData) for (const buffer of [...data.X, data.Y]) (buffer as GpuBuffer).delete();
+    }
+  }
+  return results;
+}
 
 /**
  * Fit every problem (same options) on the backend.
@@ -45,16 +83,7 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
     list.map((s) => ({ dataIndex: j, state: packState(s.model, opts), problem: j, label: s.label })),
   );
   const t0 = performance.now();
-  const data = gpuData ?? (await uploadBatchData(backend.ctx, problems.map((p) => p.data)));
-  const results: EngineResult[] = [];
-  try {
-    const perBatch = Math.max(1, Math.floor(MAX_BATCH_BYTES / (n * (opts.k + 1) * 4)));
-    for (let first = 0; first < fits.length; first += perBatch) {
-      results.push(...(await runBatchedEM(backend.ctx, data, fits.slice(first, first + perBatch), opts)));
-    }
-  } finally {
-    if (!gpuData) for (const buffer of [...data.X, data.Y]) (buffer as GpuBuffer).delete();
-  }
+  const results = await runInBuffers(backend.ctx, problems, fits, opts, gpuData);
   const seconds = (performance.now() - t0) / 1000;
   // the reported log-likelihood: float64, on the host data, at the final parameters
   fits.forEach((fit, t) => {

@@ -15,6 +15,8 @@ export interface GpuContext {
   readonly gpu: GpuJs;
   /** the adapter's name, e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe (mesa)" */
   readonly adapterName: string;
+  /** the largest storage buffer one kernel argument or output may have, in bytes */
+  readonly maxBufferBytes: number;
   /** Release the device; the process can exit afterwards. */
   destroy(): void;
 }
@@ -43,6 +45,7 @@ interface Probe {
   adapterName: string | null;
   /** a software adapter (Mesa lavapipe/llvmpipe, SwiftShader): runs the GPU path on the CPU */
   software: boolean;
+  maxBufferBytes: number;
   reason: string;
 }
 let probed: Promise<Probe> | undefined;
@@ -60,10 +63,12 @@ async function probeOnce(): Promise<Probe> {
   try {
     webgpu = (await import('webgpu')) as unknown as typeof webgpu;
   } catch (e) {
-    return { adapterName: null, software: false, reason: `the npm package "webgpu" did not load (${(e as Error).message.split('\n')[0]})` };
+    return { adapterName: null, software: false, maxBufferBytes: 0, reason: `the npm package "webgpu" did not load (${(e as Error).message.split('\n')[0]})` };
   }
   Object.assign(globalThis, webgpu.globals);
-  const gpuApi = webgpu.create([]) as { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> };
+  const gpuApi = webgpu.create([]) as {
+    requestAdapter(): Promise<{ info?: Record<string, unknown>; limits?: Record<string, number> } | null>;
+  };
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpuApi }, configurable: true, writable: true });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
@@ -72,14 +77,17 @@ async function probeOnce(): Promise<Probe> {
   });
   try {
     const adapter = await Promise.race([gpuApi.requestAdapter(), timeout]);
-    if (adapter === 'timeout') return { adapterName: null, software: false, reason: `WebGPU did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` };
-    if (!adapter) return { adapterName: null, software: false, reason: 'WebGPU found no adapter (no GPU, and no Vulkan driver such as Mesa lavapipe)' };
+    if (adapter === 'timeout') return { adapterName: null, software: false, maxBufferBytes: 0, reason: `WebGPU did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` };
+    if (!adapter) return { adapterName: null, software: false, maxBufferBytes: 0, reason: 'WebGPU found no adapter (no GPU, and no Vulkan driver such as Mesa lavapipe)' };
     const info = adapter.info ?? {};
     const name = adapterLabel(info);
     const software = info.architecture === 'software' || info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(name);
-    return { adapterName: name, software, reason: '' };
+    // gpu.js asks the device for the adapter's maxStorageBufferBindingSize (its context.js)
+    const limits = adapter.limits ?? {};
+    const maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize ?? 134217728, limits.maxBufferSize ?? Infinity);
+    return { adapterName: name, software, maxBufferBytes, reason: '' };
   } catch (e) {
-    return { adapterName: null, software: false, reason: `WebGPU failed: ${(e as Error).message.split('\n')[0]}` };
+    return { adapterName: null, software: false, maxBufferBytes: 0, reason: `WebGPU failed: ${(e as Error).message.split('\n')[0]}` };
   } finally {
     clearTimeout(timer);
   }
@@ -106,6 +114,7 @@ export async function openGpu(): Promise<GpuContext> {
   return {
     gpu,
     adapterName: probe.adapterName,
+    maxBufferBytes: probe.maxBufferBytes,
     destroy: () => gpu.destroy(),
   };
 }

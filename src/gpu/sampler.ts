@@ -49,6 +49,11 @@ function samplerInput(model: Model): SamplerInput {
 export async function sampleOnGpu(ctx: GpuContext, model: Model, n: number, rngs: readonly Rng[]): Promise<GpuSample> {
   const D = rngs.length;
   if (D < 1) throw new ConfigError('replicates: none given; need at least one Rng');
+  if (4 * D * n > ctx.maxBufferBytes) {
+    throw new ConfigError(
+      `replicates x n = ${D} x ${n}: a GPU sample needs ${4 * D * n} bytes per coordinate; this GPU allows ${ctx.maxBufferBytes} per buffer; sample at most ${maxReplicates(ctx, n)} replicates at a time`,
+    );
+  }
   const d = model.input.dim;
   const k = model.experts.length;
   const { gate, theta } = modelGate(model);
@@ -81,6 +86,11 @@ export async function sampleOnGpu(ctx: GpuContext, model: Model, n: number, rngs
   const Y = (await responses(...X, Z, keys, expertMeta)) as GpuBuffer;
   responses.destroy?.();
   return { n, d, D, X, Y, Z };
+}
+
+/** The most replicates of size n one GPU sample may hold (one buffer per coordinate). */
+export function maxReplicates(ctx: GpuContext, n: number): number {
+  return Math.max(1, Math.floor((0.9 * ctx.maxBufferBytes) / (4 * n)));
 }
 
 /** Read a GPU sample back as host datasets (values are the f32 ones, widened to f64). */

@@ -7,7 +7,7 @@ import type { ComputeBackend } from '../backend/choice.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
-import { readSamples, releaseSample, sampleOnGpu, type GpuSample } from '../gpu/sampler.js';
+import { maxReplicates, readSamples, releaseSample, sampleOnGpu, type GpuSample } from '../gpu/sampler.js';
 import { sample } from './sample.js';
 
 export interface SampleBatch {
@@ -22,10 +22,21 @@ export interface SampleBatch {
  */
 export async function sampleMany(model: Model, n: number, rngs: readonly Rng[], backend: ComputeBackend, keepOnGpu = false): Promise<SampleBatch> {
   if (backend.kind === 'cpu') return { datasets: rngs.map((rng) => sample(model, n, rng)) };
-  const onGpu = await sampleOnGpu(backend.ctx, model, n, rngs);
-  const datasets = await readSamples(onGpu);
-  if (keepOnGpu) return { datasets, gpu: onGpu };
-  releaseSample(onGpu);
+  if (keepOnGpu) {
+    const onGpu = await sampleOnGpu(backend.ctx, model, n, rngs); // a clear error if it cannot fit
+    return { datasets: await readSamples(onGpu), gpu: onGpu };
+  }
+  // read back in groups that fit the device's buffers
+  const datasets: Dataset[] = [];
+  const group = maxReplicates(backend.ctx, n);
+  for (let first = 0; first < rngs.length; first += group) {
+    const onGpu = await sampleOnGpu(backend.ctx, model, n, rngs.slice(first, first + group));
+    try {
+      datasets.push(...(await readSamples(onGpu)));
+    } finally {
+      releaseSample(onGpu);
+    }
+  }
   return { datasets };
 }
 

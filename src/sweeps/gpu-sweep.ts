@@ -8,12 +8,10 @@
 import type { ComputeBackend } from '../backend/choice.js';
 import { fitMany } from '../fitting/batch.js';
 import { Rng } from '../rng/rng.js';
-import { readSamples, releaseSample, sampleOnGpu } from '../gpu/sampler.js';
+import { maxReplicates, readSamples, releaseSample, sampleOnGpu } from '../gpu/sampler.js';
 import { failedRow, taskRow, taskStart } from './run-task.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
-/** Bytes of one coordinate of a group's sample on the GPU (D n f32): bounds the group size. */
-const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
 
 /** The groups of tasks that run as one GPU batch: by n (ascending), at most maxTasks each. */
 export function gpuTaskGroups(tasks: readonly SweepTask[], maxTasks: (n: number) => number): SweepTask[][] {
@@ -40,7 +38,8 @@ export async function runGpuTasks(
   onRow: (row: SweepRow) => void,
   stopped: () => boolean = () => false,
 ): Promise<void> {
-  for (const group of gpuTaskGroups(tasks, (n) => Math.floor(MAX_SAMPLE_BYTES / (4 * n)))) {
+  // a group's sample is one buffer per coordinate on the GPU (D n f32): the device's limit bounds D
+  for (const group of gpuTaskGroups(tasks, (n) => maxReplicates(backend.ctx, n))) {
     if (stopped()) return;
     const n = group[0]!.n;
     const onGpu = await sampleOnGpu(backend.ctx, config.truth, n, group.map((t) => new Rng(t.seed)));

@@ -254,3 +254,24 @@ test('GPU gate log-weights: rows sum to 1, top-K keeps exactly K, equal to the C
     }
   });
 });
+
+test('GPU fits and samples larger than one device buffer run in groups, with the same results', async (t) => {
+  await withGpu(t, async (ctx) => {
+    const { sampleMany } = await import('../../src/sampling/batch.js');
+    const c = CASES.softmax!;
+    const n = 2000;
+    // a device that allows 3 datasets of n per buffer and 1 fit's responsibilities per batch
+    const small = { ...ctx, maxBufferBytes: Math.ceil((4 * n * 3) / 0.9) + 8 };
+    const rngs = () => [1, 2, 3, 4, 5].map((s) => new Rng(s));
+    const whole = await sampleMany(c.truth, n, rngs(), { kind: 'gpu', note: '', ctx });
+    const grouped = await sampleMany(c.truth, n, rngs(), { kind: 'gpu', note: '', ctx: small });
+    assert.deepEqual(grouped.datasets, whole.datasets);
+    await assert.rejects(sampleMany(c.truth, n, rngs(), { kind: 'gpu', note: '', ctx: small }, true), /sample at most 3 replicates at a time/);
+    const problems = whole.datasets.map((data, j) => ({ data, start: { type: 'given' as const, model: startModel(c, 600 + j) } }));
+    const a = await fitMany(problems, c.options, { kind: 'gpu', note: '', ctx });
+    const b = await fitMany(problems, c.options, { kind: 'gpu', note: '', ctx: small });
+    assert.deepEqual(b.map((r) => r.model), a.map((r) => r.model));
+    const tiny = { ...ctx, maxBufferBytes: 4 * n };
+    await assert.rejects(fitMany(problems, c.options, { kind: 'gpu', note: '', ctx: tiny }), /one GPU fit's responsibilities need \d+ bytes; this GPU allows \d+ per buffer/);
+  });
+});
