@@ -52,3 +52,11 @@ test('auto takes a hardware adapter and passes over a software one (lavapipe)', 
   if (backend.kind === 'gpu') backend.ctx.destroy();
   assert.ok(backend.note.includes(probe.adapterName), backend.note);
 });
+
+test('the GPU backend refuses a plug-in gate it has no kernels for, saying so', async () => {
+  const { gateKernelSpec } = await import('../../src/gpu/batched-em.js');
+  const { SoftmaxGate } = await import('../../src/gates/softmax.js');
+  const plugin = { type: 'custom', k: 2, d: 1, nParams: 4, logTauIndex: -1 } as unknown as import('../../src/gates/types.js').Gate;
+  assert.throws(() => gateKernelSpec(plugin), (e: Error) => e instanceof ConfigError && /gate type "custom" has no GPU kernels .*use --backend cpu/.test(e.message));
+  assert.equal(gateKernelSpec(new SoftmaxGate(2, 1)).kind, 'linear');
+});
