@@ -60,9 +60,7 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
     const L = backend.eStep(data, G, experts, R, stats, logWeightsAt);
     if (!Number.isFinite(L)) {
       stopReason = 'numericalFailure';
-      warnings.push(
-        `EM: the log-likelihood became ${L} after ${iterations} iterations; the parameters of the last finite iteration are returned. Try another start or a larger nuMin.`,
-      );
+      warnings.push(nonFiniteWarning(L, iterations));
       if (iterations > 0) restoreState(state, saved);
       loglik = previous;
       break;
@@ -88,14 +86,33 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
     iterations++;
   }
   const nuFloorHits = floorHits.flatMap((hit, i) => (hit ? [i] : []));
+  warnings.push(...closingWarnings(nuFloorHits, stopReason, decreases, { nuMin, maxIterations, tol }, 'rounding'));
+  return { loglik, iterations, stopReason, nuFloorHits, decreases, trace, warnings };
+}
+
+/** The warning of a run whose log-likelihood became L (not finite) after `iterations`. */
+export function nonFiniteWarning(L: number, iterations: number): string {
+  return `EM: the log-likelihood became ${L} after ${iterations} iterations; the parameters of the last finite iteration are returned. Try another start or a larger nuMin.`;
+}
+
+/**
+ * The warnings of a finished EM run: experts on the variance floor, no convergence, decreases of L
+ * beyond `rounding` (the engine's rounding level, named for the user).
+ */
+export function closingWarnings(
+  nuFloorHits: number[],
+  stopReason: StopReason,
+  decreases: number,
+  o: { nuMin: number; maxIterations: number; tol: number },
+  rounding: string,
+): string[] {
+  const out: string[] = [];
   if (nuFloorHits.length > 0) {
-    warnings.push(
-      `EM: the variance of expert(s) ${nuFloorHits.map((i) => i + 1).join(', ')} hit the floor nuMin = ${nuMin} (an expert collapsing onto few points); try another start or fewer experts.`,
+    out.push(
+      `EM: the variance of expert(s) ${nuFloorHits.map((i) => i + 1).join(', ')} hit the floor nuMin = ${o.nuMin} (an expert collapsing onto few points); try another start or fewer experts.`,
     );
   }
-  if (stopReason === 'maxIterations') {
-    warnings.push(`EM: did not converge in ${maxIterations} iterations (tol ${tol}); raise maxIterations or loosen tol.`);
-  }
-  if (decreases > 0) warnings.push(`EM: the log-likelihood decreased beyond rounding in ${decreases} iteration(s).`);
-  return { loglik, iterations, stopReason, nuFloorHits, decreases, trace, warnings };
+  if (stopReason === 'maxIterations') out.push(`EM: did not converge in ${o.maxIterations} iterations (tol ${o.tol}); raise maxIterations or loosen tol.`);
+  if (decreases > 0) out.push(`EM: the log-likelihood decreased beyond ${rounding} in ${decreases} iteration(s).`);
+  return out;
 }

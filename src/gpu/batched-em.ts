@@ -14,13 +14,14 @@
  * CPU's and change the path), and decreases of L are counted beyond F32_ROUNDING.
  */
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
-import type { EngineResult } from '../fitting/em.js';
+import { closingWarnings, nonFiniteWarning, type EngineResult } from '../fitting/em.js';
 import { MAX_HALVINGS, newtonDirection, ROUNDING } from '../fitting/gate-mstep.js';
 import { copyState, restoreState, type PackedState } from '../fitting/state.js';
 import type { FitOptions, StopReason } from '../fitting/types.js';
 import { ActivationGate } from '../gates/activation.js';
 import { LinearLogitGate } from '../gates/linear-gate.js';
 import type { Gate } from '../gates/types.js';
+import { gateTau } from '../models/types.js';
 import { ConfigError } from '../errors.js';
 import type { GpuBuffer, GpuContext, GpuKernel } from './context.js';
 import { addFunctions } from './functions.js';
@@ -164,9 +165,8 @@ export class BatchEngine {
   setGate(f: number, theta: Float64Array): void {
     const { meta, W, P } = this;
     for (let j = 0; j < P; j++) meta[f * W + 3 + j] = theta[j]!;
-    const gate = this.fits[f]!.state.gate;
-    const tau = gate.logTauIndex >= 0 ? Math.exp(theta[gate.logTauIndex]!) : ((gate.unpack(theta).spec as { tau?: number }).tau ?? 1);
-    meta[f * W + 2] = 1 / tau;
+    // the unpacked spec carries tau (fitted or known); softmax and top-K have none: 1
+    meta[f * W + 2] = 1 / (gateTau(this.fits[f]!.state.gate.unpack(theta).spec) ?? 1);
   }
 
   /** Expert parameters of fit f (from its state) for the next E-step. */
@@ -279,9 +279,7 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
           running[f] = false;
         };
         if (!Number.isFinite(L)) {
-          res.warnings.push(
-            `EM: the log-likelihood became ${L} after ${res.iterations} iterations; the parameters of the last finite iteration are returned. Try another start or a larger nuMin.`,
-          );
+          res.warnings.push(nonFiniteWarning(L, res.iterations));
           if (res.iterations > 0) restoreState(fit.state, saved[f]!);
           res.loglik = previous[f]!;
           stop('numericalFailure');
@@ -383,15 +381,8 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
     engine.destroy();
   }
   return results.map((res, f) => {
-    const hits = floorHits[f]!.flatMap((hit, i) => (hit ? [i] : []));
-    res.nuFloorHits = hits;
-    if (hits.length > 0) {
-      res.warnings.push(
-        `EM: the variance of expert(s) ${hits.map((i) => i + 1).join(', ')} hit the floor nuMin = ${nuMin} (an expert collapsing onto few points); try another start or fewer experts.`,
-      );
-    }
-    if (res.stopReason === 'maxIterations') res.warnings.push(`EM: did not converge in ${maxIterations} iterations (tol ${tol}); raise maxIterations or loosen tol.`);
-    if (res.decreases > 0) res.warnings.push(`EM: the log-likelihood decreased beyond float32 rounding in ${res.decreases} iteration(s).`);
+    res.nuFloorHits = floorHits[f]!.flatMap((hit, i) => (hit ? [i] : []));
+    res.warnings.push(...closingWarnings(res.nuFloorHits, res.stopReason, res.decreases, { nuMin, maxIterations, tol }, 'float32 rounding'));
     return res;
   });
 }

@@ -6,6 +6,7 @@
  * recorded as failed rows): the rows already appended stay, and a re-run resumes.
  */
 import type { ComputeBackend } from '../backend/choice.js';
+import { ConfigError } from '../errors.js';
 import { fitMany } from '../fitting/batch.js';
 import { Rng } from '../rng/rng.js';
 import { maxReplicates, readSamples, releaseSample, sampleOnGpu } from '../gpu/sampler.js';
@@ -51,7 +52,7 @@ export async function runGpuTasks(
         results = await fitMany(problems, config.fit, backend, onGpu);
       } catch (e) {
         // an input error (e.g. an option the GPU does not run) fails every task of the group alike
-        if (e instanceof Error && e.name === 'ConfigError') {
+        if (e instanceof ConfigError) {
           for (const t of group) onRow(failedRow(config, variant, t, e));
           continue;
         }
