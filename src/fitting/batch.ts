@@ -10,7 +10,8 @@ import type { ComputeBackend } from '../backend/choice.js';
 import { validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
-import type { GpuBuffer, GpuContext } from '../gpu/context.js';
+import { bufferBudget, type GpuBuffer, type GpuContext } from '../gpu/context.js';
+import { maxReplicates } from '../gpu/sampler.js';
 import { logLikelihood } from '../likelihood/density.js';
 import type { EngineResult } from './em.js';
 import { bestFit, expandStarts, fitMoE, validateFitOptions, type StartSpec } from './fit.js';
@@ -21,9 +22,6 @@ export interface FitProblem {
   data: Dataset;
   start: StartSpec;
 }
-
-/** The share of the device's largest storage buffer that one batch's largest buffer may use. */
-const BUFFER_SHARE = 0.9;
 
 /**
  * Run the batched EM within the device's buffer limit: problems' data is uploaded in groups that
@@ -38,13 +36,14 @@ async function runInBuffers(
   gpuData: GpuBatchData | undefined,
 ): Promise<EngineResult[]> {
   const { n } = problems[0]!.data;
-  const budget = BUFFER_SHARE * ctx.maxBufferBytes;
+  const budget = bufferBudget(ctx);
   const perFit = 4 * n * (opts.k + 1);
   if (perFit > budget) {
     throw new ConfigError(`n = ${n}: one GPU fit's responsibilities need ${perFit} bytes; this GPU allows ${ctx.maxBufferBytes} per buffer; use --backend cpu or a smaller n`);
   }
   const perBatch = Math.floor(budget / perFit);
-  const perUpload = gpuData ? problems.length : Math.max(1, Math.floor(budget / (4 * n)));
+  // data goes up in groups of as many datasets as one GPU sample may hold
+  const perUpload = gpuData ? problems.length : maxReplicates(ctx, n);
   const results = new Array<EngineResult>(fits.length);
   for (let first = 0; first < problems.length; first += perUpload) {
     const last = Math.min(problems.length, first + perUpload);

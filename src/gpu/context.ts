@@ -41,6 +41,11 @@ export interface GpuBuffer {
 
 const ADAPTER_TIMEOUT_MS = 20000;
 
+/** The bytes one batch's largest buffer may use: 90% of the device's limit, a margin for alignment. */
+export function bufferBudget(ctx: GpuContext): number {
+  return 0.9 * ctx.maxBufferBytes;
+}
+
 interface Probe {
   adapterName: string | null;
   /** a software adapter (Mesa lavapipe/llvmpipe, SwiftShader): runs the GPU path on the CPU */

@@ -14,7 +14,7 @@ import { choleskyLower } from '../models/validate.js';
 import type { Rng } from '../rng/rng.js';
 import { SAMPLE_TAG } from '../sampling/sample.js';
 import { gateKernelSpec, type GpuBatchData } from './batched-em.js';
-import type { GpuBuffer, GpuContext } from './context.js';
+import { bufferBudget, type GpuBuffer, type GpuContext } from './context.js';
 import { addFunctions } from './functions.js';
 import { gateFunctions, gateParamCount, sampleInputSource, sampleLabelSource, sampleResponseSource, PHILOX_FUNCTIONS, type SamplerInput } from './source.js';
 
@@ -90,7 +90,7 @@ export async function sampleOnGpu(ctx: GpuContext, model: Model, n: number, rngs
 
 /** The most replicates of size n one GPU sample may hold (one buffer per coordinate). */
 export function maxReplicates(ctx: GpuContext, n: number): number {
-  return Math.max(1, Math.floor((0.9 * ctx.maxBufferBytes) / (4 * n)));
+  return Math.max(1, Math.floor(bufferBudget(ctx) / (4 * n)));
 }
 
 /** Read a GPU sample back as host datasets (values are the f32 ones, widened to f64). */
