@@ -40,9 +40,9 @@ async function main(): Promise<number> {
     const out = join('figures', config.name);
     mkdirSync(out, { recursive: true });
     for (const format of ['md', 'csv', 'json'] as const) writeFileSync(join(out, `rates-${variant}.${format}`), formatRates(rates, format));
-    const withPrediction = rates.filter((r) => r.predicted !== null && r.statistic === 'mean');
+    const withPrediction = rates.filter((r) => r.predicted !== null);
     overview.push(`## ${config.name}`, '', config.description, '', `${summary.total} fits (${summary.failed} failed), ${summary.seconds.toFixed(0)} s this run.`, '', formatRates(withPrediction, 'md'), '');
-    process.stderr.write(`${config.name}: ${rates.filter((r) => r.verdict === 'consistent').length} consistent of ${withPrediction.length * 2} predicted slope fits -> ${out}\n`);
+    process.stderr.write(`${config.name}: ${rates.filter((r) => r.verdict === 'consistent').length} consistent of ${withPrediction.length} predicted slope fits -> ${out}\n`);
   }
   mkdirSync('figures', { recursive: true });
   writeFileSync(join('figures', `rates-${variant}.md`), overview.join('\n'));

@@ -38,7 +38,7 @@ const CASES: Case[] = [
 for (const c of CASES) {
   test(`fitMoE(em, ${c.name}) never decreases the log-likelihood and returns L of its parameters`, () => {
     const data = sample(c.truth, 2000, new Rng(10));
-    const options: FitOptions = { k: c.k ?? c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', trace: true, maxIterations: 60, tol: 1e-10 };
+    const options: FitOptions = { k: c.k ?? c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', trace: true, maxIterations: 60 };
     const result = fitMoE(data, options, { type: 'nearTruth', truth: c.truth, noise: 0.3, seed: 4 });
     const trace = result.fit.trace!;
     assert.ok(trace.length >= 2);
@@ -70,13 +70,13 @@ for (const c of CASES) {
 for (const c of CASES.filter((c) => ['softmax', 'temperature tau known', 'activation tanh tau known', 'activation gelu tau free'].includes(c.name))) {
   test(`fitMoE(em) and fitMoE(mle) agree on a smooth gate: ${c.name}`, () => {
     const data = sample(c.truth, 3000, new Rng(12));
-    const options: FitOptions = { k: c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', tol: 1e-13, maxIterations: 5000 };
+    const options: FitOptions = { k: c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', scoreTol: 1e-9, maxIterations: 5000 };
     const start = { type: 'nearTruth' as const, truth: c.truth, noise: 0.1, seed: 6 };
     const em = fitMoE(data, options, start);
     const mle = fitMoE(data, { ...options, method: 'mle' }, start);
     assert.equal(em.fit.stopReason, 'converged');
-    // both reach the same maximum: L agrees to ~1e-8 relative (EM's tolerance 1e-13 per step,
-    // linear convergence; L-BFGS to the precision of L)
+    // both reach the same maximum: L agrees to ~1e-8 relative (both stop at T <= 1e-9 nats, T
+    // estimating the gap to the maximum, so |L_em - L_mle| is about 1e-9 nats, far below 1e-8 |L|)
     assert.ok(Math.abs(em.fit.loglik - mle.fit.loglik) < 1e-8 * Math.abs(em.fit.loglik), `${em.fit.loglik} vs ${mle.fit.loglik}`);
     // and the same parameters: a gap delta in L of 1e-8|L| allows parameter gaps of about
     // sqrt(2 delta / lambda_min) with lambda_min the smallest information eigenvalue; 1e-3 is loose
@@ -88,7 +88,7 @@ for (const c of CASES.filter((c) => ['softmax', 'temperature tau known', 'activa
 test('fitMoE recovers the demys model at n = 1e5 within 4 standard errors of every parameter', () => {
   const n = 100000;
   const data = sample(DEMYS, n, new Rng(2023));
-  const options: FitOptions = { k: 2, gate: { type: 'softmax' }, tol: 1e-10 };
+  const options: FitOptions = { k: 2, gate: { type: 'softmax' }, scoreTol: 1e-6 };
   const result = fitMoE(data, options, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 7 });
   assert.equal(result.fit.stopReason, 'converged');
   // standard errors from the observed information: the Hessian of L at the fit, by central
@@ -142,8 +142,8 @@ test('fitMoE with restarts keeps the start with the highest final log-likelihood
 
 test('fitMoE from random starts finds the demys optimum (as good as near-truth) at n = 5000', () => {
   const data = sample(DEMYS, 5000, new Rng(3));
-  const random = fitMoE(data, { k: 2, gate: { type: 'softmax' }, tol: 1e-10 }, { type: 'random', seed: 1, restarts: 5 });
-  const near = fitMoE(data, { k: 2, gate: { type: 'softmax' }, tol: 1e-10 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 1 });
+  const random = fitMoE(data, { k: 2, gate: { type: 'softmax' }, scoreTol: 1e-6 }, { type: 'random', seed: 1, restarts: 5 });
+  const near = fitMoE(data, { k: 2, gate: { type: 'softmax' }, scoreTol: 1e-6 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 1 });
   assert.ok(random.fit.loglik >= near.fit.loglik - 1e-6 * Math.abs(near.fit.loglik));
 });
 
@@ -171,7 +171,7 @@ test('temperature with tau free: the likelihood is exactly constant along the ra
 
 test('fitMoE reports maxIterations and numerical problems instead of hiding them', () => {
   const data = sample(DEMYS, 500, new Rng(6));
-  const r = fitMoE(data, { k: 2, gate: { type: 'softmax' }, maxIterations: 2, tol: 0 }, { type: 'nearTruth', truth: DEMYS, noise: 1, seed: 1 });
+  const r = fitMoE(data, { k: 2, gate: { type: 'softmax' }, maxIterations: 2, scoreTol: 1e-12 }, { type: 'nearTruth', truth: DEMYS, noise: 1, seed: 1 });
   assert.equal(r.fit.stopReason, 'maxIterations');
   assert.equal(r.fit.iterations, 2);
   assert.match(r.fit.warnings.join(' '), /did not converge in 2 iterations/);
@@ -198,7 +198,13 @@ const badOptions: [string, object, RegExp][] = [
   ['unknown option', { k: 2, gate: { type: 'softmax' }, tolerance: 1 }, /options\.tolerance: unknown option/],
   ['k zero', { k: 0, gate: { type: 'softmax' } }, /k: 0 is not allowed; must be an integer >= 1/],
   ['K above k', { k: 2, gate: { type: 'topk', K: 3 } }, /gate\.K: 3 exceeds the number of experts \(2\)/],
-  ['negative tol', { k: 2, gate: { type: 'softmax' }, tol: -1 }, /tol: -1 is not allowed/],
+  ['negative tol', { k: 2, gate: { type: 'softmax' }, stop: 'relative', tol: -1 }, /tol: -1 is not allowed/],
+  ['tol without the relative rule', { k: 2, gate: { type: 'softmax' }, tol: 1e-6 }, /tol: applies to the stopping rule "relative" only/],
+  ['scoreTol with the relative rule', { k: 2, gate: { type: 'softmax' }, stop: 'relative', scoreTol: 1e-3 }, /scoreTol: applies to the stopping rule "score" only/],
+  ['unknown stop rule', { k: 2, gate: { type: 'softmax' }, stop: 'loose' }, /stop: "loose" is not a stopping rule/],
+  ['zero scoreTol', { k: 2, gate: { type: 'softmax' }, scoreTol: 0 }, /scoreTol: 0 is not allowed/],
+  ['unknown accelerator', { k: 2, gate: { type: 'softmax' }, accelerate: 'daarem' }, /accelerate: "daarem" is not an accelerator/],
+  ['nuMinFactor of 1', { k: 2, gate: { type: 'softmax' }, nuMinFactor: 1 }, /nuMinFactor: 1 is not allowed; must be in \(0, 1\)/],
   ['tau free on softmax', { k: 2, gate: { type: 'softmax' }, tau: 'free' }, /tau: "free" needs a temperature or activation gate/],
   ['bad method', { k: 2, gate: { type: 'softmax' }, method: 'sgd' }, /method: "sgd" is not a fitting method/],
 ];

@@ -27,7 +27,7 @@ test('runEM fits a gate without Hessian (L-BFGS M-step): monotone, and the same 
   const run = (gate: Gate) => {
     const theta = gate.pack(start.experts, start.gate);
     const free = Int32Array.from([0, 2]); // beta0_1, beta1_1 (expert 2 is the reference)
-    return runEM(data, { gate, theta, experts: packExperts(start.experts, 1), free }, { k: 2, gate: { type: 'softmax' }, tol: 1e-12, maxIterations: 3000 }, new CpuBackend());
+    return runEM(data, { gate, theta, experts: packExperts(start.experts, 1), free }, { k: 2, gate: { type: 'softmax' }, scoreTol: 1e-9, maxIterations: 3000 }, new CpuBackend());
   };
   const plain = new PlainSoftmax(2, 1);
   assert.equal(plain.hessian, undefined);
@@ -36,6 +36,6 @@ test('runEM fits a gate without Hessian (L-BFGS M-step): monotone, and the same 
   assert.equal(viaLbfgs.decreases, 0);
   for (let t = 1; t < viaLbfgs.trace.length; t++) assert.ok(viaLbfgs.trace[t]! >= viaLbfgs.trace[t - 1]! - 1e-10 * Math.abs(viaLbfgs.trace[t - 1]!));
   assert.equal(viaLbfgs.stopReason, 'converged');
-  // both converge to the maximum; with tol 1e-12 the log-likelihoods agree to ~1e-9 relative
+  // both stop at T <= 1e-9 nats (T estimates the gap to the maximum), so the log-likelihoods agree far within 1e-8 relative
   assert.ok(Math.abs(viaLbfgs.loglik - viaNewton.loglik) < 1e-8 * Math.abs(viaNewton.loglik), `${viaLbfgs.loglik} vs ${viaNewton.loglik}`);
 });

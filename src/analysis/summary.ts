@@ -19,6 +19,11 @@ export interface PerNSummary {
   values: number[];
   /** the replicate index of each value (same order as `values`) */
   replicates: number[];
+  /**
+   * whether the fit behind each value converged ({@link isConverged}; same order as `values`):
+   * false marks a non-converged fit whose value is kept in the statistics (figures draw it apart)
+   */
+  converged: boolean[];
   /** rows with status 'ok' at this n (with or without a value of this quantity) */
   nFits: number;
   /** rows with status 'failed', or status 'ok' but not converged (see {@link isConverged}) */
@@ -75,7 +80,7 @@ export function finiteValue(row: SweepRow, quantity: string): number | null {
  * @throws {DataError} a row without a finite n > 0, with an unknown status or non-object quantities
  * @example
  *   perNSummary([{ n: 100, replicate: 0, status: 'ok', stopReason: 'converged', quantities: { D1: 0.2 } }, ...], 'D1')
- *   // => [{ n: 100, mean: 0.2, median: 0.2, count: 1, values: [0.2], replicates: [0], nFits: 1, nFailed: 0, nNotConverged: 0, nMissing: 0 }]
+ *   // => [{ n: 100, mean: 0.2, median: 0.2, count: 1, values: [0.2], replicates: [0], converged: [true], nFits: 1, nFailed: 0, nNotConverged: 0, nMissing: 0 }]
  *
  * Edge case: an n whose rows all failed or all miss the quantity is listed with count 0 and
  * mean / median null (never NaN).
@@ -83,7 +88,7 @@ export function finiteValue(row: SweepRow, quantity: string): number | null {
 export function perNSummary(rows: readonly SweepRow[], quantity: string): PerNSummary[] {
   if (!Array.isArray(rows)) throw new DataError(`perNSummary: rows: not an array (got ${show(rows)}); must be an array of sweep rows`);
   if (typeof quantity !== 'string') throw new DataError(`perNSummary: quantity: not a string (got ${show(quantity)}); must be a quantity name`);
-  const byN = new Map<number, { rep: number; v: number }[]>();
+  const byN = new Map<number, { rep: number; v: number; ok: boolean }[]>();
   const counts = new Map<number, { nFits: number; nFailed: number; nNotConverged: number; nMissing: number }>();
   rows.forEach((row, i) => {
     checkRow('perNSummary', row, i);
@@ -98,13 +103,14 @@ export function perNSummary(rows: readonly SweepRow[], quantity: string): PerNSu
       return;
     }
     c.nFits++;
-    if (!isConverged(row)) {
+    const ok = isConverged(row);
+    if (!ok) {
       c.nFailed++;
       c.nNotConverged++;
     }
     const v = finiteValue(row, quantity);
     if (v === null) c.nMissing++;
-    else byN.get(row.n)!.push({ rep: row.replicate, v });
+    else byN.get(row.n)!.push({ rep: row.replicate, v, ok });
   });
   return [...counts.keys()]
     .sort((a, b) => a - b)
@@ -118,6 +124,7 @@ export function perNSummary(rows: readonly SweepRow[], quantity: string): PerNSu
         count: values.length,
         values,
         replicates: pts.map((p) => p.rep),
+        converged: pts.map((p) => p.ok),
         ...counts.get(n)!,
       };
     });

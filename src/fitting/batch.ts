@@ -9,14 +9,14 @@ import { performance } from 'node:perf_hooks';
 import type { ComputeBackend } from '../backend/choice.js';
 import { validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
+import { GPU_RULE_MESSAGE, runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
 import { bufferBudget, type GpuBuffer, type GpuContext } from '../gpu/context.js';
 import { maxReplicates } from '../gpu/sampler.js';
 import { logLikelihood } from '../likelihood/density.js';
 import type { EngineResult } from './em.js';
-import { bestFit, expandStarts, fitMoE, validateFitOptions, type StartSpec } from './fit.js';
+import { bestFit, defaultNuMin, expandStarts, fitMoE, validateFitOptions, withNuMin, type StartSpec } from './fit.js';
 import { dataInputBox, packState, unpackState } from './state.js';
-import type { FitOptions, FitResult } from './types.js';
+import { resolveStopping, type FitOptions, type FitResult } from './types.js';
 
 export interface FitProblem {
   data: Dataset;
@@ -72,12 +72,18 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
   if (problems.length === 0) return [];
   const opts = validateFitOptions(options);
   if ((opts.method ?? 'em') !== 'em') throw new ConfigError(`method: "${opts.method}" runs on the CPU backend only; use --backend cpu (the GPU backend runs EM)`);
+  const rule = resolveStopping(opts);
+  if (rule.stop !== 'relative' || rule.accelerate !== 'none') throw new ConfigError(GPU_RULE_MESSAGE);
   const { n, d } = problems[0]!.data;
   for (const [j, p] of problems.entries()) {
     validateDataset(p.data);
     if (p.data.n !== n || p.data.d !== d) throw new ConfigError(`problems[${j}]: n = ${p.data.n}, d = ${p.data.d}; a GPU batch needs one n and d (problem 0 has n = ${n}, d = ${d})`);
   }
-  const starts = problems.map((p) => expandStarts(p.data, opts, p.start));
+  // one variance floor for the batch: the first problem's default where none is given
+  const first = withNuMin(opts, problems[0]!.start);
+  const starts = problems.map((p) => expandStarts(p.data, first, p.start));
+  if (first.nuMin === undefined) first.nuMin = defaultNuMin(opts, starts[0]![0]!.model);
+  Object.assign(opts, { nuMin: first.nuMin });
   const fits: (BatchFit & { problem: number; label: string })[] = starts.flatMap((list, j) =>
     list.map((s) => ({ dataIndex: j, state: packState(s.model, opts), problem: j, label: s.label })),
   );

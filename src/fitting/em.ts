@@ -1,93 +1,391 @@
 /**
- * The generic EM engine (spec: fitting.md, "EM"). It calls only the Gate contract, the Gaussian
- * expert M-step and the Backend's E-step; it never reads a parameter by name.
+ * The EM engine (spec: fitting.md, "EM", "Stopping", "Reaching the maximum"). It calls only the
+ * Gate contract, the Gaussian expert M-step and the Backend's E-step; it never reads a parameter
+ * by name.
  *
  *   E-step:  R_ni = G_i(X_n) N(Y_n | a_i.X_n + b_i, nu_i) / p(Y_n | X_n),  L = sum_n log p(Y_n | X_n)
  *   M-step:  experts in closed form (weighted least squares, variance floored at nu_min);
  *            gate: Newton or L-BFGS on Q(theta) = sum_n sum_i R_ni log G_i(X_n), never decreasing Q.
- *   Stop:    |L_t - L_{t-1}| <= tol |L_{t-1}|  (or <= absTol), or maxIterations M-steps.
+ *   The EM map v -> M(v) is one E-step and one M-step, v = (free gate coordinates, a, b, log nu).
+ *
+ * Acceleration (default 'squarem'): SQUAREM (Varadhan and Roland 2008, scheme S3) with a monotone
+ * safeguard and a stabilising EM step. From v0: v1 = M(v0), v2 = M(v1), r = v1 - v0,
+ * w = v2 - 2 v1 + v0, alpha = -||r|| / ||w|| clamped to [-alphaMax, -1], the extrapolation
+ * v' = v0 - 2 alpha r + alpha^2 w, accepted only if L(v') >= L(v2) (else alpha is pulled halfway
+ * towards -1, twice, then v2 is taken), then v'' = M(v'). alphaMax starts at 1 and grows 4x each
+ * time the full step is accepted, shrinks 4x on a refusal. Every accepted point has L at least that
+ * of the plain EM point it replaces, so L never decreases along the returned path.
+ *
+ * Stopping (default 'score'): the score statistic T = 1/2 g' J^-1 g of certificate.ts, an estimate
+ * of the remaining gain in nats, at most scoreTol. It is computed only where the last step gained
+ * at most scoreTol (a necessary condition for being within scoreTol of the maximum of a monotone
+ * climb), and after a failed check the next one waits 1, 2, 4, ... up to 16 EM-map evaluations.
+ * A run that crawls (L up by less than 1e-2 scoreTol over 1000 EM maps while T > scoreTol) stops
+ * as 'stalled', not converged (Run.stalled).
+ * 'relative' is the [DEMYS] authors' rule |L_t - L_{t-1}| <= tol |L_{t-1}| (or <= absTol).
  * The returned parameters are those of the last E-step, so `loglik` is exactly their likelihood.
  */
 import type { Backend } from '../backend/types.js';
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
+import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { gateMStep } from './gate-mstep.js';
+import { packMle, unpackMle } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
-import type { FitOptions, StopReason } from './types.js';
+import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
 
 export interface EngineResult {
   loglik: number;
+  /** EM-map evaluations (one E-step and one M-step each; SQUAREM's extrapolations not counted) */
   iterations: number;
   stopReason: StopReason;
   nuFloorHits: number[];
   decreases: number;
   trace: number[];
   warnings: string[];
+  /** the final score statistic T (nats) when it was computed at the returned parameters, else null */
+  certificate: number | null;
+  /** |L_t - L_{t-1}| of the last step */
+  lastChange: number;
+  /** E-steps run (EM-map evaluations plus SQUAREM's evaluations of extrapolated points) */
+  evaluations: number;
+  /** SQUAREM extrapolations accepted and refused (0 and 0 for plain EM) */
+  extrapolations: { accepted: number; refused: number };
 }
 
 /** Relative size of a log-likelihood decrease that counts as rounding, not a real decrease. */
 export const ROUNDING_TOLERANCE = 1e-10;
 
-/** Run EM in place on `state` (its parameters become the fitted ones). */
-export function runEM(data: Dataset, state: PackedState, options: FitOptions, backend: Backend = new CpuBackend()): EngineResult {
-  const { n, d, X } = data;
-  const { gate, experts, free } = state;
-  const k = experts.k;
-  const tol = options.tol ?? 1e-6;
-  const absTol = options.absTol ?? 0;
-  const maxIterations = options.maxIterations ?? 2000;
-  const nuMin = options.nuMin ?? 1e-10;
-  const mstep = { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
-  const G = new Float64Array(n * k);
-  const R = new Float64Array(n * k);
-  const stats = new Float64Array(k * expertStatsSize(d));
-  const logWeightsAt = (row: number, out: Float64Array) =>
-    backend.gateLogWeights(gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
-  backend.gateWeights(gate, state.theta, X, n, G);
-  const gateCache = { lseSum: NaN };
+/** The stall rule's window, in EM maps, and its fraction of scoreTol (see Run.stalled). */
+export const STALL_WINDOW = 1000;
+export const STALL_FRACTION = 0.01;
 
-  const trace: number[] = [];
-  const warnings: string[] = [];
-  let floorHits = new Array<boolean>(k).fill(false);
-  let decreases = 0;
-  let previous = -Infinity;
-  let saved = copyState(state);
-  let stopReason: StopReason = 'maxIterations';
-  let iterations = 0;
-  let loglik = NaN;
-  for (;;) {
-    const L = backend.eStep(data, G, experts, R, stats, logWeightsAt);
-    if (!Number.isFinite(L)) {
-      stopReason = 'numericalFailure';
-      warnings.push(nonFiniteWarning(L, iterations));
-      if (iterations > 0) restoreState(state, saved);
-      loglik = previous;
-      break;
+/** The EM map and the E-step over one state, with its buffers (no allocation per iteration). */
+class EmMachine {
+  readonly G: Float64Array;
+  readonly R: Float64Array;
+  readonly stats: Float64Array;
+  /** whether G holds the weights at the state's gate parameters */
+  private gValid = false;
+  private readonly gateCache = { lseSum: NaN };
+  private readonly logWeightsAt: (row: number, out: Float64Array) => void;
+  private readonly certificateWs: CertificateWorkspace;
+  floorHits: boolean[];
+
+  constructor(
+    readonly data: Dataset,
+    readonly state: PackedState,
+    readonly stopping: ResolvedStopping,
+    readonly backend: Backend,
+    private readonly mstepOptions: { maxSteps: number; tol: number },
+  ) {
+    const { n, d, X } = data;
+    const k = state.experts.k;
+    this.G = new Float64Array(n * k);
+    this.R = new Float64Array(n * k);
+    this.stats = new Float64Array(k * expertStatsSize(d));
+    this.logWeightsAt = (row, out) => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
+    this.certificateWs = new CertificateWorkspace(state);
+    this.floorHits = new Array<boolean>(k).fill(false);
+  }
+
+  /** E-step at the state's parameters: fills R and the expert statistics, returns L. */
+  evaluate(): number {
+    const { data, state } = this;
+    if (!this.gValid) {
+      this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
+      this.gateCache.lseSum = NaN;
+      this.gValid = true;
     }
-    loglik = L;
-    trace.push(L);
-    if (iterations > 0) {
-      const change = L - previous;
-      if (change < -ROUNDING_TOLERANCE * Math.abs(previous)) decreases++;
-      if (Math.abs(change) <= tol * Math.abs(previous) || Math.abs(change) <= absTol) {
-        stopReason = 'converged';
+    return this.backend.eStep(data, this.G, state.experts, this.R, this.stats, this.logWeightsAt);
+  }
+
+  /** M-step from the last E-step (at the current parameters); G ends at the new gate parameters. */
+  mstep(): void {
+    const { data, state } = this;
+    this.floorHits = expertMStep(state.experts, this.stats, this.stopping.nuMin);
+    gateMStep(state.gate, this.backend, state.theta, data.X, data.n, this.R, this.G, state.free, this.mstepOptions, this.gateCache);
+  }
+
+  /** The score statistic at the current parameters (needs the E-step there). */
+  certificate(): number {
+    return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs).T;
+  }
+
+  /** Move the parameters to v (MLE packing), variances projected onto [nuMin, Infinity). */
+  setVector(v: Float64Array): void {
+    unpackMle(this.state, v);
+    const nu = this.state.experts.nu;
+    for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= this.stopping.nuMin)) nu[i] = this.stopping.nuMin;
+    this.gValid = false;
+  }
+
+  /** The gate parameters changed outside the M-step: G must be recomputed. */
+  invalidate(): void {
+    this.gValid = false;
+  }
+
+  getVector(): Float64Array {
+    return packMle(this.state);
+  }
+}
+
+/**
+ * The stopping decision along a run: `check(L, previous)` after each E-step on the accepted path.
+ * Keeps the last certificate computed at the current point.
+ */
+class Stopper {
+  certificate: number | null = null;
+  /** the last certificate computed in the run (at some earlier point), or null */
+  lastComputed: number | null = null;
+  lastChange = NaN;
+  private wait = 0;
+  private gap = 1;
+
+  constructor(
+    private readonly rule: ResolvedStopping,
+    private readonly machine: EmMachine,
+  ) {}
+
+  /** Whether the point just evaluated (log-likelihood L, the accepted point before it: previous) stops the run. */
+  check(L: number, previous: number): boolean {
+    this.certificate = null;
+    const change = L - previous;
+    this.lastChange = Number.isFinite(previous) ? Math.abs(change) : NaN;
+    const rule = this.rule;
+    if (rule.stop === 'relative') {
+      if (!Number.isFinite(previous)) return false;
+      return Math.abs(change) <= rule.tol * Math.abs(previous) || Math.abs(change) <= rule.absTol;
+    }
+    // score rule: the gain of the last step bounds the remaining gap from below
+    if (Number.isFinite(previous) && !(change <= rule.scoreTol)) return false;
+    if (this.wait > 0) {
+      this.wait--;
+      return false;
+    }
+    const T = this.machine.certificate();
+    this.certificate = T;
+    this.lastComputed = T;
+    if (T <= rule.scoreTol) return true;
+    this.wait = this.gap - 1;
+    this.gap = Math.min(this.gap * 2, 16);
+    return false;
+  }
+}
+
+/**
+ * Run EM (plain or SQUAREM-accelerated, see the module comment) in place on `state`: its
+ * parameters become the fitted ones.
+ * @param options stopping: `stop` ('score' default, `scoreTol` 1e-3 nats; or 'relative' with `tol`
+ *   1e-6 and `absTol`), `accelerate` ('squarem' default, or 'none'), `maxIterations` EM-map
+ *   evaluations (default 10000), `nuMin` (default 1e-10 here; fitMoE sets a scale-aware one)
+ * @example
+ *   const result = runEM(data, packState(start, { k: 2, gate: { type: 'softmax' } }), { k: 2, gate: { type: 'softmax' } });
+ *   // result.stopReason === 'converged' means T <= 1e-3 at the returned parameters
+ */
+export function runEM(data: Dataset, state: PackedState, options: FitOptions, backend: Backend = new CpuBackend()): EngineResult {
+  const stopping = resolveStopping(options);
+  const mstep = { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
+  const machine = new EmMachine(data, state, stopping, backend, mstep);
+  const run = stopping.accelerate === 'squarem' ? squarem : plainEM;
+  const core = run(machine, stopping);
+  const nuFloorHits = machine.floorHits.flatMap((hit, i) => (hit ? [i] : []));
+  core.warnings.push(...closingWarnings(nuFloorHits, core.stopReason, core.decreases, stopping, 'rounding'));
+  return { ...core, nuFloorHits };
+}
+
+type CoreResult = Omit<EngineResult, 'nuFloorHits'>;
+
+/** The bookkeeping every driver shares: trace, decreases, the last finite point, failure. */
+class Run {
+  trace: number[] = [];
+  warnings: string[] = [];
+  decreases = 0;
+  maps = 0;
+  evaluations = 0;
+  accepted = 0;
+  refused = 0;
+  loglik = -Infinity;
+  private good: ReturnType<typeof copyState> | null = null;
+  /** L at every STALL_WINDOW/2 EM maps, for the stall rule */
+  private checkpoints: number[] = [];
+  readonly stopper: Stopper;
+
+  constructor(
+    readonly machine: EmMachine,
+    readonly stopping: ResolvedStopping,
+  ) {
+    this.stopper = new Stopper(stopping, machine);
+  }
+
+  /** E-step at the current parameters; records the point on the accepted path when it is finite. */
+  evaluate(onPath = true): number {
+    this.evaluations++;
+    const L = this.machine.evaluate();
+    if (onPath && Number.isFinite(L)) this.record(L);
+    return L;
+  }
+
+  record(L: number): void {
+    if (L < this.loglik - ROUNDING_TOLERANCE * Math.abs(this.loglik)) this.decreases++;
+    this.loglik = L;
+    this.trace.push(L);
+    this.good = copyState(this.machine.state);
+  }
+
+  /** One EM-map evaluation from the last E-step. */
+  map(): void {
+    this.machine.mstep();
+    this.maps++;
+  }
+
+  /**
+   * The stall rule (score rule only): over the last STALL_WINDOW EM maps L rose by less than
+   * STALL_FRACTION * scoreTol while the certificate says more than scoreTol remains. At that pace
+   * reaching the tolerance would take over 100 windows: the run sits on a plateau or a saddle
+   * (over-specified likelihoods have them) and stops as 'stalled', which is not 'converged'.
+   * Call after each E-step on the accepted path.
+   */
+  stalled(): boolean {
+    if (this.stopping.stop !== 'score' || this.maps < (this.checkpoints.length + 1) * (STALL_WINDOW / 2)) return false;
+    this.checkpoints.push(this.loglik);
+    const c = this.checkpoints;
+    if (c.length < 3) return false;
+    const T = this.stopper.lastComputed;
+    return T !== null && T > this.stopping.scoreTol && c[c.length - 1]! - c[c.length - 3]! < STALL_FRACTION * this.stopping.scoreTol;
+  }
+
+  /** Stop with a numerical failure: back to the last finite point (its E-step is redone). */
+  fail(L: number): CoreResult {
+    this.warnings.push(nonFiniteWarning(L, this.maps));
+    if (this.good) {
+      restoreState(this.machine.state, this.good);
+      this.machine.invalidate();
+      this.machine.evaluate();
+    }
+    return this.finish('numericalFailure', null);
+  }
+
+  finish(stopReason: StopReason, certificate: number | null): CoreResult {
+    return {
+      loglik: Number.isFinite(this.loglik) ? this.loglik : -Infinity,
+      iterations: this.maps,
+      stopReason,
+      decreases: this.decreases,
+      trace: this.trace,
+      warnings: this.warnings,
+      certificate,
+      lastChange: this.stopper.lastChange,
+      evaluations: this.evaluations,
+      extrapolations: { accepted: this.accepted, refused: this.refused },
+    };
+  }
+}
+
+/** Plain EM: v <- M(v) until the stopping rule holds. */
+function plainEM(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
+  const run = new Run(machine, stopping);
+  let L = run.evaluate();
+  if (!Number.isFinite(L)) return run.fail(L);
+  let previous = -Infinity;
+  for (;;) {
+    if (run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
+    if (run.maps >= stopping.maxIterations) return run.finish('maxIterations', run.stopper.certificate);
+    if (run.stalled()) return run.finish('stalled', run.stopper.certificate);
+    run.map();
+    previous = L;
+    L = run.evaluate();
+    if (!Number.isFinite(L)) return run.fail(L);
+  }
+}
+
+/** SQUAREM with the monotone safeguard and a stabilising EM step (see the module comment). */
+function squarem(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
+  const run = new Run(machine, stopping);
+  let L0 = run.evaluate();
+  if (!Number.isFinite(L0)) return run.fail(L0);
+  if (run.stopper.check(L0, -Infinity)) return run.finish('converged', run.stopper.certificate);
+  let alphaMax = 1;
+  // one plain EM step from the last evaluated point; null when the run must stop (result in `done`)
+  let done: CoreResult | null = null;
+  const step = (previous: number): number | null => {
+    if (run.maps >= stopping.maxIterations) {
+      done = run.finish('maxIterations', run.stopper.certificate);
+      return null;
+    }
+    run.map();
+    const L = run.evaluate();
+    if (!Number.isFinite(L)) {
+      done = run.fail(L);
+      return null;
+    }
+    if (run.stopper.check(L, previous)) {
+      done = run.finish('converged', run.stopper.certificate);
+      return null;
+    }
+    if (run.stalled()) {
+      done = run.finish('stalled', run.stopper.certificate);
+      return null;
+    }
+    return L;
+  };
+  for (;;) {
+    const v0 = machine.getVector();
+    const L1 = step(L0);
+    if (L1 === null) return done!;
+    const v1 = machine.getVector();
+    const L2 = step(L1);
+    if (L2 === null) return done!;
+    const v2 = machine.getVector();
+    const P = v0.length;
+    const r = new Float64Array(P);
+    const w = new Float64Array(P);
+    let sr = 0;
+    let sw = 0;
+    for (let t = 0; t < P; t++) {
+      r[t] = v1[t]! - v0[t]!;
+      w[t] = v2[t]! - 2 * v1[t]! + v0[t]!;
+      sr += r[t]! * r[t]!;
+      sw += w[t]! * w[t]!;
+    }
+    let alpha = sw > 0 ? -Math.sqrt(sr / sw) : -1;
+    alpha = Math.min(-1, Math.max(alpha, -alphaMax));
+    const full = alpha === -alphaMax;
+    if (!(alpha < -1)) {
+      // alpha = -1 is plain EM's v2: nothing to extrapolate; the cap grows if it was binding
+      if (full && sw > 0) alphaMax *= 4;
+      L0 = L2;
+      continue;
+    }
+    let accepted = false;
+    const vx = new Float64Array(P);
+    let Lx = -Infinity;
+    for (let attempt = 0; attempt < 3 && alpha < -1; attempt++) {
+      for (let t = 0; t < P; t++) vx[t] = v0[t]! - 2 * alpha * r[t]! + alpha * alpha * w[t]!;
+      machine.setVector(vx);
+      Lx = run.evaluate(false);
+      if (Number.isFinite(Lx) && Lx >= L2) {
+        accepted = true;
         break;
       }
+      alpha = (alpha - 1) / 2;
     }
-    if (iterations >= maxIterations) {
-      stopReason = 'maxIterations';
-      break;
+    if (!accepted) {
+      run.refused++;
+      alphaMax = Math.max(1, alphaMax / 4);
+      machine.setVector(v2);
+      L0 = run.evaluate();
+      continue;
     }
-    saved = copyState(state);
-    floorHits = expertMStep(experts, stats, nuMin);
-    gateMStep(gate, backend, state.theta, X, n, R, G, free, mstep, gateCache);
-    previous = L;
-    iterations++;
+    run.accepted++;
+    run.record(Lx);
+    if (full) alphaMax *= 4;
+    // the stabilising EM step from the extrapolated point
+    const L3 = step(Lx);
+    if (L3 === null) return done!;
+    L0 = L3;
   }
-  const nuFloorHits = floorHits.flatMap((hit, i) => (hit ? [i] : []));
-  warnings.push(...closingWarnings(nuFloorHits, stopReason, decreases, { nuMin, maxIterations, tol }, 'rounding'));
-  return { loglik, iterations, stopReason, nuFloorHits, decreases, trace, warnings };
 }
 
 /** The warning of a run whose log-likelihood became L (not finite) after `iterations`. */
@@ -103,7 +401,7 @@ export function closingWarnings(
   nuFloorHits: number[],
   stopReason: StopReason,
   decreases: number,
-  o: { nuMin: number; maxIterations: number; tol: number },
+  o: { nuMin: number; maxIterations: number; stop: 'score' | 'relative'; tol: number; scoreTol: number },
   rounding: string,
 ): string[] {
   const out: string[] = [];
@@ -112,7 +410,13 @@ export function closingWarnings(
       `EM: the variance of expert(s) ${nuFloorHits.map((i) => i + 1).join(', ')} hit the floor nuMin = ${o.nuMin} (an expert collapsing onto few points); try another start or fewer experts.`,
     );
   }
-  if (stopReason === 'maxIterations') out.push(`EM: did not converge in ${o.maxIterations} iterations (tol ${o.tol}); raise maxIterations or loosen tol.`);
+  if (stopReason === 'stalled') {
+    out.push(`EM: stalled: L rose by less than ${STALL_FRACTION * o.scoreTol} nats over ${STALL_WINDOW} iterations while the score statistic says more than ${o.scoreTol} remains (a plateau or saddle); not converged. Try other starts.`);
+  }
+  if (stopReason === 'maxIterations') {
+    const rule = o.stop === 'score' ? `score statistic above scoreTol ${o.scoreTol}` : `relative tol ${o.tol}`;
+    out.push(`EM: did not converge in ${o.maxIterations} iterations (${rule}); raise maxIterations, or try another start.`);
+  }
   if (decreases > 0) out.push(`EM: the log-likelihood decreased beyond ${rounding} in ${decreases} iteration(s).`);
   return out;
 }

@@ -17,7 +17,7 @@ import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
 import { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
 import { dataInputBox, packState, unpackState, type PackedState } from './state.js';
-import type { FitOptions, FitResult } from './types.js';
+import { DEFAULT_NU_MIN_FACTOR, resolveStopping, type FitOptions, type FitResult } from './types.js';
 
 export type StartSpec =
   | { type: 'given'; model: Model }
@@ -25,7 +25,8 @@ export type StartSpec =
   | { type: 'random'; seed: number; restarts?: number };
 
 const OPTION_KEYS = [
-  'k', 'gate', 'tau', 'method', 'identifiability', 'tol', 'absTol', 'maxIterations', 'nuMin', 'gateSteps', 'gateTol', 'trace',
+  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'maxIterations', 'nuMin',
+  'nuMinFactor', 'gateSteps', 'gateTol', 'trace',
 ];
 
 function positiveNumber(v: unknown, name: string, allowZero = false): number {
@@ -67,8 +68,28 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   if (options.identifiability !== undefined && options.identifiability !== 'reference' && options.identifiability !== 'free') {
     throw new ConfigError(`identifiability: ${show(options.identifiability)} is not allowed; must be "reference" or "free"`);
   }
-  if (options.tol !== undefined) positiveNumber(options.tol, 'tol', true);
-  if (options.absTol !== undefined) positiveNumber(options.absTol, 'absTol', true);
+  if (options.stop !== undefined && options.stop !== 'score' && options.stop !== 'relative') {
+    throw new ConfigError(`stop: ${show(options.stop)} is not a stopping rule; must be "score" (default) or "relative"`);
+  }
+  const stop = options.stop ?? 'score';
+  for (const key of ['tol', 'absTol'] as const) {
+    if (options[key] === undefined) continue;
+    positiveNumber(options[key], key, true);
+    if (stop !== 'relative') {
+      throw new ConfigError(`${key}: applies to the stopping rule "relative" only; the rule is "score" (set scoreTol, in nats), or set stop: "relative"`);
+    }
+  }
+  if (options.scoreTol !== undefined) {
+    positiveNumber(options.scoreTol, 'scoreTol');
+    if (stop !== 'score') throw new ConfigError(`scoreTol: applies to the stopping rule "score" only; the rule is "relative" (set tol)`);
+  }
+  if (options.accelerate !== undefined && options.accelerate !== 'squarem' && options.accelerate !== 'none') {
+    throw new ConfigError(`accelerate: ${show(options.accelerate)} is not an accelerator; must be "squarem" (default) or "none"`);
+  }
+  if (options.nuMinFactor !== undefined) {
+    const f = positiveNumber(options.nuMinFactor, 'nuMinFactor');
+    if (!(f < 1)) throw new ConfigError(`nuMinFactor: ${show(f)} is not allowed; must be in (0, 1) (a fraction of the reference variance)`);
+  }
   if (options.maxIterations !== undefined) {
     if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
       throw new ConfigError(`maxIterations: ${show(options.maxIterations)} is not allowed; must be an integer >= 0`);
@@ -99,9 +120,11 @@ function checkStartShape(start: Model, options: FitOptions, data: Dataset): void
  */
 export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, backend?: Backend): FitResult {
   validateDataset(data);
-  const opts = validateFitOptions(options);
-  const method = opts.method ?? 'em';
+  const validated = validateFitOptions(options);
+  const method = validated.method ?? 'em';
+  const opts = withNuMin(validated, start);
   const starts = expandStarts(data, opts, start);
+  if (opts.nuMin === undefined) opts.nuMin = defaultNuMin(validated, starts[0]!.model);
   const t0 = performance.now();
   const runs = starts.map((s) => {
     const state = packState(s.model, opts);
@@ -109,6 +132,28 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
     return { result, state, label: s.label };
   });
   return bestFit(runs, start.type === 'random' ? dataInputBox(data) : null, starts, opts, (performance.now() - t0) / 1000);
+}
+
+/**
+ * The scale-aware default variance floor (spec: fitting.md, "Compact parameter space"):
+ *   nu_min = nuMinFactor * min_i nu_i(reference),   nuMinFactor default 0.01,
+ * the reference being the truth of a near-truth start, the given start, or the first random start.
+ * Far below any legitimate component (on the [DEMYS] truth, variances 0.09 and 0.16, it is 9e-4,
+ * against 0.04 for a legitimately split atom) yet it bounds the likelihood, which is unbounded as
+ * a variance goes to 0 when k > k*.
+ * @example defaultNuMin({ k: 2, gate: { type: 'softmax' } }, demysTruth) // => 0.0009
+ */
+export function defaultNuMin(options: FitOptions, reference: Model): number {
+  const smallest = reference.experts.reduce((m, e) => Math.min(m, e.nu), Infinity);
+  return (options.nuMinFactor ?? DEFAULT_NU_MIN_FACTOR) * smallest;
+}
+
+/** Options with nuMin filled in where the reference model is known before the starts are drawn (a copy). */
+export function withNuMin(opts: FitOptions, start: StartSpec): FitOptions {
+  if (opts.nuMin !== undefined) return opts;
+  if (start.type === 'nearTruth') return { ...opts, nuMin: defaultNuMin(opts, parseModel(start.truth, 'truth')) };
+  if (start.type === 'given') return { ...opts, nuMin: defaultNuMin(opts, parseModel(start.model, 'start')) };
+  return { ...opts };
 }
 
 /** The start models of a StartSpec (validated, shapes checked against the data and options). */
@@ -166,12 +211,17 @@ export function bestFit(
     if (run.result.loglik > b || !Number.isFinite(b)) best = t;
   });
   const { result: r, state, label } = runs[best]!;
+  const rule = resolveStopping(opts);
   return {
     model: unpackState(state, input ?? starts[best]!.model.input),
     fit: {
       loglik: r.loglik,
       iterations: r.iterations,
       stopReason: r.stopReason,
+      stopRule: rule.stop === 'score' ? `score T <= ${rule.scoreTol}` : `relative |dL| <= ${rule.tol} |L|${rule.absTol > 0 ? ` or <= ${rule.absTol}` : ''}`,
+      certificate: r.certificate,
+      lastChange: Number.isFinite(r.lastChange) ? r.lastChange : null,
+      nuMin: rule.nuMin,
       seconds,
       method: opts.method ?? 'em',
       start: label,

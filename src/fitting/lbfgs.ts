@@ -17,6 +17,11 @@ export interface LbfgsOptions {
   gradTol?: number;
   /** called after each accepted step with (iteration, f) */
   onIteration?: (iteration: number, f: number) => void;
+  /**
+   * a stopping rule of the caller's, asked after each accepted step with (f, fPrevious); its last
+   * evaluation of `evaluate` was at the accepted x. When given it replaces relTol and absTol.
+   */
+  stopWhen?: (f: number, fPrevious: number) => boolean;
 }
 
 export interface LbfgsResult {
@@ -131,11 +136,14 @@ export function lbfgs(
       rho.push(1 / sy);
     }
     const change = Math.abs(f - fNew);
+    const fPrevious = f;
     x.set(xNew);
     g.set(gNew);
     f = fNew;
     options.onIteration?.(iterations, f);
-    if (change <= relTol * Math.max(Math.abs(f), 1e-300) || change <= absTol || maxAbs(g) <= gradTol) {
+    if (options.stopWhen) {
+      if (options.stopWhen(f, fPrevious) || maxAbs(g) <= gradTol) return { x, f, iterations, stopReason: 'converged' };
+    } else if (change <= relTol * Math.max(Math.abs(f), 1e-300) || change <= absTol || maxAbs(g) <= gradTol) {
       return { x, f, iterations, stopReason: 'converged' };
     }
   }

@@ -16,7 +16,8 @@ import { expertStatsSize } from '../experts/gaussian-linear.js';
 import { lbfgs } from './lbfgs.js';
 import type { EngineResult } from './em.js';
 import type { PackedState } from './state.js';
-import type { FitOptions, StopReason } from './types.js';
+import { CertificateWorkspace, scoreStatistic } from './certificate.js';
+import { resolveStopping, type FitOptions, type StopReason } from './types.js';
 
 /** Length of the MLE parameter vector for a state. */
 function layout(state: PackedState) {
@@ -68,7 +69,7 @@ export function mleObjective(data: Dataset, state: PackedState, backend: Backend
   const gateGrad = new Float64Array(gate.nParams);
   const logWeightsAt = (row: number, out: Float64Array) =>
     backend.gateLogWeights(gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
-  return (v: Float64Array, grad: Float64Array | null): number => {
+  const f = (v: Float64Array, grad: Float64Array | null): number => {
     unpackMle(state, v);
     backend.gateWeights(gate, state.theta, X, n, G);
     const L = backend.eStep(data, G, experts, R, stats, logWeightsAt);
@@ -85,25 +86,45 @@ export function mleObjective(data: Dataset, state: PackedState, backend: Backend
     }
     return L;
   };
+  /** the responsibilities of the last evaluation */
+  f.responsibilities = R;
+  /** the gate weights of the last evaluation */
+  f.weights = G;
+  return f;
 }
 
 /** Run direct MLE in place on `state`. */
 export function runMLE(data: Dataset, state: PackedState, options: FitOptions, backend: Backend = new CpuBackend()): EngineResult {
+  const rule = resolveStopping(options);
   const objective = mleObjective(data, state, backend);
   const scale = 1 / data.n;
   const trace: number[] = [];
+  const ws = new CertificateWorkspace(state);
+  let certificate: number | null = null;
+  let lastChange = NaN;
+  let evaluations = 0;
+  // the score rule: T at the accepted point (the objective's last evaluation), where the last step gained <= scoreTol
+  const stopWhen = (f: number, fPrevious: number): boolean => {
+    const gain = (fPrevious - f) / scale;
+    lastChange = Math.abs(gain);
+    certificate = null;
+    if (rule.stop === 'relative') return lastChange <= rule.tol * Math.abs(f / scale) || lastChange <= rule.absTol;
+    if (!(gain <= rule.scoreTol)) return false;
+    certificate = scoreStatistic(data, state, objective.responsibilities, objective.weights, rule.nuMin, ws).T;
+    return certificate <= rule.scoreTol;
+  };
   const result = lbfgs(
     (v, g) => {
+      evaluations++;
       const L = objective(v, g);
       for (let t = 0; t < g.length; t++) g[t] = -g[t]! * scale;
       return Number.isFinite(L) ? -L * scale : Infinity;
     },
     packMle(state),
     {
-      maxIterations: options.maxIterations ?? 2000,
-      relTol: options.tol ?? 1e-6,
-      absTol: (options.absTol ?? 0) * scale,
-      gradTol: 1e-9,
+      maxIterations: rule.maxIterations,
+      gradTol: 1e-12,
+      stopWhen,
       onIteration: options.trace ? (_, f) => trace.push(-f / scale) : undefined,
     },
   );
@@ -114,7 +135,7 @@ export function runMLE(data: Dataset, state: PackedState, options: FitOptions, b
   if (result.stopReason === 'converged') stopReason = 'converged';
   else if (result.stopReason === 'maxIterations') {
     stopReason = 'maxIterations';
-    warnings.push(`MLE: did not converge in ${options.maxIterations ?? 2000} iterations; raise maxIterations.`);
+    warnings.push(`MLE: did not converge in ${rule.maxIterations} iterations; raise maxIterations.`);
   } else if (result.stopReason === 'lineSearchFailed') {
     // L-BFGS cannot improve further: at the precision of L this is a stationary point
     stopReason = 'converged';
@@ -123,10 +144,30 @@ export function runMLE(data: Dataset, state: PackedState, options: FitOptions, b
     stopReason = 'numericalFailure';
     warnings.push('MLE: the log-likelihood is not finite at the start; try another start.');
   }
-  const nuMin = options.nuMin ?? 1e-10;
+  const nuMin = rule.nuMin;
   const nuFloorHits = Array.from(state.experts.nu).flatMap((nu, i) => (nu <= nuMin ? [i] : []));
   if (nuFloorHits.length > 0) {
     warnings.push(`MLE: the variance of expert(s) ${nuFloorHits.map((i) => i + 1).join(', ')} fell below nuMin = ${nuMin} (a collapsing expert).`);
   }
-  return { loglik, iterations: result.iterations, stopReason, nuFloorHits, decreases: 0, trace, warnings };
+  if (result.stopReason === 'lineSearchFailed' && rule.stop === 'score') {
+    // the line search stalled: converged only if the certificate says so
+    certificate = scoreStatistic(data, state, objective.responsibilities, objective.weights, rule.nuMin, ws).T;
+    if (!(certificate <= rule.scoreTol)) {
+      stopReason = 'stalled';
+      warnings.push(`MLE: stalled with the score statistic T = ${certificate} above scoreTol ${rule.scoreTol}; try EM or another start.`);
+    }
+  }
+  return {
+    loglik,
+    iterations: result.iterations,
+    stopReason,
+    nuFloorHits,
+    decreases: 0,
+    trace,
+    warnings,
+    certificate,
+    lastChange,
+    evaluations,
+    extrapolations: { accepted: 0, refused: 0 },
+  };
 }

@@ -162,7 +162,11 @@ export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng):
     }
     for (let j = 0; j < k; j++) {
       if (count[j]! > 0) for (let c = 0; c < dim; c++) C[j * dim + c] = C[j * dim + c]! / count[j]!;
-      else C.set(P.subarray(rng.integer(n) * dim, rng.integer(n) * dim + dim), j * dim);
+      else {
+        // an empty cluster is reseeded at one random row (one draw: both ends of the slice)
+        const row = rng.integer(n);
+        C.set(P.subarray(row * dim, row * dim + dim), j * dim);
+      }
     }
     if (changed === 0 && step > 0) break;
   }

@@ -1,7 +1,38 @@
 /** Options and results of the fitters (spec: fitting.md). Results are plain data. */
 import type { GateSpec, Model } from '../models/types.js';
 
-export type StopReason = 'converged' | 'maxIterations' | 'numericalFailure';
+export type StopReason = 'converged' | 'maxIterations' | 'stalled' | 'numericalFailure';
+
+/** Default of the score rule's tolerance, in nats (measured: T <= eps ends within 0.2-2 eps of the maximum). */
+export const DEFAULT_SCORE_TOL = 1e-3;
+/** Default maximum of EM-map evaluations. */
+export const DEFAULT_MAX_ITERATIONS = 10000;
+/** Default factor of the scale-aware variance floor. */
+export const DEFAULT_NU_MIN_FACTOR = 0.01;
+
+/** The stopping settings of a run with defaults filled in (validated options assumed). */
+export interface ResolvedStopping {
+  stop: 'score' | 'relative';
+  scoreTol: number;
+  tol: number;
+  absTol: number;
+  accelerate: 'squarem' | 'none';
+  maxIterations: number;
+  nuMin: number;
+}
+
+/** Fill in the defaults of the stopping settings. */
+export function resolveStopping(options: FitOptions): ResolvedStopping {
+  return {
+    stop: options.stop ?? 'score',
+    scoreTol: options.scoreTol ?? DEFAULT_SCORE_TOL,
+    tol: options.tol ?? 1e-6,
+    absTol: options.absTol ?? 0,
+    accelerate: options.accelerate ?? 'squarem',
+    maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS,
+    nuMin: options.nuMin ?? 1e-10,
+  };
+}
 
 export interface FitOptions {
   /** number of experts to fit (k >= 1) */
@@ -18,14 +49,35 @@ export interface FitOptions {
    * 'free': all gating parameters are fitted.
    */
   identifiability?: 'reference' | 'free';
-  /** relative tolerance: stop when |L_t - L_{t-1}| <= tol |L_{t-1}| (default 1e-6, the [DEMYS] rule) */
+  /**
+   * the stopping rule (spec: fitting.md, "Stopping", revised):
+   * 'score' (default): stop when the score statistic T = 1/2 g' J^-1 g (an estimate of the nats
+   *   still to gain, see fitting/certificate.ts) is at most scoreTol;
+   * 'relative': the [DEMYS] authors' rule |L_t - L_{t-1}| <= tol |L_{t-1}| (or <= absTol), which
+   *   is an absolute tolerance growing with n: it stops over-specified fits next to their start.
+   */
+  stop?: 'score' | 'relative';
+  /** 'score' rule: the largest T, in nats, at which a fit counts as converged (default 1e-3) */
+  scoreTol?: number;
+  /** 'relative' rule only: relative tolerance (default 1e-6, the [DEMYS] rule) */
   tol?: number;
-  /** absolute tolerance: stop when |L_t - L_{t-1}| <= absTol (default: off) */
+  /** 'relative' rule only: absolute tolerance on |L_t - L_{t-1}| (default: off) */
   absTol?: number;
-  /** maximum iterations (default 2000) */
+  /**
+   * acceleration of EM: 'squarem' (default; SQUAREM with a monotone safeguard, see fitting/em.ts)
+   * or 'none' (plain EM). MLE ignores it.
+   */
+  accelerate?: 'squarem' | 'none';
+  /** maximum EM-map evaluations (EM) or L-BFGS iterations (MLE) (default 10000) */
   maxIterations?: number;
-  /** variance floor nu_min (default 1e-10); hitting it is reported */
+  /**
+   * variance floor nu_min (the compact parameter space of the theorems). Default: scale-aware,
+   * nuMinFactor times the smallest variance of the reference model: the truth for near-truth
+   * starts, the given start, or the first random start. Hitting it is reported.
+   */
   nuMin?: number;
+  /** the default floor's factor (default 0.01); ignored when nuMin is given */
+  nuMinFactor?: number;
   /** gate M-step: maximum Newton / L-BFGS steps per EM iteration (default 5) */
   gateSteps?: number;
   /** gate M-step: stop when the predicted gain in Q is below gateTol * max(1, |Q|) (default 1e-10) */
@@ -37,8 +89,18 @@ export interface FitOptions {
 export interface FitInfo {
   /** final log-likelihood sum_n log p(y_n | x_n) at the returned parameters */
   loglik: number;
+  /** EM-map evaluations (EM) or L-BFGS iterations (MLE) */
   iterations: number;
+  /** 'converged' only when the stopping rule held at the returned parameters */
   stopReason: StopReason;
+  /** the rule that was applied ('score' or 'relative') and its tolerance */
+  stopRule: string;
+  /** the score statistic T (nats) at the returned parameters, when computed (null otherwise) */
+  certificate: number | null;
+  /** |L_t - L_{t-1}| of the last step */
+  lastChange: number | null;
+  /** the variance floor nu_min of the fit */
+  nuMin: number;
   /** wall time of the optimisation in seconds (no I/O, no start-up) */
   seconds: number;
   method: 'em' | 'mle';

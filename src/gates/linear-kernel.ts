@@ -39,10 +39,146 @@ export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 
   const key = `${k}x${d}:${K}:${rankBy}:${variant}`;
   let kernel = cache.get(key);
   if (!kernel) {
-    kernel = new Function('theta', 'X', 'n', 'R', 'G', 'grad', 'H', 'scale', newtonSource(k, d, K, rankBy, variant)) as NewtonKernel;
+    kernel = generatedLocals(k, d, variant) <= MAX_GENERATED_LOCALS
+      ? (new Function('theta', 'X', 'n', 'R', 'G', 'grad', 'H', 'scale', newtonSource(k, d, K, rankBy, variant)) as NewtonKernel)
+      : newtonLoop(k, d, K, rankBy, variant);
     cache.set(key, kernel);
   }
   return kernel;
+}
+
+/**
+ * The most scalar locals a generated kernel may declare. V8 keeps each in the function's stack
+ * frame: about 90 000 overflow the stack (k = 250 experts in d = 1 for the Hessian accumulators),
+ * so larger (k, d) run the plain-loop kernel (newtonLoop), which computes the same numbers in the
+ * same order, bit for bit. Unrolling pays off for small k only, where the limit is far away.
+ */
+export const MAX_GENERATED_LOCALS = 4096;
+
+/** The scalar locals newtonSource(k, d, ...) declares (parameters, gradient and Hessian accumulators, per-point values). */
+export function generatedLocals(k: number, d: number, variant: 'evaluate' | 'fromWeights' | 'weights'): number {
+  const m = d + 1;
+  const accumulators = variant === 'weights' ? 0 : ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m;
+  return accumulators + k * (d + 1) + k * 8 + d + 16;
+}
+
+/**
+ * The Newton kernel as plain loops over k and d: exactly the arithmetic of newtonSource (same
+ * formulas, same order of floating-point operations), for any k and d.
+ */
+export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): NewtonKernel {
+  const m = d + 1;
+  const P = k + k * d;
+  const tri = (m * (m + 1)) / 2; // (a, b) with a <= b, row by row
+  const pairs = (k * (k + 1)) / 2; // (i, j) with i <= j, row by row
+  const v = new Float64Array(k);
+  const u = new Float64Array(k);
+  const keep = new Uint8Array(k);
+  const g = new Float64Array(k);
+  const x = new Float64Array(d);
+  const gb = new Float64Array(k * m);
+  const h = variant === 'weights' ? new Float64Array(0) : new Float64Array(pairs * tri);
+  const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+  const triIndex = (a: number, b: number) => a * m - (a * (a - 1)) / 2 + (b - a);
+  return (theta, X, n, R, G, grad, H, scale) => {
+    gb.fill(0);
+    h.fill(0);
+    let linear = 0;
+    let maxSum = 0;
+    let logSum = 0;
+    let product = 1;
+    for (let r = 0; r < n; r++) {
+      const o = r * k;
+      for (let p = 0; p < d; p++) x[p] = X[r * d + p]!;
+      for (let i = 0; i < k; i++) {
+        let slope = theta[k + i * d]! * x[0]!;
+        for (let p = 1; p < d; p++) slope += theta[k + i * d + p]! * x[p]!;
+        v[i] = slope;
+        u[i] = scale * (theta[i]! + slope);
+      }
+      if (K < k) {
+        const score = rankBy === 'slope' ? v : u;
+        for (let i = 0; i < k; i++) {
+          let beaten = 0;
+          for (let j = 0; j < k; j++) {
+            if (j === i) continue;
+            if (j < i ? score[j]! >= score[i]! : score[j]! > score[i]!) beaten++;
+          }
+          keep[i] = beaten < K ? 1 : 0;
+        }
+      } else keep.fill(1);
+      if (variant !== 'fromWeights') {
+        let mx = -Infinity;
+        let best = -1;
+        for (let i = 0; i < k; i++) {
+          if (keep[i] && u[i]! > mx) {
+            mx = u[i]!;
+            best = i;
+          }
+        }
+        let S = 0;
+        for (let i = 0; i < k; i++) {
+          g[i] = keep[i] ? (best === i ? 1 : Math.exp(u[i]! - mx)) : 0;
+          S = i === 0 ? g[0]! : S + g[i]!;
+        }
+        maxSum += mx;
+        product *= S;
+        if (product > 1e280) {
+          logSum += Math.log(product);
+          product = 1;
+        }
+        const inv = 1 / S;
+        for (let i = 0; i < k; i++) {
+          g[i] = g[i]! * inv;
+          G[o + i] = g[i]!;
+        }
+        if (variant === 'weights') continue;
+      } else {
+        for (let i = 0; i < k; i++) g[i] = G[o + i]!;
+      }
+      for (let i = 0; i < k; i++) {
+        const w = R[o + i]!;
+        if (w > 0) linear += keep[i] ? w * u[i]! : -Infinity;
+        const D = w - g[i]!;
+        gb[i * m] = gb[i * m]! + D;
+        for (let p = 0; p < d; p++) gb[i * m + p + 1] = gb[i * m + p + 1]! + D * x[p]!;
+      }
+      let pair = 0;
+      for (let i = 0; i < k; i++) {
+        const gi = g[i]!;
+        for (let j = i; j < k; j++, pair++) {
+          const c = i === j ? gi - gi * gi : -gi * g[j]!;
+          const base = pair * tri;
+          let t = 0;
+          for (let a = 0; a < m; a++) {
+            for (let b = a; b < m; b++, t++) {
+              // c * z_a * z_b with z_0 = 1 left out, as the generated code writes it
+              const term = a === 0 ? (b === 0 ? c : c * x[b - 1]!) : c * x[a - 1]! * x[b - 1]!;
+              h[base + t] = h[base + t]! + term;
+            }
+          }
+        }
+      }
+    }
+    const lseSum = maxSum + logSum + Math.log(product);
+    if (variant === 'weights') return { linear: NaN, lseSum };
+    for (let i = 0; i < k; i++) for (let a = 0; a < m; a++) grad[idx(i, a)] = scale * gb[i * m + a]!;
+    const s2 = -scale * scale;
+    let pair = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < k; j++, pair++) {
+        const base = pair * tri;
+        for (let a = 0; a < m; a++) {
+          for (let b = 0; b < m; b++) {
+            const value = s2 * h[base + triIndex(Math.min(a, b), Math.max(a, b))]!;
+            H[idx(i, a) * P + idx(j, b)] = value;
+            H[idx(j, b) * P + idx(i, a)] = value;
+          }
+        }
+      }
+    }
+    return variant === 'evaluate' ? { linear, lseSum } : { linear, lseSum: NaN };
+  };
 }
 
 const range = (m: number) => Array.from({ length: m }, (_, i) => i);
@@ -57,14 +193,16 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
   const add = (s: string) => lines.push(s);
   const z = (a: number) => (a === 0 ? '1' : `x${a - 1}`);
   const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+  const accumulate = variant !== 'weights'; // the 'weights' variant has no gradient or Hessian
   for (const i of Ks) {
     add(`const t${i} = theta[${i}];`);
     for (const p of Ds) add(`const s${i}_${p} = theta[${k + i * d + p}];`);
+    if (!accumulate) continue;
     add(`let gb${i}_0 = 0;`);
     for (const p of Ds) add(`let gb${i}_${p + 1} = 0;`);
   }
   // Hessian accumulators per pair i <= j and a <= b (z z' is symmetric)
-  for (const i of Ks) for (const j of Ks.filter((j) => j >= i)) for (const a of Ms) for (const b of Ms.filter((b) => b >= a)) add(`let h${i}_${j}_${a}_${b} = 0;`);
+  if (accumulate) for (const i of Ks) for (const j of Ks.filter((j) => j >= i)) for (const a of Ms) for (const b of Ms.filter((b) => b >= a)) add(`let h${i}_${j}_${a}_${b} = 0;`);
   add('let linear = 0, maxSum = 0, logSum = 0, product = 1;');
   add('for (let r = 0; r < n; r++) {');
   add(`  const o = r * ${k};`);

@@ -75,6 +75,38 @@ export abstract class LogitGate implements Gate {
     }
   }
 
+  /**
+   * Per-point gradients of Q (Gate.pointScores), by the chain rule through the logits:
+   *   S_n = sum_i (R_ni - G_ni) du_ni/dtheta   (rows of R summing to 1; dropped experts add 0).
+   * Without `jacobianRow` (a subclass that has none) it falls back to `objective` point by point.
+   */
+  pointScores(theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, S: Float64Array): void {
+    const { k, d, nParams: P } = this;
+    if (!this.jacobianRow) {
+      // a subclass without jacobianRow: one objective call per point (slower, same numbers)
+      for (let r = 0; r < n; r++) {
+        this.objective(theta, X.subarray(r * d, r * d + d), 1, R.subarray(r * k, r * k + k), S.subarray(r * P, r * P + P), null);
+      }
+      return;
+    }
+    const width = this.d + 2;
+    const idx = new Int32Array(width);
+    const val = new Float64Array(width);
+    const inv = 1 / this.tau(theta);
+    S.fill(0, 0, n * P);
+    for (let r = 0; r < n; r++) {
+      const o = r * k;
+      const row = r * P;
+      for (let i = 0; i < k; i++) {
+        const gi = G[o + i]!;
+        const D = R[o + i]! - gi;
+        if (gi === 0 || D === 0) continue;
+        const count = this.jacobianRow(theta, X, r, i, idx, val, 0, inv);
+        for (let a = 0; a < count; a++) S[row + idx[a]!] = S[row + idx[a]!]! + D * val[a]!;
+      }
+    }
+  }
+
   /** The gate spec with the temperature read from theta where it is free. */
   protected abstract specFrom(theta: Float64Array): GateSpec;
   /** Temperature from the spec (gates without one return 1). */

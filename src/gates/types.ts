@@ -52,6 +52,14 @@ export interface Gate {
    */
   hessian?(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void;
   /**
+   * Optional: the per-point gradients of the gating objective at theta, for the stopping
+   * certificate (fitting/certificate.ts):
+   *   S[n * nParams + t] = d/dtheta_t sum_i R_ni log G_i(x_n; theta)
+   * from the weights G at theta and responsibilities R with rows summing to 1. Gates without it
+   * are handled point by point through `objective`.
+   */
+  pointScores?(theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, S: Float64Array): void;
+  /**
    * Optional fast path for Newton M-steps (gates with linear logits): one pass giving
    * linear = sum R u, lseSum = sum_n log sum_j exp(u_nj) (so Q = linear - lseSum), the gradient and
    * the Hessian, for R with rows summing to 1. 'evaluate' writes the weights at theta into G;

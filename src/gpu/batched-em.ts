@@ -17,7 +17,7 @@ import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { closingWarnings, nonFiniteWarning, type EngineResult } from '../fitting/em.js';
 import { MAX_HALVINGS, newtonDirection, ROUNDING } from '../fitting/gate-mstep.js';
 import { copyState, restoreState, type PackedState } from '../fitting/state.js';
-import type { FitOptions, StopReason } from '../fitting/types.js';
+import { resolveStopping, type FitOptions, type StopReason } from '../fitting/types.js';
 import { ActivationGate } from '../gates/activation.js';
 import { LinearLogitGate } from '../gates/linear-gate.js';
 import type { Gate } from '../gates/types.js';
@@ -232,6 +232,13 @@ function finish(row: Float32Array, S: number, C: number): Float64Array {
 }
 
 /**
+ * Why the GPU engine refuses a fit: it runs plain EM with the relative rule only (the score
+ * certificate and SQUAREM exist in the CPU engine; one engine for both backends is issue 13).
+ */
+export const GPU_RULE_MESSAGE =
+  'stop/accelerate: the GPU backend runs plain EM with the relative stopping rule only (set stop: "relative" and accelerate: "none"); the default (score certificate, SQUAREM) runs on the CPU: use --backend cpu';
+
+/**
  * Run EM for every fit of the batch (in place on each fit's state). Same stopping rule, options
  * and result shape as fitting/em.ts runEM; `loglik` and `trace` are the f32-summed values (a
  * caller re-evaluates the final log-likelihood in float64 where it reports it).
@@ -239,10 +246,11 @@ function finish(row: Float32Array, S: number, C: number): Float64Array {
 export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: BatchFit[], options: FitOptions): Promise<EngineResult[]> {
   const F = fits.length;
   if (F === 0) return [];
-  const tol = options.tol ?? 1e-6;
-  const absTol = options.absTol ?? 0;
-  const maxIterations = options.maxIterations ?? 2000;
-  const nuMin = options.nuMin ?? 1e-10;
+  const rule = resolveStopping(options);
+  if (rule.stop !== 'relative' || rule.accelerate !== 'none') throw new ConfigError(GPU_RULE_MESSAGE);
+  const { tol, absTol } = rule;
+  const maxIterations = rule.maxIterations;
+  const nuMin = rule.nuMin;
   const maxSteps = options.gateSteps ?? 5;
   const gateTol = options.gateTol ?? 1e-10;
   const engine = new BatchEngine(ctx, data, fits);
@@ -257,6 +265,10 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
     decreases: 0,
     trace: [],
     warnings: [],
+    certificate: null,
+    lastChange: NaN,
+    evaluations: 0,
+    extrapolations: { accepted: 0, refused: 0 },
   }));
   const running = new Array<boolean>(F).fill(true);
   const previous = new Array<number>(F).fill(-Infinity);
@@ -289,6 +301,7 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
         res.trace.push(L);
         if (res.iterations > 0) {
           const change = L - previous[f]!;
+          res.lastChange = Math.abs(change);
           if (change < -F32_ROUNDING * Math.abs(previous[f]!)) res.decreases++;
           if (Math.abs(change) <= tol * Math.abs(previous[f]!) || Math.abs(change) <= absTol) {
             stop('converged');
@@ -305,6 +318,7 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
         engine.setExperts(f);
         previous[f] = L;
         res.iterations++;
+        res.evaluations++;
         inMStep[f] = true;
       }
       if (!inMStep.some(Boolean)) break;
@@ -382,7 +396,7 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
   }
   return results.map((res, f) => {
     res.nuFloorHits = floorHits[f]!.flatMap((hit, i) => (hit ? [i] : []));
-    res.warnings.push(...closingWarnings(res.nuFloorHits, res.stopReason, res.decreases, { nuMin, maxIterations, tol }, 'float32 rounding'));
+    res.warnings.push(...closingWarnings(res.nuFloorHits, res.stopReason, res.decreases, rule, 'float32 rounding'));
     return res;
   });
 }

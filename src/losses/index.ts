@@ -1,7 +1,8 @@
 /**
- * Losses (spec: losses.md): Voronoi cells, the Voronoi losses D1 and D2 (raw and aligned over a
- * common gating shift), rbar and its numerical check, per-parameter errors, and the expected
- * Hellinger and total-variation distances between conditional densities.
+ * Losses (spec: losses.md; docs/losses.md): Voronoi cells, the Voronoi losses D1 and D2 (raw and
+ * aligned: mass-normalised t0, minimum over t1), rbar and its numerical check, mass-weighted
+ * per-parameter errors, and the expected Hellinger and total-variation distances between
+ * conditional densities.
  */
 export { voronoiCells, type VoronoiMetric, type VoronoiOptions } from './voronoi.js';
 export { rbar, KNOWN_RBAR } from './rbar.js';
@@ -26,13 +27,14 @@ export {
   lossD1,
   lossD2,
   voronoiLoss,
+  type AlignmentRule,
   type LossKind,
   type LossOptions,
   type ShiftMode,
   type VoronoiLossOptions,
   type VoronoiLossResult,
 } from './voronoi-loss.js';
-export { parameterErrors, type AtomErrors, type GateShift, type ParameterErrorOptions } from './parameter-errors.js';
+export { parameterErrors, type AtomErrors, type BlockErrors, type GateShift, type ParameterErrorOptions } from './parameter-errors.js';
 export {
   densityDistance,
   type DensityDistanceOptions,

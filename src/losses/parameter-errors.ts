@@ -2,37 +2,67 @@
  * Per-parameter errors of a fit, one row per true atom (spec: losses.md, "Per-parameter errors").
  */
 import type { Expert, Model } from '../models/types.js';
-import { ConfigError, show } from '../errors.js';
+import { ConfigError, NumericalError, show } from '../errors.js';
+import { numericExponents, resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import { assignCells, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
 import { checkBoolean, checkChoice, checkModels, checkOptionKeys, tauDifference } from './validate.js';
 
+/** One value per parameter block (`tau` only where tau was fitted); null for an empty cell. */
+export interface BlockErrors {
+  beta1: number | null;
+  a: number | null;
+  b: number | null;
+  nu: number | null;
+  tau?: number | null;
+}
+
 /**
- * Errors of the fitted atoms around one true atom j (a Voronoi cell A_j).
+ * Errors of the fitted atoms around one true atom j (a Voronoi cell A_j), losses.md
+ * "Per-parameter errors". With w_i = exp(beta0_i + t0) the fitted masses at the shift and r the
+ * block's exponent in the loss for a cell of this size (see {@link AtomErrors.exponents}):
+ *
+ *     mass      = | sum_{i in A_j} w_i - exp(beta0*_j) |
+ *     block     = ( sum_{i in A_j} w_i ||dblock_ij||^r / sum_{i in A_j} w_i )^(1/r)   (mass-weighted)
+ *     max.block = max_{i in A_j} ||dblock_ij||                                        (diagnostic)
+ *
+ * The mass-weighted error is the rate quantity: the loss bounds sum_i w_i ||d||^r, the cell mass
+ * tends to exp(beta0*_j) > 0, so it falls with slope -1/(2r). The unweighted max is dominated by
+ * atoms whose mass dies (nothing identifies their parameters): a diagnostic only, never a rate.
+ * It does not depend on t0 (the weights' common factor cancels), only on t1 and the cells.
  *
  * For an **empty cell** (the true atom is missed): `mass` = exp(beta0*_j) (the sum over an empty
- * cell is 0), and the parameter errors `beta1`, `a`, `b`, `nu` (and `tau`) are `null`: a maximum
- * over no atoms is undefined, and `null` survives JSON (Infinity and NaN do not) and cannot be
- * averaged or log-fitted by accident. Rate studies count the nulls (`size === 0`) instead.
+ * cell is 0), and every parameter error, weighted and max, is `null` (as is `exponents`): an
+ * average or maximum over no atoms is undefined, and `null` survives JSON (Infinity and NaN do
+ * not) and cannot be averaged or log-fitted by accident. Rate studies count the nulls
+ * (`size === 0`) instead.
  */
-export interface AtomErrors {
+export interface AtomErrors extends BlockErrors {
   /** index j of the true atom (0-based) */
   atom: number;
   /** |A_j|, the number of fitted atoms in the cell */
   size: number;
   /** 0-based indices of the fitted atoms in A_j */
   cell: number[];
-  /** |sum_{i in A_j} exp(beta0_i) - exp(beta0*_j)| */
+  /** |sum_{i in A_j} exp(beta0_i + t0) - exp(beta0*_j)| */
   mass: number;
-  /** max_{i in A_j} ||beta1_i - beta1*_j|| (Euclidean), null for an empty cell */
+  /** mass-weighted ||beta1_i + t1 - beta1*_j|| (Euclidean), null for an empty cell */
   beta1: number | null;
-  /** max_{i in A_j} ||a_i - a*_j||, null for an empty cell */
+  /** mass-weighted ||a_i - a*_j||, null for an empty cell */
   a: number | null;
-  /** max_{i in A_j} |b_i - b*_j|, null for an empty cell */
+  /** mass-weighted |b_i - b*_j|, null for an empty cell */
   b: number | null;
-  /** max_{i in A_j} |nu_i - nu*_j| (variances), null for an empty cell */
+  /** mass-weighted |nu_i - nu*_j| (variances), null for an empty cell */
   nu: number | null;
-  /** |tau - tau*| (shared by all atoms), present only when tau was fitted; null for an empty cell */
+  /** |tau - tau*| (shared by all atoms, so weighting changes nothing), present only when tau was fitted; null for an empty cell */
   tau?: number | null;
+  /** diagnostic: the unweighted max over the cell of each block error (same blocks, same nulls) */
+  max: BlockErrors;
+  /**
+   * the exponent r of each block used for the weighting: the block's exponent in the loss for a
+   * cell of this size (D1: `exponents.exact`; D2: `exponents.singleton` for |A_j| = 1, else
+   * `exponents.multi`, 'rbar' -> rbar(|A_j|)); null for an empty cell
+   */
+  exponents: NumericExponents | null;
 }
 
 /** A common shift of the gating parameters: beta0_i + t0, beta1_i + t1 for every fitted atom. */
@@ -51,11 +81,36 @@ export interface ParameterErrorOptions {
   tauFitted?: boolean;
   /** common shift applied to the fit first (cells are recomputed); defaults to no shift */
   shift?: GateShift;
+  /** exponents of the loss, which set the weighting exponent r per block; defaults to `defaultExponents(fit.gate.type)` */
+  exponents?: LossExponents;
+}
+
+/**
+ * Weighting exponents of a cell of m >= 1 atoms: the loss's exponents for that cell (internal).
+ * `exact` selects the D1 set (k = k*), otherwise D2's singleton / multi sets.
+ * @throws {NumericalError} for 'rbar' or 'rbar/2' and m >= 4
+ */
+export function cellExponents(exps: ResolvedExponents, exact: boolean, m: number): NumericExponents {
+  return numericExponents(exact ? exps.exact : m === 1 ? exps.singleton : exps.multi, m);
+}
+
+/** (sum_i w_i d_i^r / sum_i w_i)^(1/r), scaled by max d so that tiny errors do not underflow. */
+function weightedMean(w: readonly number[], d: readonly number[], r: number): number {
+  let dmax = 0;
+  for (const v of d) dmax = Math.max(dmax, v);
+  if (!(dmax > 0)) return dmax;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < w.length; i++) {
+    num += w[i]! * (d[i]! / dmax) ** r;
+    den += w[i]!;
+  }
+  return dmax * (num / den) ** (1 / r);
 }
 
 /**
  * Errors for already-validated atoms and cells (internal; used by `voronoiLoss` for the raw and
- * the aligned fit).
+ * the aligned fit). `exps(m)` gives the weighting exponents of a cell of m >= 1 atoms.
  */
 export function atomErrors(
   fit: readonly Expert[],
@@ -63,19 +118,23 @@ export function atomErrors(
   cells: readonly (readonly number[])[],
   shift: GateShift | undefined,
   dtau: number | undefined,
+  exps: (m: number) => NumericExponents,
 ): AtomErrors[] {
   const t0 = shift?.t0 ?? 0;
   const t1 = shift?.t1;
   return truth.map((t, j) => {
     const cell = [...cells[j]!];
     let mass = 0;
-    let eb1: number | null = null;
-    let ea: number | null = null;
-    let eb: number | null = null;
-    let enu: number | null = null;
+    // relative weights exp(beta0_i - max beta0): the common factor (and t0) cancels, and t0 =
+    // -Infinity or a very negative beta0 cannot turn the ratio into 0/0
+    let top = -Infinity;
+    for (const i of cell) top = Math.max(top, fit[i]!.beta0);
+    const w: number[] = [];
+    const d = { beta1: [] as number[], a: [] as number[], b: [] as number[], nu: [] as number[] };
     for (const i of cell) {
       const f = fit[i]!;
       mass += Math.exp(f.beta0 + t0);
+      w.push(Math.exp(f.beta0 - top));
       let sb = 0;
       let sa = 0;
       for (let c = 0; c < t.beta1.length; c++) {
@@ -84,58 +143,90 @@ export function atomErrors(
         sb += db * db;
         sa += da * da;
       }
-      eb1 = Math.max(eb1 ?? 0, Math.sqrt(sb));
-      ea = Math.max(ea ?? 0, Math.sqrt(sa));
-      eb = Math.max(eb ?? 0, Math.abs(f.b - t.b));
-      enu = Math.max(enu ?? 0, Math.abs(f.nu - t.nu));
+      d.beta1.push(Math.sqrt(sb));
+      d.a.push(Math.sqrt(sa));
+      d.b.push(Math.abs(f.b - t.b));
+      d.nu.push(Math.abs(f.nu - t.nu));
     }
+    const empty = cell.length === 0;
+    const r = empty ? null : exps(cell.length);
+    const maxOf = (v: number[]): number | null => (empty ? null : Math.max(...v));
+    const weighted = (v: number[], e: number): number | null => (empty ? null : weightedMean(w, v, e));
+    const max: BlockErrors = { beta1: maxOf(d.beta1), a: maxOf(d.a), b: maxOf(d.b), nu: maxOf(d.nu) };
     const row: AtomErrors = {
       atom: j,
       size: cell.length,
       cell,
       mass: Math.abs(mass - Math.exp(t.beta0)),
-      beta1: eb1,
-      a: ea,
-      b: eb,
-      nu: enu,
+      beta1: weighted(d.beta1, r?.beta1 ?? 1),
+      a: weighted(d.a, r?.a ?? 1),
+      b: weighted(d.b, r?.b ?? 1),
+      nu: weighted(d.nu, r?.nu ?? 1),
+      max,
+      exponents: r,
     };
-    if (dtau !== undefined) row.tau = cell.length > 0 ? dtau : null;
+    if (dtau !== undefined) {
+      row.tau = empty ? null : dtau;
+      max.tau = row.tau;
+    }
     return row;
   });
 }
 
 /**
  * Per-parameter errors (losses.md, "Per-parameter errors"): for each true atom j, with A_j the
- * Voronoi cell of the (optionally shifted) fit,
+ * Voronoi cell of the (optionally shifted) fit, w_i = exp(beta0_i + t0) and r the block's
+ * exponent in the loss for a cell of |A_j| atoms (1 for singletons; D2 multi-atom cells under
+ * softmax: rbar(m) for beta1 and b, rbar(m)/2 for a and nu),
  *
- *     mass_j  = | sum_{i in A_j} exp(beta0_i + t0) - exp(beta0*_j) |
- *     beta1_j = max_{i in A_j} ||beta1_i + t1 - beta1*_j||,   a_j = max ||a_i - a*_j||,
- *     b_j     = max |b_i - b*_j|,   nu_j = max |nu_i - nu*_j|,   tau_j = |tau - tau*| (if fitted)
+ *     mass_j  = | sum_{i in A_j} w_i - exp(beta0*_j) |
+ *     beta1_j = ( sum_{i in A_j} w_i ||beta1_i + t1 - beta1*_j||^r / sum_{i in A_j} w_i )^(1/r)
+ *     a_j, b_j, nu_j likewise (each with its own r),   tau_j = |tau - tau*| (if fitted)
+ *     max.beta1_j = max_{i in A_j} ||beta1_i + t1 - beta1*_j||, ... (unweighted diagnostic)
  *
- * Rate studies fit a log-log slope to each column separately (rates.md). An empty cell has
- * mass_j = exp(beta0*_j) and null parameter errors (see {@link AtomErrors}).
+ * The exponent sets are those of the loss `voronoiLoss` would compute: D1's `exact` when
+ * k = k*, D2's `singleton` / `multi` otherwise. Rate studies fit a log-log slope to each
+ * mass-weighted column (slope -1/(2r) predicted); the max columns are diagnostics. An empty cell
+ * has mass_j = exp(beta0*_j) and null parameter errors (see {@link AtomErrors}).
  *
  * @param fit fitted model (k atoms)
  * @param truth true model (k* atoms), same input.dim
  * @param opts `metric` (defaults to `'euclidean'`), `tauFitted` (defaults to false), `shift`
- *   (defaults to none; `voronoiLoss` reports the aligned errors with its minimising shift)
+ *   (defaults to none; `voronoiLoss` reports the aligned errors at its aligning shift),
+ *   `exponents` (defaults to `defaultExponents(fit.gate.type)`)
  * @returns one {@link AtomErrors} per true atom, in the truth's order
  * @throws {ModelError} on a dimension mismatch (names the field) or a non-finite parameter
- * @throws {ConfigError} on an unknown option, a bad shift, or tauFitted with a gate without tau
+ * @throws {ConfigError} on an unknown option, a bad shift or exponent, or tauFitted with a gate without tau
+ * @throws {NumericalError} for a cell of 4 or more atoms whose exponent is 'rbar' or 'rbar/2'
  * @example
- *   parameterErrors(truth, truth)[0] // => { atom: 0, size: 1, cell: [0], mass: 0, beta1: 0, a: 0, b: 0, nu: 0 }
+ *   parameterErrors(truth, truth)[0]
+ *   // => { atom: 0, size: 1, cell: [0], mass: 0, beta1: 0, a: 0, b: 0, nu: 0,
+ *   //      max: { beta1: 0, a: 0, b: 0, nu: 0 }, exponents: { beta1: 1, a: 1, b: 1, nu: 1, tau: 1 } }
+ *   // a softmax fit splitting true atom j into masses 0.25 and 0.75 with beta1 errors 2 and 0
+ *   // (a D2 cell of 2 atoms: r = rbar(2) = 4 for beta1):
+ *   // errors[j].beta1 = (0.25 * 2^4 / 1)^(1/4) = sqrt(2), errors[j].max.beta1 = 2
  */
 export function parameterErrors(fit: Model, truth: Model, opts?: ParameterErrorOptions): AtomErrors[] {
   const fn = 'parameterErrors';
-  checkOptionKeys(fn, opts, ['metric', 'tauFitted', 'shift']);
+  checkOptionKeys(fn, opts, ['metric', 'tauFitted', 'shift', 'exponents']);
   const d = checkModels(fn, fit, truth);
   const metric = checkChoice(fn, 'metric', opts?.metric, VORONOI_METRICS, 'euclidean');
   const tauFitted = checkBoolean(fn, 'tauFitted', opts?.tauFitted, false);
   const dtau = tauDifference(fn, fit, truth, tauFitted);
+  const exps = resolveExponents(fn, fit.gate.type, opts?.exponents);
   const shift = opts?.shift;
   if (shift !== undefined) checkShift(fn, shift, d);
   const cells = assignCells(fit.experts, truth.experts, metric, shift?.t1);
-  return atomErrors(fit.experts, truth.experts, cells, shift, dtau);
+  const exact = fit.experts.length === truth.experts.length;
+  return atomErrors(fit.experts, truth.experts, cells, shift, dtau, (m) => {
+    try {
+      return cellExponents(exps, exact, m);
+    } catch (e) {
+      if (!(e instanceof NumericalError)) throw e;
+      const j = cells.findIndex((c) => c.length === m);
+      throw new NumericalError(`${fn}: the Voronoi cell of true atom ${j} holds fitted atoms ${JSON.stringify(cells[j])}: ${e.message}`);
+    }
+  });
 }
 
 /** Validate a {@link GateShift} for dimension d (internal). */

@@ -4,9 +4,9 @@
  */
 import type { Expert, GateType, Model } from '../models/types.js';
 import { ModelError, NumericalError } from '../errors.js';
-import { numericExponents, resolveExponents, type BlockExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
+import { resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import { nelderMead } from './nelder-mead.js';
-import { atomErrors, type AtomErrors, type GateShift } from './parameter-errors.js';
+import { atomErrors, cellExponents, type AtomErrors, type GateShift } from './parameter-errors.js';
 import { assignCells, TIE_RTOL, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
 import { checkBoolean, checkChoice, checkModels, checkOptionKeys, tauDifference } from './validate.js';
 
@@ -26,6 +26,27 @@ export type LossKind = 'D1' | 'D2';
  */
 export type ShiftMode = 'auto' | 'full' | 'intercept' | 'none';
 
+/**
+ * How the aligned loss treats the intercept shift t0 (losses.md, "Translation", revised).
+ * - `'massNormalised'` (default): t0 is fixed by normalising the fitted masses to the true total,
+ *
+ *       sum_i exp(beta0_i + t0) = sum_j exp(beta0*_j),
+ *       t0 = log sum_j exp(beta0*_j) - log sum_i exp(beta0_i),
+ *
+ *   and the loss is minimised over t1 only (d variables; shift mode `'full'`). In mode
+ *   `'intercept'` only t0 exists, so the aligned loss is the loss at that t0. The aligned loss of
+ *   a shifted copy of the truth is 0 and it grows without bound as the fit moves away. It can
+ *   exceed `raw` (the normalised t0 is not chosen to minimise the loss, and t0 = 0 is not a
+ *   candidate).
+ * - `'unconstrained'`: the former rule, the minimum over (t0, t1) jointly (over t0 alone in mode
+ *   `'intercept'`). Always <= raw, but degenerate: t0 -> -Infinity empties every fitted mass, so
+ *   the aligned loss never exceeds sum_j exp(beta0*_j) (1.000335 for the [DEMYS] truth) however
+ *   poor the fit. Kept for comparison with earlier results only.
+ *
+ * Mode `'none'` ignores the rule (no shift at all: aligned = raw).
+ */
+export type AlignmentRule = 'massNormalised' | 'unconstrained';
+
 /** Options of {@link lossD1} and {@link lossD2}. */
 export interface LossOptions {
   /** distance of the Voronoi cells; defaults to `'euclidean'` (see `voronoiCells`) */
@@ -43,6 +64,8 @@ export interface LossOptions {
 export interface VoronoiLossOptions extends LossOptions {
   /** shift set of the aligned loss; defaults to `'auto'` (see {@link ShiftMode}) */
   shift?: ShiftMode;
+  /** how t0 is set in the aligned loss; defaults to `'massNormalised'` (see {@link AlignmentRule}) */
+  alignment?: AlignmentRule;
 }
 
 /** Result of {@link voronoiLoss}. */
@@ -50,18 +73,35 @@ export interface VoronoiLossResult {
   kind: LossKind;
   /** the loss of the fit as given */
   raw: number;
-  /** min over the common shift of the loss of the shifted fit; always <= raw */
+  /**
+   * the loss of the fit at the aligning shift (see {@link AlignmentRule}): with the default
+   * `'massNormalised'` rule, the minimum over t1 at the mass-normalising t0, which may exceed
+   * `raw`; with `'unconstrained'`, the minimum over (t0, t1), always <= raw
+   */
   aligned: number;
   /** Voronoi cells of the fit as given (for each true atom j, fitted indices in A_j) */
   cells: number[][];
   /** Voronoi cells of the aligned (shifted) fit */
   alignedCells: number[][];
-  /** the minimising shift; t0 = -Infinity when the infimum is reached only as every weight -> 0 */
+  /**
+   * the aligning shift: t0 the mass-normalising intercept shift (`'massNormalised'`) and t1 the
+   * minimiser over slopes; with `'unconstrained'`, t0 = -Infinity when the infimum is reached only
+   * as every weight -> 0
+   */
   shift: GateShift;
-  /** per-parameter errors, raw and at the aligning shift */
+  /**
+   * per-parameter errors (mass-weighted, with the unweighted max as diagnostic; see
+   * {@link AtomErrors}), raw (no shift) and at the aligning shift `shift`, t1 included
+   */
   errors: { raw: AtomErrors[]; aligned: AtomErrors[] };
   /** the options used, defaults filled in */
-  options: { metric: VoronoiMetric; tauFitted: boolean; shift: Exclude<ShiftMode, 'auto'>; exponents: ResolvedExponents };
+  options: {
+    metric: VoronoiMetric;
+    tauFitted: boolean;
+    shift: Exclude<ShiftMode, 'auto'>;
+    alignment: AlignmentRule;
+    exponents: ResolvedExponents;
+  };
 }
 
 interface Problem {
@@ -88,6 +128,7 @@ interface Problem {
 }
 
 const SHIFT_MODES: readonly ShiftMode[] = ['auto', 'full', 'intercept', 'none'];
+const ALIGNMENT_RULES: readonly AlignmentRule[] = ['massNormalised', 'unconstrained'];
 
 function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, opts: LossOptions | undefined, keys: readonly string[]): Problem {
   checkOptionKeys(fn, opts, keys);
@@ -149,9 +190,8 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
 function exponentsFor(P: Problem, m: number): NumericExponents {
   let e = P.cache[m];
   if (e === undefined) {
-    const set: keyof ResolvedExponents = P.kind === 'D1' ? 'exact' : m === 1 ? 'singleton' : 'multi';
     try {
-      e = numericExponents(P.exps[set] as BlockExponents, m);
+      e = cellExponents(P.exps, P.kind === 'D1', m);
     } catch (err) {
       if (!(err instanceof NumericalError)) throw err;
       e = err;
@@ -338,16 +378,54 @@ function resolveShiftMode(fit: Model, mode: ShiftMode): Exclude<ShiftMode, 'auto
   return 'full';
 }
 
-/** Minimise the loss over the common shift (internal). */
-function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { value: number; shift: GateShift; S: Structure } {
+/** log sum_i exp(x_i), stable for large |x_i|. */
+function logSumExp(xs: readonly number[]): number {
+  const top = Math.max(...xs);
+  if (!Number.isFinite(top)) return top;
+  let s = 0;
+  for (const x of xs) s += Math.exp(x - top);
+  return top + Math.log(s);
+}
+
+/**
+ * The mass-normalising intercept shift: sum_i exp(beta0_i + t0) = sum_j exp(beta0*_j), i.e.
+ * t0 = log sum_j exp(beta0*_j) - log sum_i exp(beta0_i) (internal). A t0 within a few ulps of 0
+ * (masses that already sum to the true total, up to the rounding of the two sums) is taken as 0,
+ * so such a fit is not moved by rounding (an exact split of a true atom keeps aligned = 0).
+ */
+function normalisingT0(P: Problem): number {
+  const t0 = logSumExp(P.truth.map((e) => e.beta0)) - logSumExp(P.fit.map((e) => e.beta0));
+  return Math.abs(t0) <= 8 * Number.EPSILON ? 0 : t0;
+}
+
+/**
+ * Align the fit (internal): the t0 rule for fixed cells (`inner`), then a search over t1.
+ * `'massNormalised'`: t0 fixed (see {@link normalisingT0}); the total fitted mass does not depend
+ * on t1 or on the cells, so t0 is the same for every t1. `'unconstrained'`: t0 minimised exactly
+ * for each t1 (see {@link minOverT0}).
+ */
+function align(
+  P: Problem,
+  mode: Exclude<ShiftMode, 'auto'>,
+  rule: AlignmentRule,
+  raw: Structure,
+): { value: number; shift: GateShift; S: Structure } {
   const zero = new Array<number>(P.d).fill(0);
   if (mode === 'none') return { value: valueAt(raw, P.massTrue, 1), shift: { t0: 0, t1: zero }, S: raw };
-  const inner0 = minOverT0(raw, P.massTrue);
+  let inner: (S: Structure) => { t0: number; value: number };
+  if (rule === 'unconstrained') {
+    inner = (S) => minOverT0(S, P.massTrue);
+  } else {
+    const t0 = normalisingT0(P);
+    const s0 = Math.exp(t0);
+    inner = (S) => ({ t0, value: valueAt(S, P.massTrue, s0) });
+  }
+  const inner0 = inner(raw);
   let best = { value: inner0.value, shift: { t0: inner0.t0, t1: zero }, S: raw };
   if (mode === 'intercept') return best;
   const f = (t1: readonly number[]): number => {
     try {
-      return minOverT0(structure(P, t1, false), P.massTrue).value;
+      return inner(structure(P, t1, false)).value;
     } catch (e) {
       if (e instanceof NumericalError) return Infinity; // a shift that makes a cell of >= 4 atoms: not a candidate
       throw e;
@@ -399,8 +477,8 @@ function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { 
   }
   if (bf < best.value) {
     const S = structure(P, bx);
-    const inner = minOverT0(S, P.massTrue);
-    best = { value: inner.value, shift: { t0: inner.t0, t1: bx }, S };
+    const at = inner(S);
+    best = { value: at.value, shift: { t0: at.t0, t1: bx }, S };
   }
   return best;
 }
@@ -410,26 +488,40 @@ function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { 
  * k > k* (see {@link lossD1}, {@link lossD2} for the formulas).
  *
  *     raw     = D(G, G*)
- *     aligned = min_{t0, t1} D(G_{t0,t1}, G*),  G_{t0,t1}: (beta0_i + t0, beta1_i + t1) for every fitted atom
+ *     aligned = min_{t1} D(G_{t0,t1}, G*),   t0 = log sum_j exp(beta0*_j) - log sum_i exp(beta0_i)
+ *     G_{t0,t1}: (beta0_i + t0, beta1_i + t1) for every fitted atom
  *
  * Softmax weights do not change under a common shift, so a fit can be perfect as a density and
  * still have a large raw loss (reference-expert pinning); `aligned` removes that (rates use it).
- * The Voronoi cells are recomputed for each shift (beta1 is part of theta).
+ * t0 is fixed by normalising the fitted masses to the true total (`alignment: 'massNormalised'`,
+ * the default): minimising over t0 as well would let t0 -> -Infinity empty every fitted mass and
+ * cap the aligned loss at sum_j exp(beta0*_j) whatever the fit. So the aligned loss of a shifted
+ * copy of the truth is 0, it grows without bound as the fit moves away, and it **can exceed raw**
+ * (t0 = 0 is not a candidate). `alignment: 'unconstrained'` gives the former minimum over
+ * (t0, t1), always <= raw and capped (see {@link AlignmentRule}). The Voronoi cells are
+ * recomputed for each shift (beta1 is part of theta). For top-K gates the shift keeps every
+ * selection (the ranking scores move by a common amount).
  *
- * Minimisation: for fixed t1 the loss is convex piecewise linear in s = exp(t0) and is minimised
- * exactly over its breakpoints s = M*_j / M_j; over t1 (d dimensions) by a coarse Nelder–Mead
- * from t1 = 0 and from every t1 = beta1*_j - beta1_i (which puts a fitted slope onto a true one),
- * then the two best results refined to a relative tolerance of 1e-13 with three restarts from
- * shrinking simplices. Deterministic; aligned <= raw always (shift 0 is a candidate). If the
- * infimum over t0 is reached only as t0 -> -Infinity (all fitted weights vanish: a very poor
- * fit), `aligned` = sum_j exp(beta0*_j) and `shift.t0` = -Infinity: aligned never exceeds that
- * value. Shifts that would create a cell whose rbar is unknown are not candidates. The shift set
- * depends on the gate (`opts.shift`, see {@link ShiftMode}). About 5 ms for k = 4, k* = 3, d = 2.
+ * Minimisation over t1 (d dimensions): a coarse Nelder–Mead from t1 = 0 and from every
+ * t1 = beta1*_j - beta1_i (which puts a fitted slope onto a true one), then the two best results
+ * refined to a relative tolerance of 1e-13 with three restarts from shrinking simplices;
+ * deterministic. Under `'unconstrained'` the loss is, for fixed t1, convex piecewise linear in
+ * s = exp(t0) and minimised exactly over its breakpoints s = M*_j / M_j (t0 = -Infinity when the
+ * infimum is reached only as every weight -> 0). Shifts that would create a cell whose rbar is
+ * unknown are not candidates. The shift set depends on the gate (`opts.shift`, see
+ * {@link ShiftMode}): for the activation gate with a non-homogeneous sigma only t0 exists, and
+ * the aligned loss is the loss at the normalising t0. About 5 ms for k = 4, k* = 3, d = 2.
+ *
+ * `errors.aligned` are the per-parameter errors (mass-weighted, see `parameterErrors`) at the
+ * aligning t0 and the least-squares t1 of `errorShift` (the loss's own t1 would zero one atom's
+ * beta1 error).
  *
  * @param fit fitted model, k >= k* atoms
  * @param truth true model, k* atoms, same input.dim
  * @param opts `metric` (defaults to `'euclidean'`), `tauFitted` (defaults to false),
- *   `exponents` (defaults to the fit's gate defaults), `shift` (defaults to `'auto'`)
+ *   `exponents` (defaults to the fit's gate defaults), `shift` (`'auto'` | `'full'` |
+ *   `'intercept'` | `'none'`, defaults to `'auto'`), `alignment` (`'massNormalised'` |
+ *   `'unconstrained'`, defaults to `'massNormalised'`)
  * @returns `{kind, raw, aligned, cells, alignedCells, shift, errors: {raw, aligned}, options}`
  * @throws {ModelError} if k < k* or on a dimension mismatch (names the field)
  * @throws {NumericalError} if the fit as given has a cell whose rbar is unknown (D2)
@@ -438,16 +530,50 @@ function align(P: Problem, mode: Exclude<ShiftMode, 'auto'>, raw: Structure): { 
  *   // the [DEMYS] truth with every (beta0, beta1) shifted by (1.5, -4)
  *   const r = voronoiLoss(shifted, truth)
  *   // => r.raw > 1, r.aligned < 1e-12, r.shift = { t0: -1.5, t1: [4] } (to 1e-9)
+ *   // the reference expert split into two half-mass atoms with beta1 = -10 and +10:
+ *   voronoiLoss(split, truth).aligned // => 1e4 (= 2 * 0.5 * 10^4); 'unconstrained' gives 1.000335
  */
+/**
+ * The shift at which per-parameter errors are measured: the loss's t0 (which normalises the fitted
+ * masses) with the mass-weighted least-squares t1 over the aligned cells,
+ *   t1 = sum_i w_i (beta1*_{j(i)} - beta1_i) / sum_i w_i,   w_i = exp(beta0_i),  j(i) = i's cell,
+ * (t1 = 0 where the shift mode has no slope shift). The loss's own t1 minimises a weighted sum of
+ * |dbeta1_i + t1|, whose minimiser sits at a vertex where one atom's beta1 error is exactly 0: fine
+ * for the loss, degenerate for a per-atom rate (that atom's error would read 0 in every fit). A
+ * documented choice (docs/losses.md).
+ */
+function errorShift(fit: readonly Expert[], truth: readonly Expert[], cells: readonly (readonly number[])[], shift: GateShift, mode: Exclude<ShiftMode, 'auto'>): GateShift {
+  const d = shift.t1.length;
+  const t1 = new Array<number>(d).fill(0);
+  if (mode === 'full') {
+    let top = -Infinity;
+    for (const e of fit) top = Math.max(top, e.beta0);
+    let total = 0;
+    cells.forEach((cell, j) => {
+      for (const i of cell) {
+        const w = Math.exp(fit[i]!.beta0 - top);
+        total += w;
+        for (let p = 0; p < d; p++) t1[p] = t1[p]! + w * (truth[j]!.beta1[p]! - fit[i]!.beta1[p]!);
+      }
+    });
+    if (total > 0) for (let p = 0; p < d; p++) t1[p] = t1[p]! / total;
+  }
+  return { t0: shift.t0, t1 };
+}
+
 export function voronoiLoss(fit: Model, truth: Model, opts?: VoronoiLossOptions): VoronoiLossResult {
   const fn = 'voronoiLoss';
-  const P = prepare(fn, 'auto', fit, truth, opts, ['metric', 'tauFitted', 'exponents', 'shift']);
+  const P = prepare(fn, 'auto', fit, truth, opts, ['metric', 'tauFitted', 'exponents', 'shift', 'alignment']);
   const kind = P.kind;
   const mode = resolveShiftMode(fit, checkChoice(fn, 'shift', opts?.shift, SHIFT_MODES, 'auto'));
+  const alignment = checkChoice(fn, 'alignment', opts?.alignment, ALIGNMENT_RULES, 'massNormalised');
   const rawS = rawStructure(fn, P);
   const raw = checkFinite(fn, valueAt(rawS, P.massTrue, 1), 'the raw loss');
-  const al = align(P, mode, rawS);
-  const aligned = checkFinite(fn, Math.min(al.value, raw), 'the aligned loss');
+  const al = align(P, mode, alignment, rawS);
+  // unconstrained: shift 0 is a candidate, so aligned <= raw (min guards against rounding)
+  const alignedValue = alignment === 'unconstrained' ? Math.min(al.value, raw) : al.value;
+  const aligned = checkFinite(fn, alignedValue, 'the aligned loss');
+  const exps = (m: number): NumericExponents => exponentsFor(P, m);
   return {
     kind,
     raw,
@@ -456,10 +582,9 @@ export function voronoiLoss(fit: Model, truth: Model, opts?: VoronoiLossOptions)
     alignedCells: al.S.cells,
     shift: al.shift,
     errors: {
-      raw: atomErrors(P.fit, P.truth, rawS.cells, undefined, P.dtau),
-      aligned: atomErrors(P.fit, P.truth, al.S.cells, al.shift, P.dtau),
+      raw: atomErrors(P.fit, P.truth, rawS.cells, undefined, P.dtau, exps),
+      aligned: atomErrors(P.fit, P.truth, al.S.cells, errorShift(P.fit, P.truth, al.S.cells, al.shift, mode), P.dtau, exps),
     },
-    options: { metric: P.metric, tauFitted: P.dtau !== undefined, shift: mode, exponents: P.exps },
+    options: { metric: P.metric, tauFitted: P.dtau !== undefined, shift: mode, alignment, exponents: P.exps },
   };
 }
-

@@ -1,14 +1,15 @@
 /**
  * The convergence figure of a rate study (spec: rates.md, "Measuring a rate", step 5): on log-log
- * axes, the replicate cloud, the mean over replicates with standard-error bars, the fitted line
- * with its slope and CI in the legend, the predicted power line and its log-corrected reference,
+ * axes, the replicate cloud (non-converged fits drawn apart, as red crosses), the statistic of the
+ * rate row (mean with standard-error bars, or median) over replicates, the fitted line with its
+ * statistic, slope and CI in the legend, the predicted power line and its log-corrected reference,
  * both anchored at the fitted line's value at the geometric middle of the fit range.
  */
 import type { PerNSummary } from '../analysis/summary.js';
 import type { RateRow } from '../analysis/rates.js';
 import type { Figure } from './types.js';
 
-const COLORS = { cloud: 'rgba(31, 119, 180, 0.25)', mean: '#1f77b4', fit: '#d62728', predicted: '#2ca02c', reference: '#7f7f7f' };
+const COLORS = { cloud: 'rgba(31, 119, 180, 0.25)', notConverged: '#d62728', mean: '#1f77b4', fit: '#d62728', predicted: '#2ca02c', reference: '#7f7f7f' };
 
 /** n^slope through (n0, y0), sampled at the ends of [lo, hi] and 20 points between (log scale). */
 function powerLine(lo: number, hi: number, n0: number, y0: number, f: (n: number) => number): { x: number[]; y: number[] } {
@@ -28,9 +29,32 @@ export interface ConvergenceInput {
   rate: RateRow;
 }
 
+/**
+ * The convergence figure of one quantity and statistic.
+ *
+ * Traces: 'replicates' (converged fits, translucent dots), 'not converged (k)' (the k values of
+ * fits with `converged[i]` false, red crosses; only when k > 0), the per-n statistic of
+ * `rate.statistic` (mean with +-1 s.e. bars, or median), and, when the slope is defined, the fitted
+ * line ("fitted to the <statistic>: slope s [95% CI lo, hi]"), the predicted line and the
+ * log-corrected reference. The title names the statistic the fitted line shows, the counts of
+ * fits, non-converged fits (all n drawn) and failed fits, the verdict and the CI width. Values
+ * <= 0 cannot be drawn on log axes and are left out of the cloud (still counted in the title).
+ *
+ * @param input.experiment experiment name (title)
+ * @param input.quantity quantity name (title, y axis, figure name)
+ * @param input.summary {@link PerNSummary} per n (from perNSummary; `converged` may be absent in
+ *   hand-made input: every value then counts as converged)
+ * @param input.rate the RateRow of the same quantity and statistic
+ * @returns a plotly figure named `convergence-<quantity>-<statistic>`
+ * @example
+ *   convergenceFigure({ experiment: 'demys-exact', quantity: 'D1', summary: perNSummary(rows, 'D1'), rate })
+ *   // title: 'demys-exact: D1, line fitted to the mean — consistent (CI width 0.154)<br><sup>70 fits, 2 not converged (red x), 0 failed</sup>'
+ */
 export function convergenceFigure({ experiment, quantity, summary, rate }: ConvergenceInput): Figure {
   const stat = rate.statistic;
-  const cloud = summary.flatMap((s) => s.values.filter((v) => v > 0).map((v) => ({ n: s.n, v })));
+  const isOk = (s: PerNSummary, i: number) => s.converged?.[i] !== false;
+  const cloud = summary.flatMap((s) => s.values.flatMap((v, i) => (v > 0 && isOk(s, i) ? [{ n: s.n, v }] : [])));
+  const notConverged = summary.flatMap((s) => s.values.flatMap((v, i) => (v > 0 && !isOk(s, i) ? [{ n: s.n, v }] : [])));
   const centre = summary.filter((s) => (stat === 'mean' ? s.mean : s.median) !== null && (stat === 'mean' ? s.mean! : s.median!) > 0);
   const se = (s: PerNSummary) => {
     if (s.count < 2 || s.mean === null) return 0;
@@ -48,6 +72,19 @@ export function convergenceFigure({ experiment, quantity, summary, rate }: Conve
       marker: { color: COLORS.cloud, size: 4 },
       hovertemplate: 'n = %{x}<br>%{y:.3g}<extra>replicate</extra>',
     },
+    ...(notConverged.length > 0
+      ? [
+          {
+            type: 'scatter',
+            mode: 'markers',
+            name: `not converged (${notConverged.length})`,
+            x: notConverged.map((p) => p.n),
+            y: notConverged.map((p) => p.v),
+            marker: { color: COLORS.notConverged, size: 7, symbol: 'x-thin-open', line: { color: COLORS.notConverged, width: 1.5 } },
+            hovertemplate: 'n = %{x}<br>%{y:.3g}<extra>not converged</extra>',
+          },
+        ]
+      : []),
     {
       type: 'scatter',
       mode: 'markers',
@@ -66,7 +103,7 @@ export function convergenceFigure({ experiment, quantity, summary, rate }: Conve
     data.push({
       type: 'scatter',
       mode: 'lines',
-      name: `fitted slope ${fmt(rate.slope)} [${Math.round(rate.level * 100)}% CI ${fmt(rate.ciLow)}, ${fmt(rate.ciHigh)}]`,
+      name: `fitted to the ${stat}: slope ${fmt(rate.slope)} [${Math.round(rate.level * 100)}% CI ${fmt(rate.ciLow)}, ${fmt(rate.ciHigh)}]`,
       ...fitted,
       line: { color: COLORS.fit, width: 2.5 },
     });
@@ -90,19 +127,30 @@ export function convergenceFigure({ experiment, quantity, summary, rate }: Conve
       }
     }
   }
-  const failed = rate.nFailed > 0 ? `, ${rate.nFailed} failed or not converged` : '';
+  let fits = 0;
+  let nNotConverged = 0;
+  let failed = 0;
+  for (const s of summary) {
+    fits += s.nFits;
+    nNotConverged += s.nNotConverged;
+    failed += s.nFailed - s.nNotConverged;
+  }
+  const width = rate.ciWidth ?? (rate.ciLow !== null && rate.ciHigh !== null ? rate.ciHigh - rate.ciLow : null);
+  const title =
+    `${experiment}: ${quantity}, line fitted to the ${stat} — ${rate.verdict}${width !== null ? ` (CI width ${fmt(width)})` : ''}` +
+    `<br><sup>${fits} fits, ${nNotConverged} not converged${nNotConverged > 0 ? ' (red x)' : ''}, ${failed} failed</sup>`;
   return {
     name: `convergence-${quantity.replace(/[^A-Za-z0-9.=-]+/g, '_')}-${stat}`,
     data,
     layout: {
-      title: { text: `${experiment}: ${quantity} (${stat} of ${rate.nFits} fits${failed}) — ${rate.verdict}`, font: { size: 16 } },
+      title: { text: title, font: { size: 15 } },
       xaxis: { type: 'log', title: { text: 'sample size n (log scale)' }, dtick: 'D2', showgrid: true },
       yaxis: { type: 'log', title: { text: `error in ${quantity} (log scale)` }, dtick: 'D2', exponentformat: 'power', showgrid: true },
       // errors fall with n: the top-right corner is the empty one
       legend: { x: 0.99, y: 0.99, xanchor: 'right', yanchor: 'top', bgcolor: 'rgba(255,255,255,0.85)', bordercolor: '#ccc', borderwidth: 1 },
       width: 860,
       height: 560,
-      margin: { l: 80, r: 30, t: 60, b: 70 },
+      margin: { l: 80, r: 30, t: 80, b: 70 },
       plot_bgcolor: 'white',
     },
   };

@@ -4,7 +4,7 @@
  * model, the fit, the starts, the n grid, the replicates, the slope-fit range and the predictions.
  */
 import { ConfigError, GatelabError, show } from '../errors.js';
-import { validateFitOptions } from '../fitting/fit.js';
+import { defaultNuMin, validateFitOptions } from '../fitting/fit.js';
 import type { FitOptions } from '../fitting/types.js';
 import { parseModel } from '../models/validate.js';
 import { validateSeed } from '../rng/rng.js';
@@ -67,7 +67,7 @@ export function resolveNGrid(spec: NGridSpec, path = 'n'): number[] {
 
 function parseVariant(v: unknown, path: string): VariantConfig {
   const o = object(v, path);
-  allowKeys(o, path, ['n', 'replicates', 'fitRange', 'densityPoints']);
+  allowKeys(o, path, ['n', 'replicates', 'fitRange', 'densityPoints', 'restarts', 'maxIterations']);
   if (!('n' in o)) throw new ConfigError(`${path}.n: missing; give the sample sizes`);
   const grid = resolveNGrid(o.n as NGridSpec, `${path}.n`);
   const replicates = positiveInteger(o.replicates, `${path}.replicates`);
@@ -84,7 +84,18 @@ function parseVariant(v: unknown, path: string): VariantConfig {
   if (typeof densityPoints !== 'number' || !Number.isInteger(densityPoints) || densityPoints < 0) {
     throw new ConfigError(`${path}.densityPoints: ${show(densityPoints)} is not allowed; must be an integer >= 0 (0: no density distances)`);
   }
-  return { n: o.n as NGridSpec, replicates, fitRange: range, densityPoints };
+  // per-variant budget overrides (a quick variant may afford fewer starts and EM maps; rows still
+  // say whether each fit converged)
+  const restarts = o.restarts === undefined ? undefined : positiveInteger(o.restarts, `${path}.restarts`);
+  const maxIterations = o.maxIterations === undefined ? undefined : positiveInteger(o.maxIterations, `${path}.maxIterations`);
+  return {
+    n: o.n as NGridSpec,
+    replicates,
+    fitRange: range,
+    densityPoints,
+    ...(restarts !== undefined ? { restarts } : {}),
+    ...(maxIterations !== undefined ? { maxIterations } : {}),
+  };
 }
 
 function parsePrediction(v: unknown, path: string): Prediction {
@@ -123,6 +134,8 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
     } catch (e) {
       throw e instanceof GatelabError ? new ConfigError(`fit.${e.message}`) : e;
     }
+    // the compact parameter space: a variance floor is part of every experiment (fitting.md)
+    if (fit.nuMin === undefined) fit = { ...fit, nuMin: defaultNuMin(fit, truth) };
     if (fit.k < truth.experts.length) {
       throw new ConfigError(`fit.k: ${fit.k} is below the number of true experts (${truth.experts.length}); Voronoi losses need k >= k*`);
     }

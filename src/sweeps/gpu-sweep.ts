@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { fitMany } from '../fitting/batch.js';
 import { Rng } from '../rng/rng.js';
 import { maxReplicates, readSamples, releaseSample, sampleOnGpu } from '../gpu/sampler.js';
-import { failedRow, taskRow, taskStart } from './run-task.js';
+import { failedRow, taskFitOptions, taskRow, taskStart } from './run-task.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
 
@@ -46,10 +46,10 @@ export async function runGpuTasks(
     const onGpu = await sampleOnGpu(backend.ctx, config.truth, n, group.map((t) => new Rng(t.seed)));
     try {
       const datasets = await readSamples(onGpu);
-      const problems = group.map((t, j) => ({ data: datasets[j]!, start: taskStart(config, t) }));
+      const problems = group.map((t, j) => ({ data: datasets[j]!, start: taskStart(config, t, variant) }));
       let results;
       try {
-        results = await fitMany(problems, config.fit, backend, onGpu);
+        results = await fitMany(problems, taskFitOptions(config, variant), backend, onGpu);
       } catch (e) {
         // an input error (e.g. an option the GPU does not run) fails every task of the group alike
         if (e instanceof ConfigError) {

@@ -17,6 +17,10 @@ export interface VariantConfig {
   fitRange: [number, number];
   /** Monte Carlo points of the density distances (0: not computed) */
   densityPoints?: number;
+  /** starts per fit in this variant (overrides start.restarts) */
+  restarts?: number;
+  /** EM maps per fit in this variant (overrides fit.maxIterations) */
+  maxIterations?: number;
 }
 
 /** A theoretical prediction for one quantity's log-log slope. */
@@ -82,6 +86,14 @@ export interface SweepRow {
   iterations?: number;
   stopReason?: string;
   converged?: boolean;
+  /** the score statistic T (nats) at the returned fit, when computed (score rule) */
+  certificate?: number | null;
+  /** |L_t - L_{t-1}| of the fit's last step */
+  lastChange?: number | null;
+  /** number of experts whose variance ended on the floor nu_min */
+  nuFloorHits?: number;
+  /** number of fitted atoms with variance below 0.1 x the smallest true variance (run-task.ts SPIKE_FRACTION) */
+  spikes?: number;
   seconds?: number;
   start?: string;
   warnings?: string[];

@@ -1,7 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mean, median } from 'simple-statistics';
-import { analyseRates, loglogFit, referenceSlope, type RateRow } from '../../src/analysis/index.js';
+import {
+  analyseRates,
+  ladderReferences,
+  LADDER_SEPARATION,
+  loglogFit,
+  MAX_CI_WIDTH,
+  POWER_FACTOR,
+  powerDiagnostic,
+  RATE_LADDER,
+  rateVerdict,
+  referenceSlope,
+  type RateRow,
+} from '../../src/analysis/index.js';
 import { ConfigError, DataError } from '../../src/errors.js';
 import type { SweepRow } from '../../src/sweeps/types.js';
 import { allFinite, config, frozen, linspace, powerRows, row } from './fixtures.js';
@@ -92,6 +104,13 @@ test('analyseRates(rows, config) counts failed and non-converged fits; non-conve
   const out = analyseRates(frozen(rows2), config({ D1: { slope: -0.5 } }), 'full', { resamples: 200 });
   const r = find(out, 'D1', 'mean');
   assert.deepEqual([r.nFits, r.nFailed, r.nNotConverged, r.nMissing, r.nPoints], [17, 3, 1, 0, 3]);
+  // the same counts per n: not converged at 1000, failed at 1000 and 10000; the sums are the totals
+  assert.deepEqual(r.perN, [
+    { n: 100, nFits: 6, nFailed: 0, nNotConverged: 0, nMissing: 0, count: 6 },
+    { n: 1000, nFits: 5, nFailed: 2, nNotConverged: 1, nMissing: 0, count: 5 },
+    { n: 10000, nFits: 6, nFailed: 1, nNotConverged: 0, nMissing: 0, count: 6 },
+  ]);
+  assert.deepEqual(find(out, 'D1', 'median').perN, r.perN);
   const byN = new Map<number, number[]>();
   for (const x of rows2) if (x.status === 'ok') byN.set(x.n, [...(byN.get(x.n) ?? []), x.quantities!.D1!]);
   assert.equal(byN.get(1000)!.length, 5);
@@ -214,4 +233,152 @@ test("analyseRates(rows, config) on an exact power law (the TSDoc example) gives
   assert.ok(Math.abs(r!.intercept! - Math.log(2)) < 1e-14);
   assert.ok(Math.abs(r!.predictedLogCorrected! - -0.42474250108400485) < 1e-12); // numpy.polyfit
   assert.equal(r!.verdict, 'consistent'); // the CI sits 4e-16 below -0.5: rounding, not a verdict
+});
+
+// ---- verdicts that can say "cannot tell" (rates.md step 4, revised) ----
+
+const PLAIN = RATE_LADDER.map((e) => ({ slope: e, logCorrected: e }));
+
+test('RATE_LADDER is {-1/2, -1/4, -1/6, -1/8, -1/12, 0}; the separation is 0.05, the widest CI 0.5, the power factor 56', () => {
+  assert.deepEqual(RATE_LADDER, [-1 / 2, -1 / 4, -1 / 6, -1 / 8, -1 / 12, 0]);
+  assert.equal(LADDER_SEPARATION, 0.05);
+  assert.equal(MAX_CI_WIDTH, 0.5);
+  // (z_0.975 + z_0.8)^2 / (3/8)^2 = 55.8: the factor of "R Sxx >= 56 CV^2"
+  const need = (1.959963984540054 + 0.8416212335729143) ** 2 / (3 / 8) ** 2;
+  assert.ok(Math.abs(need - 55.81) < 0.01, String(need));
+  assert.equal(POWER_FACTOR, Math.ceil(need));
+});
+
+test("rateVerdict(ciLow, ciHigh, predicted): the issue's worked examples", () => {
+  // [-0.55, -0.45] against -1/2: holds -1/2, excludes -1/4 and every other exponent
+  assert.deepEqual(rateVerdict(-0.55, -0.45, -0.5), { verdict: 'consistent', alsoMeets: [], wide: false });
+  assert.deepEqual(rateVerdict(-0.55, -0.45, -0.5, -0.445, ladderReferences([100, 1000, 10000, 100000], [100, 100000])).verdict, 'consistent');
+  // the D2 CI of demys-over3 against -1/2: it also holds -1/4, -1/6, -1/8, -1/12, and is 0.826 wide
+  assert.deepEqual(rateVerdict(-0.836, -0.01, -0.5), { verdict: 'inconclusive', alsoMeets: [-1 / 4, -1 / 6, -1 / 8, -1 / 12], wide: true });
+  // a slope-0 prediction ("does not converge") met by a CI entirely below 0: refuted, not "faster"
+  assert.deepEqual(rateVerdict(-0.6, -0.4, 0), { verdict: 'refuted', alsoMeets: [], wide: false });
+  // wider than 0.5 and holding the prediction, but no other ladder exponent: inconclusive on width alone
+  assert.deepEqual(rateVerdict(-1.1, -0.45, -0.5), { verdict: 'inconclusive', alsoMeets: [], wide: true });
+  assert.deepEqual(rateVerdict(-0.05, 0.5, 0), { verdict: 'inconclusive', alsoMeets: [], wide: true });
+  assert.deepEqual(rateVerdict(-0.25, 0.2499, 0).verdict, 'inconclusive'); // meets -1/4 (and -1/6, ...), 0.4999 wide
+  assert.deepEqual(rateVerdict(-0.04, 0.46, 0), { verdict: 'consistent', alsoMeets: [], wide: false }); // 0.5 wide exactly: not wider
+});
+
+test('rateVerdict: faster / slower than predicted are one-sided misses, whatever the width; refuted only for slope 0', () => {
+  assert.equal(rateVerdict(-0.9, -0.6, -0.5).verdict, 'faster than predicted');
+  assert.equal(rateVerdict(-1.9, -0.6, -0.5).verdict, 'faster than predicted'); // 1.3 wide, still a definite miss
+  assert.equal(rateVerdict(-0.9, -0.6, -0.5).wide, false);
+  assert.equal(rateVerdict(-0.3, -0.1, -0.5).verdict, 'slower than predicted'); // it meets -1/4: not a "cannot tell" of -1/2
+  assert.equal(rateVerdict(-0.3, -0.1, -0.5, -0.445).verdict, 'slower than predicted');
+  assert.equal(rateVerdict(-0.45, -0.1, -0.5, -0.445).verdict, 'inconclusive'); // meets the log-corrected reference, and -1/4
+  assert.equal(rateVerdict(-0.44, -0.1, -0.5, -0.445).verdict, 'slower than predicted');
+  assert.equal(rateVerdict(0.1, 0.3, 0).verdict, 'slower than predicted');
+  assert.equal(rateVerdict(-0.3, -0.2, -0.125).verdict, 'faster than predicted');
+  // rounding: a point CI 4e-16 off the prediction meets it
+  assert.equal(rateVerdict(-0.5 - 4e-16, -0.5 - 4e-16, -0.5).verdict, 'consistent');
+  assert.equal(rateVerdict(-1e-12, -1e-12, 0).verdict, 'consistent');
+});
+
+test('rateVerdict: only ladder exponents at least 0.05 from the prediction (interval) count as others', () => {
+  // -1/8: -1/6 and -1/12 are 0.042 away, so a CI holding them is still consistent; -1/4 (0.125 away) is not
+  assert.deepEqual(rateVerdict(-0.17, -0.08, -0.125, -0.125, PLAIN), { verdict: 'consistent', alsoMeets: [], wide: false });
+  assert.deepEqual(rateVerdict(-0.26, -0.12, -0.125, -0.125, PLAIN), { verdict: 'inconclusive', alsoMeets: [-1 / 4], wide: false });
+  assert.deepEqual(rateVerdict(-0.16, 0.01, -0.125, -0.125, PLAIN), { verdict: 'inconclusive', alsoMeets: [0], wide: false });
+  // the boundary: exactly 0.05 away is "another exponent" (up to rounding), 0.04 is not
+  assert.deepEqual(rateVerdict(-0.26, -0.17, -0.2).alsoMeets, [-1 / 4]);
+  assert.deepEqual(rateVerdict(-0.31, -0.25, -0.3).alsoMeets, [-1 / 4]);
+  assert.deepEqual(rateVerdict(-0.26, -0.17, -0.21), { verdict: 'consistent', alsoMeets: [], wide: false });
+  // the distance is measured from the prediction's interval [pred, reference]: -1/6 is 0.083 from
+  // -1/4 but 0.043 from [-0.25, -0.21], so it is no longer an alternative
+  assert.deepEqual(rateVerdict(-0.26, -0.16, -0.25), { verdict: 'inconclusive', alsoMeets: [-1 / 6], wide: false });
+  assert.deepEqual(rateVerdict(-0.26, -0.16, -0.25, -0.21), { verdict: 'consistent', alsoMeets: [], wide: false });
+});
+
+test("rateVerdict: another exponent stands for [e, its log-corrected reference], as the prediction does", () => {
+  // against 0, a CI reaching -0.22 misses -1/4 itself but meets a reference of -0.2
+  assert.equal(rateVerdict(-0.22, 0.05, 0, 0, [{ slope: -0.25, logCorrected: -0.25 }]).verdict, 'consistent');
+  assert.deepEqual(rateVerdict(-0.22, 0.05, 0, 0, [{ slope: -0.25, logCorrected: -0.2 }]), { verdict: 'inconclusive', alsoMeets: [-0.25], wide: false });
+  // ladderReferences: referenceSlope of each exponent over the grid, 0 stays 0
+  const grid = [100, 1000, 10000];
+  const ladder = ladderReferences([...grid, 50000], [100, 10000]);
+  assert.deepEqual(ladder.map((e) => e.slope), [...RATE_LADDER]);
+  for (const e of ladder) assert.equal(e.logCorrected, e.slope === 0 ? 0 : referenceSlope({ slope: e.slope }, grid));
+  assert.ok(Math.abs(ladder[0]!.logCorrected - -0.42474250108400485) < 1e-12);
+  // no reference without two n >= 2 in range: the plain values
+  assert.deepEqual(ladderReferences([1, 100], [1, 100]), PLAIN);
+});
+
+test("analyseRates: a slope-0 prediction met by a power-law error is 'refuted', with the CI width and a note", () => {
+  const rows = powerRows({ ns: [100, 1000, 10000], replicates: 10, exponent: -0.5, seed: 3 });
+  const out = analyseRates(rows, config({ D1: { slope: 0, kind: 'none', note: 'does not converge' } }), 'full', { resamples: 300 });
+  for (const r of out) {
+    assert.equal(r.verdict, 'refuted');
+    assert.ok(r.ciHigh! < 0);
+    assert.equal(r.ciWidth, r.ciHigh! - r.ciLow!);
+    assert.match(r.note!, /^does not converge; CI entirely below 0: the quantity converges at a power rate$/);
+  }
+});
+
+test("analyseRates: a wide CI holding -1/2 and -1/4 is 'inconclusive', and the note names the exponents and the lack of power", () => {
+  // 3 replicates at 3 n, CV ~ 0.8: R Sxx = 31.8 < 56 CV^2
+  const rows = powerRows({ ns: [100, 1000, 10000], replicates: 3, exponent: -0.3, sigma: 1.2, seed: 11 });
+  const out = analyseRates(rows, config({ D1: { slope: -0.5 } }), 'full', { resamples: 500 });
+  const [mn, md] = [find(out, 'D1', 'mean'), find(out, 'D1', 'median')];
+  for (const r of [mn, md]) {
+    assert.equal(r.verdict, 'inconclusive');
+    assert.ok(r.ciLow! < -0.5 && r.ciHigh! > -0.25, `CI [${r.ciLow}, ${r.ciHigh}]`);
+    assert.ok(Math.abs(r.rSxx! - 3 * 2 * Math.log(10) ** 2) < 1e-9);
+    assert.ok(r.rSxx! < POWER_FACTOR * r.cv! ** 2);
+    assert.match(r.note!, /underpowered to tell -1\/8 from -1\/2: R Sxx = 31\.8 < 56 CV\^2 = \d+\.\d$/);
+  }
+  assert.match(md.note!, /^CI also meets -1\/4, -1\/6, -1\/8, -1\/12 of the ladder: cannot tell them apart; CI wider than 0\.5 \(0\.\d{3}\); underpowered/);
+  assert.equal(md.ciWidth, md.ciHigh! - md.ciLow!);
+  // a well-powered sweep of the same law is not flagged
+  const big = find(analyseRates(powerRows({ ns: NS, replicates: 40, exponent: -0.5, seed: 7 }), config({ D1: { slope: -0.5 } }), 'full', { resamples: 300 }), 'D1', 'mean');
+  assert.equal(big.verdict, 'consistent');
+  assert.equal(big.note, undefined);
+});
+
+test('analyseRates: ciWidth is ciHigh - ciLow or null; rSxx and cv are those of powerDiagnostic over the fit', () => {
+  const rows = powerRows({ ns: [100, 1000, 10000], replicates: 5, exponent: -0.5, seed: 5 });
+  rows.push(row(100, 9, { tau: 1 }));
+  const out = analyseRates(rows, config({ D1: { slope: -0.5 }, tau: { slope: 0, kind: 'none' } }), 'full', { resamples: 100 });
+  const d1 = find(out, 'D1', 'mean');
+  assert.equal(d1.ciWidth, d1.ciHigh! - d1.ciLow!);
+  const byN = new Map<number, number[]>();
+  for (const x of rows) if (typeof x.quantities!.D1 === 'number') byN.set(x.n, [...(byN.get(x.n) ?? []), x.quantities!.D1]);
+  const p = powerDiagnostic([...byN].map(([n, values]) => ({ n, values })));
+  assert.deepEqual([d1.rSxx, d1.cv], [p.rSxx, p.cv]);
+  assert.deepEqual([find(out, 'D1', 'median').rSxx, find(out, 'D1', 'median').cv], [p.rSxx, p.cv]);
+  const tau = find(out, 'tau', 'mean');
+  assert.deepEqual([tau.ciWidth, tau.rSxx, tau.cv, tau.verdict], [null, 0, null, 'insufficient data']);
+});
+
+test('powerDiagnostic(points) on a hand-made example: R Sxx with unequal replicate counts, CV the median of sd/mean', () => {
+  // n = 1 (ln 0) with [1, 3]; n = e^2 (ln 2) with [2, 2, 2, 6]: m = 8/6, R Sxx = 2 (4/3)^2 + 4 (2/3)^2 = 16/3
+  // CV at n = 1: sd sqrt(2) / mean 2; at e^2: sd sqrt(12/3) = 2 / mean 3; median of two = their mean
+  const p = powerDiagnostic([{ n: 1, values: [1, 3] }, { n: Math.E ** 2, values: [2, 2, 2, 6] }]);
+  assert.ok(Math.abs(p.rSxx! - 16 / 3) < 1e-12, String(p.rSxx));
+  assert.ok(Math.abs(p.cv! - (Math.SQRT2 / 2 + 2 / 3) / 2) < 1e-12, String(p.cv));
+  // one value at an n: in R Sxx, not in CV; a mean of 0 has no CV; an n without values adds nothing
+  const q = powerDiagnostic([{ n: 10, values: [5] }, { n: 100, values: [0, 0] }, { n: 1000, values: [] }, { n: 1000 ** 2, values: [1, 2, 3] }]);
+  // ln n = L, 2L, -, 6L with L = ln 10: counts 1, 2, 3; m = (1 + 4 + 18) L / 6 = 23 L / 6
+  const L = Math.log(10);
+  const m = (23 * L) / 6;
+  assert.ok(Math.abs(q.rSxx! - ((L - m) ** 2 + 2 * (2 * L - m) ** 2 + 3 * (6 * L - m) ** 2)) < 1e-9);
+  assert.equal(q.cv, 1 / 2); // only n = 1e6: sd 1 / mean 2
+  assert.deepEqual(powerDiagnostic([]), { rSxx: null, cv: null });
+  assert.deepEqual(powerDiagnostic([{ n: 10, values: [1] }]), { rSxx: 0, cv: null });
+  // three per-n CVs: the middle one
+  assert.equal(powerDiagnostic([{ n: 1, values: [1, 3] }, { n: 2, values: [4, 4] }, { n: 3, values: [1, 1, 4] }]).cv, Math.SQRT2 / 2);
+});
+
+test('powerDiagnostic: CV / sqrt(R Sxx) is the bootstrap SE of the slope (lognormal noise, 20 n x 40 replicates)', () => {
+  // sigma 0.5: the per-replicate CV is sqrt(e^0.25 - 1) = 0.533; the 95% CI is about 3.92 SE wide
+  const out = analyseRates(powerRows({ ns: NS, replicates: 40, exponent: -0.5, seed: 7 }), config({ D1: { slope: -0.5 } }), 'full', { resamples: 1000 });
+  const r = find(out, 'D1', 'mean');
+  assert.ok(Math.abs(r.cv! - Math.sqrt(Math.exp(0.25) - 1)) < 0.05, String(r.cv));
+  const se = r.cv! / Math.sqrt(r.rSxx!);
+  const bootSe = r.ciWidth! / (2 * 1.959964);
+  assert.ok(bootSe > 0.75 * se && bootSe < 1.33 * se, `bootstrap SE ${bootSe}, CV / sqrt(R Sxx) ${se}`);
 });

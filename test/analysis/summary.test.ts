@@ -17,14 +17,14 @@ test('perNSummary(rows, quantity) gives per n the values in replicate order, mea
     row(1000, 4, {}, { status: 'failed', error: 'numerical', quantities: undefined, stopReason: undefined }),
   ]);
   assert.deepEqual(perNSummary(rows, 'D1'), [
-    { n: 100, mean: 4, median: 2.5, count: 4, values: [1, 3, 2, 10], replicates: [0, 1, 2, 3], nFits: 4, nFailed: 1, nNotConverged: 1, nMissing: 0 },
-    { n: 1000, mean: 0.4, median: 0.4, count: 1, values: [0.4], replicates: [2], nFits: 4, nFailed: 1, nNotConverged: 0, nMissing: 3 },
+    { n: 100, mean: 4, median: 2.5, count: 4, values: [1, 3, 2, 10], replicates: [0, 1, 2, 3], converged: [true, true, true, false], nFits: 4, nFailed: 1, nNotConverged: 1, nMissing: 0 },
+    { n: 1000, mean: 0.4, median: 0.4, count: 1, values: [0.4], replicates: [2], converged: [true], nFits: 4, nFailed: 1, nNotConverged: 0, nMissing: 3 },
   ]);
 });
 
 test('perNSummary(rows, quantity) lists an n without values with count 0 and null mean and median, never NaN', () => {
   const s = perNSummary([row(50, 0, { D1: null }), row(50, 1, { D1: Infinity })], 'D1');
-  assert.deepEqual(s, [{ n: 50, mean: null, median: null, count: 0, values: [], replicates: [], nFits: 2, nFailed: 0, nNotConverged: 0, nMissing: 2 }]);
+  assert.deepEqual(s, [{ n: 50, mean: null, median: null, count: 0, values: [], replicates: [], converged: [], nFits: 2, nFailed: 0, nNotConverged: 0, nMissing: 2 }]);
 });
 
 test('isConverged(row) reads stopReason, else the converged flag; a failed row never converged', () => {

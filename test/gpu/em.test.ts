@@ -18,6 +18,9 @@ import { fitMany } from '../../src/fitting/batch.js';
 import { nearTruthStart } from '../../src/fitting/starts.js';
 import { packState } from '../../src/fitting/state.js';
 import type { FitOptions } from '../../src/fitting/types.js';
+
+/** The GPU engine runs plain EM with the relative rule (the score rule and SQUAREM are CPU-only for now). */
+const GPU_RULE = { stop: 'relative', accelerate: 'none' } as const;
 import { BatchEngine, uploadBatchData } from '../../src/gpu/batched-em.js';
 import { fitMoE, parseModel, Rng, sample, voronoiLoss } from '../../src/index.js';
 import type { Model } from '../../src/models/types.js';
@@ -40,34 +43,34 @@ interface Case {
   options: FitOptions;
 }
 const CASES: Record<string, Case> = {
-  softmax: { truth: parseModel({ gate: { type: 'softmax' }, experts: TWO_EXPERTS, input }), options: { k: 2, gate: { type: 'softmax' } } },
+  softmax: { truth: parseModel({ gate: { type: 'softmax' }, experts: TWO_EXPERTS, input }), options: { ...GPU_RULE, k: 2, gate: { type: 'softmax' } } },
   'softmax, over-specified k = 3': {
     truth: parseModel({ gate: { type: 'softmax' }, experts: TWO_EXPERTS, input }),
-    options: { k: 3, gate: { type: 'softmax' } },
+    options: { ...GPU_RULE, k: 3, gate: { type: 'softmax' } },
   },
   'top-2 of 3': {
     truth: parseModel({ gate: { type: 'topk', K: 2, rankBy: 'slope' }, experts: THREE_EXPERTS, input }),
-    options: { k: 3, gate: { type: 'topk', K: 2, rankBy: 'slope' } },
+    options: { ...GPU_RULE, k: 3, gate: { type: 'topk', K: 2, rankBy: 'slope' } },
   },
   'top-2 of 3 ranked by logit': {
     truth: parseModel({ gate: { type: 'topk', K: 2, rankBy: 'logit' }, experts: THREE_EXPERTS, input }),
-    options: { k: 3, gate: { type: 'topk', K: 2, rankBy: 'logit' } },
+    options: { ...GPU_RULE, k: 3, gate: { type: 'topk', K: 2, rankBy: 'logit' } },
   },
   'temperature, tau known': {
     truth: parseModel({ gate: { type: 'temperature', tau: 0.5 }, experts: TWO_EXPERTS, input }),
-    options: { k: 2, gate: { type: 'temperature', tau: 0.5 } },
+    options: { ...GPU_RULE, k: 2, gate: { type: 'temperature', tau: 0.5 } },
   },
   'temperature, tau free': {
     truth: parseModel({ gate: { type: 'temperature', tau: 0.5 }, experts: TWO_EXPERTS, input }),
-    options: { k: 2, gate: { type: 'temperature', tau: 0.5 }, tau: 'free' },
+    options: { ...GPU_RULE, k: 2, gate: { type: 'temperature', tau: 0.5 }, tau: 'free' },
   },
   'activation tanh, tau known': {
     truth: parseModel({ gate: { type: 'activation', activation: 'tanh', tau: 1 }, experts: THREE_EXPERTS, input }),
-    options: { k: 3, gate: { type: 'activation', activation: 'tanh', tau: 1 } },
+    options: { ...GPU_RULE, k: 3, gate: { type: 'activation', activation: 'tanh', tau: 1 } },
   },
   'activation gelu, tau free': {
     truth: parseModel({ gate: { type: 'activation', activation: 'gelu', tau: 1 }, experts: THREE_EXPERTS, input }),
-    options: { k: 3, gate: { type: 'activation', activation: 'gelu', tau: 1 }, tau: 'free' },
+    options: { ...GPU_RULE, k: 3, gate: { type: 'activation', activation: 'gelu', tau: 1 }, tau: 'free' },
   },
 };
 

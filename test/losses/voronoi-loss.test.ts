@@ -128,7 +128,6 @@ test('voronoiLoss(fit, truth).aligned is invariant to a common gating shift of t
       const s = voronoiLoss(shifted(f, t0, [...t1]), t);
       assert.ok(Math.abs(s.raw - base.raw) > 1e-3, `raw should change: ${s.raw} vs ${base.raw}`);
       close(s.aligned, base.aligned, 1e-10 * (1 + base.aligned), `aligned (${t0}, ${t1})`);
-      assert.ok(s.aligned <= s.raw);
     }
   }
 });
@@ -146,25 +145,123 @@ test('voronoiLoss(shifted truth, truth) has raw > 0 and aligned 0, with the shif
   assert.ok(over.aligned < 1e-12, `aligned ${over.aligned}`);
 });
 
-test('voronoiLoss(fit, truth).aligned <= raw, and both are >= 0', () => {
+test("voronoiLoss(fit, truth, {alignment: 'unconstrained'}).aligned <= raw; both losses are >= 0 under either rule", () => {
   const t = demys();
   for (const eps of [0, 0.01, 0.1, 0.5, 2]) {
     for (const f of [perturbed(t, eps), shifted(perturbed(t, eps), 0.3, [1])]) {
+      const u = voronoiLoss(f, t, { alignment: 'unconstrained' });
+      assert.ok(u.aligned <= u.raw && u.aligned >= 0, `eps ${eps}: ${u.aligned} vs ${u.raw}`);
       const r = voronoiLoss(f, t);
-      assert.ok(r.aligned <= r.raw && r.aligned >= 0, `eps ${eps}: ${r.aligned} vs ${r.raw}`);
+      assert.ok(r.aligned >= 0 && r.raw >= 0, `eps ${eps}: ${r.aligned}`);
+      // the minimum over (t0, t1) is never above the minimum over t1 at the normalised t0
+      assert.ok(u.aligned <= r.aligned * (1 + 1e-12), `eps ${eps}: ${u.aligned} vs ${r.aligned}`);
     }
   }
 });
 
-test('voronoiLoss(fit, truth) with a hopeless fit reaches the bound sum_j exp(beta0*_j) as t0 -> -Infinity', () => {
+test("voronoiLoss(fit, truth, {alignment: 'unconstrained'}) keeps the old rule: a hopeless fit reaches sum_j exp(beta0*_j) as t0 -> -Infinity", () => {
   const t = demys();
   const f = withExperts(t, t.experts.map((e) => ({ ...e, nu: e.nu + 30 })));
-  const r = voronoiLoss(f, t);
+  const r = voronoiLoss(f, t, { alignment: 'unconstrained' });
+  assert.equal(r.options.alignment, 'unconstrained');
   assert.equal(r.shift.t0, -Infinity);
   close(r.aligned, Math.exp(-8) + 1, 1e-15, 'aligned');
   assert.ok(r.raw > r.aligned);
   // the aligned mass errors are then the true masses
   close(r.errors.aligned[1]!.mass, 1, 1e-15, 'mass');
+  // the default rule fixes t0 by normalisation (here 0: the masses already sum to the truth) and
+  // reports the loss of that fit: 30 in every nu, nothing else off
+  const n = voronoiLoss(f, t);
+  assert.equal(n.options.alignment, 'massNormalised');
+  assert.equal(n.shift.t0, 0);
+  close(n.aligned, (Math.exp(-8) + 1) * 30, 1e-12, 'aligned (massNormalised)');
+  close(n.aligned, n.raw, 1e-12, 'aligned = raw here');
+});
+
+/** [DEMYS] truth with the reference expert (beta0 = 0, beta1 = 0) split into two half-mass atoms of beta1 = +-s. */
+function splitReference(s: number): Model {
+  const t = demys();
+  const e = t.experts[1]!;
+  return withExperts(t, [{ ...t.experts[0]! }, { ...e, beta0: Math.log(0.5), beta1: [s] }, { ...e, beta0: Math.log(0.5), beta1: [-s] }]);
+}
+
+test('voronoiLoss(fit, truth).aligned has no ceiling: splitting the reference expert by beta1 = +-3, +-10 grows past sum_j exp(beta0*_j)', () => {
+  const t = demys();
+  const ceiling = Math.exp(-8) + 1; // 1.000335, the old aligned value of every such fit
+  const prev: number[] = [];
+  for (const s of [3, 10]) {
+    const f = splitReference(s);
+    const r = voronoiLoss(f, t);
+    assert.equal(r.kind, 'D2');
+    assert.deepEqual(r.alignedCells, [[0], [1, 2]]);
+    close(r.shift.t0, 0, 0, 't0'); // the masses sum to the true total already
+    close(r.shift.t1[0]!, 0, 1e-9, 't1'); // symmetric split: no slope shift helps
+    // D2 = 2 * 0.5 * s^rbar(2): 81 and 10^4
+    close(r.aligned, s ** 4, 1e-9 * s ** 4, `aligned D2 (+-${s})`);
+    assert.ok(r.aligned <= r.raw + 1e-9);
+    prev.push(r.aligned);
+    // the unconstrained rule hits the ceiling for both
+    close(voronoiLoss(f, t, { alignment: 'unconstrained' }).aligned, ceiling, 1e-12, `unconstrained (+-${s})`);
+  }
+  assert.ok(prev[1]! > prev[0]! && prev[1]! > ceiling, String(prev));
+});
+
+test('voronoiLoss(shifted truth, truth).aligned is 0 for softmax, top-K, temperature (shift in t0 and t1) and tanh activation (t0 only)', () => {
+  const t = demys();
+  const three: Model = {
+    ...t,
+    experts: [
+      { beta0: -1, beta1: [4], a: [1], b: 0, nu: 0.2 },
+      { beta0: 0.5, beta1: [-2], a: [-1], b: 2, nu: 0.3 },
+      { beta0: 0, beta1: [0], a: [3], b: -2, nu: 0.1 },
+    ],
+  };
+  const cases: { name: string; truth: Model; t1: number[] }[] = [
+    { name: 'softmax', truth: t, t1: [-4] },
+    { name: 'topk slope', truth: { ...three, gate: { type: 'topk', K: 2, rankBy: 'slope' } }, t1: [2.5] },
+    { name: 'topk logit', truth: { ...three, gate: { type: 'topk', K: 1, rankBy: 'logit' } }, t1: [-1.5] },
+    { name: 'temperature', truth: { ...t, gate: { type: 'temperature', tau: 0.5 } }, t1: [3] },
+    { name: 'activation tanh', truth: { ...t, gate: { type: 'activation', activation: 'tanh', tau: 0.7 } }, t1: [0] },
+  ];
+  for (const c of cases) {
+    for (const t0 of [1.5, -2.25]) {
+      const f = frozen(shifted(c.truth, t0, c.t1));
+      const r = voronoiLoss(f, c.truth);
+      assert.ok(r.raw > 1e-3, `${c.name}: raw ${r.raw}`);
+      assert.ok(Math.abs(r.aligned) <= 1e-9, `${c.name} (${t0}, ${c.t1}): aligned ${r.aligned}`);
+      close(r.shift.t0, -t0, 1e-12, `${c.name}: t0`);
+      close(r.shift.t1[0]!, -c.t1[0]!, 1e-9, `${c.name}: t1`);
+      assert.equal(r.options.shift, c.name === 'activation tanh' ? 'intercept' : 'full');
+      for (const e of r.errors.aligned) {
+        for (const v of [e.mass, e.beta1!, e.a!, e.b!, e.nu!]) assert.ok(Math.abs(v) <= 1e-9, `${c.name}: ${JSON.stringify(e)}`);
+      }
+    }
+  }
+  // D2: a shifted exact split of a true atom
+  const over = voronoiLoss(shifted(split(0.3, 0.7, {}, {}), 0.8, [-6]), t);
+  assert.equal(over.kind, 'D2');
+  assert.ok(over.aligned <= 1e-9, `aligned ${over.aligned}`);
+});
+
+test('voronoiLoss(fit, truth).aligned (massNormalised) can exceed raw: too little fitted mass is scaled up with its errors', () => {
+  const t = demys();
+  // the reference expert with half its mass and b off by 3; D1, exponents 1
+  const f = withExperts(t, [{ ...t.experts[0]! }, { ...t.experts[1]!, beta0: Math.log(0.5), b: -2 }]);
+  const r = voronoiLoss(f, t);
+  close(r.raw, 0.5 + 0.5 * 3, 1e-12, 'raw');
+  const s = (Math.exp(-8) + 1) / (Math.exp(-8) + 0.5);
+  close(r.shift.t0, Math.log(s), 1e-12, 't0');
+  // cell masses s e^-8 and 0.5 s; no slope shift helps (both beta1 are exact)
+  const hand = Math.abs(s * Math.exp(-8) - Math.exp(-8)) + Math.abs(0.5 * s - 1) + 0.5 * s * 3;
+  close(r.aligned, hand, 1e-12, 'aligned');
+  assert.ok(r.aligned > r.raw, `${r.aligned} vs ${r.raw}`);
+  assert.ok(voronoiLoss(f, t, { alignment: 'unconstrained' }).aligned <= r.raw);
+});
+
+test('voronoiLoss(fit, truth, {alignment}) validates the rule', () => {
+  const t = demys();
+  assert.throws(() => voronoiLoss(t, t, { alignment: 'free' } as never), (e: unknown) => e instanceof ConfigError && /alignment/.test(e.message) && /free/.test(e.message));
+  assert.equal(voronoiLoss(t, t).options.alignment, 'massNormalised');
 });
 
 test('voronoiLoss(fit, truth) picks D1 for k = k*, D2 for k > k*, and throws ModelError for k < k*', () => {
@@ -279,10 +376,26 @@ test('voronoiLoss(fit, truth) aligns in well under 50 ms for k = 4, k* = 3, d = 
   assert.ok(times[2]! < 50, `median ${times[2]} ms`);
 });
 
-test('voronoiLoss(fit, truth).errors.aligned are the parameter errors at the minimising shift', () => {
+test('voronoiLoss(fit, truth).errors.aligned are the parameter errors at the aligned t0 and the least-squares t1', () => {
   const t = demys();
   const f = shifted(split(0.4, 0.7, { b: 0.1, beta1: 0.2 }, { b: -0.2, a: 0.1 }), 0.5, [-1]);
   const r = voronoiLoss(f, t);
   assert.deepEqual(r.errors.raw, parameterErrors(f, t));
-  assert.deepEqual(r.errors.aligned, parameterErrors(f, t, { shift: r.shift }));
+  // at the loss's t0 and the mass-weighted least-squares t1 over the aligned cells (docs/losses.md)
+  let num = 0;
+  let den = 0;
+  r.alignedCells.forEach((cell, j) => {
+    for (const i of cell) {
+      const w = Math.exp(f.experts[i]!.beta0);
+      num += w * (t.experts[j]!.beta1[0]! - f.experts[i]!.beta1[0]!);
+      den += w;
+    }
+  });
+  const expected = parameterErrors(f, t, { shift: { t0: r.shift.t0, t1: [num / den] } });
+  r.errors.aligned.forEach((e, j) => {
+    for (const key of ['mass', 'beta1', 'a', 'b', 'nu'] as const) {
+      // the loss computes t1 with weights relative to the largest mass: equal up to rounding
+      assert.ok(Math.abs(e[key]! - expected[j]![key]!) < 1e-12, `${key}[${j}] ${e[key]} vs ${expected[j]![key]}`);
+    }
+  });
 });

@@ -1,0 +1,194 @@
+/**
+ * The stopping certificate of a fit (spec: fitting.md, "Stopping", revised): the score statistic
+ *
+ *   T = 1/2 g' J^-1 g,   g = sum_n s_n,   J = sum_n s_n s_n',
+ *
+ * where s_n is the score of observation n, d/dv log p(y_n | x_n; v), over the free parameters
+ * v = (free gate coordinates, a, b, log nu), in the MLE packing order (fitting/mle.ts). By Fisher's identity s_n is the score of the complete
+ * data averaged over the responsibilities R of the same E-step:
+ *
+ *   gate:      s_n = d/dtheta sum_i R_ni log G_i(x_n; theta)   (Gate.pointScores, or objective per point)
+ *   (a_i,b_i): s_n = R_ni z_n r_ni / nu_i,        z = (x, 1), r_ni = y_n - a_i.x_n - b_i
+ *   log nu_i:  s_n = R_ni (r_ni^2 / (2 nu_i) - 1/2)
+ *
+ * T is a Newton step's predicted gain with the outer-product (OPG) estimate J of the information:
+ * an estimate, in nats, of how far the log-likelihood still is below the maximum being climbed,
+ * whatever n is. It is invariant under any smooth reparameterisation (s and J transform with the
+ * Jacobian), so log nu versus nu does not matter.
+ *
+ * Constraints: a variance on its floor nu_min whose score points below the floor is at a
+ * constrained maximum in that coordinate (Karush-Kuhn-Tucker), so that coordinate is left out.
+ * Coordinates whose scores are all zero (an expert without mass) carry no information and no
+ * gradient; they are left out too.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { PackedState } from './state.js';
+
+/** The certificate and its parts. */
+export interface Certificate {
+  /** T = 1/2 g' J^-1 g in nats (>= 0); Infinity if a score is not finite */
+  T: number;
+  /** number of coordinates used (free parameters minus those left out) */
+  used: number;
+  /** the total score g (a view of the workspace: copy it to keep it) */
+  score: Float64Array;
+}
+
+/** Scratch arrays reused across calls for one state shape (no per-point allocation). */
+export class CertificateWorkspace {
+  readonly P: number;
+  readonly s: Float64Array;
+  readonly g: Float64Array;
+  readonly J: Float64Array;
+  readonly gateGrad: Float64Array;
+  readonly xRow: Float64Array;
+  readonly rRow: Float64Array;
+  /** per-point gate scores (n x nParams), allocated at the first use */
+  gateScores = new Float64Array(0);
+
+  constructor(state: PackedState) {
+    const { k, d } = state.experts;
+    this.P = state.free.length + k * (d + 1) + k;
+    this.s = new Float64Array(this.P);
+    this.g = new Float64Array(this.P);
+    this.J = new Float64Array(this.P * this.P);
+    this.gateGrad = new Float64Array(state.gate.nParams);
+    this.xRow = new Float64Array(d);
+    this.rRow = new Float64Array(k);
+  }
+}
+
+/**
+ * The score statistic T at the state's parameters, from the responsibilities R (n x k) of an
+ * E-step at those parameters, and the gate weights G (n x k) there.
+ * @param nuMin the variance floor of the fit (a variance within 1e-9 relative of it is "on the floor")
+ * @example
+ *   // after an E-step at `state` that filled R:
+ *   const { T } = scoreStatistic(data, state, R, G, 1e-3);  // T <= 1e-3: within about 1e-3 nats of a maximum
+ */
+export function scoreStatistic(
+  data: Dataset,
+  state: PackedState,
+  R: Float64Array,
+  G: Float64Array,
+  nuMin: number,
+  ws: CertificateWorkspace = new CertificateWorkspace(state),
+): Certificate {
+  const { n, d, X, Y } = data;
+  const { gate, theta, free, experts } = state;
+  const { k, a, b, nu } = experts;
+  const { P, s, g, J, gateGrad, xRow, rRow } = ws;
+  const F = free.length;
+  // the MLE packing (fitting/mle.ts): free gate coordinates, a (k x d), b (k), log nu (k)
+  const offB = F + k * d;
+  const offNu = offB + k;
+  const Pg = gate.nParams;
+  if (gate.pointScores) {
+    if (ws.gateScores.length < n * Pg) ws.gateScores = new Float64Array(n * Pg);
+    gate.pointScores(theta, X, n, R, G, ws.gateScores);
+  }
+  const S = ws.gateScores;
+  g.fill(0);
+  J.fill(0);
+  for (let r = 0; r < n; r++) {
+    for (let p = 0; p < d; p++) xRow[p] = X[r * d + p]!;
+    for (let i = 0; i < k; i++) rRow[i] = R[r * k + i]!;
+    if (gate.pointScores) {
+      for (let t = 0; t < F; t++) s[t] = S[r * Pg + free[t]!]!;
+    } else {
+      gate.objective(theta, xRow, 1, rRow, gateGrad, null);
+      for (let t = 0; t < F; t++) s[t] = gateGrad[free[t]!]!;
+    }
+    const y = Y[r]!;
+    for (let i = 0; i < k; i++) {
+      const w = rRow[i]!;
+      const o = F + i * d;
+      if (w === 0) {
+        for (let p = 0; p < d; p++) s[o + p] = 0;
+        s[offB + i] = 0;
+        s[offNu + i] = 0;
+        continue;
+      }
+      let mean = b[i]!;
+      for (let p = 0; p < d; p++) mean += a[i * d + p]! * xRow[p]!;
+      const res = y - mean;
+      const c = (w * res) / nu[i]!;
+      for (let p = 0; p < d; p++) s[o + p] = c * xRow[p]!;
+      s[offB + i] = c;
+      s[offNu + i] = w * ((res * res) / (2 * nu[i]!) - 0.5);
+    }
+    for (let u = 0; u < P; u++) {
+      const su = s[u]!;
+      g[u] = g[u]! + su;
+      if (su === 0) continue;
+      const row = u * P;
+      for (let v = u; v < P; v++) J[row + v] = J[row + v]! + su * s[v]!;
+    }
+  }
+  // which coordinates enter: informative ones, and not a floored variance pushing downward
+  const use: number[] = [];
+  for (let u = 0; u < P; u++) {
+    if (!Number.isFinite(g[u]!) || !Number.isFinite(J[u * P + u]!)) return { T: Infinity, used: P, score: g };
+    if (!(J[u * P + u]! > 0)) continue;
+    if (u >= offNu) {
+      const i = u - offNu;
+      if (nu[i]! <= nuMin * (1 + 1e-9) && g[u]! < 0) continue;
+    }
+    use.push(u);
+  }
+  return { T: 0.5 * quadraticInverse(J, g, P, use), used: use.length, score: g };
+}
+
+/**
+ * g' J^-1 g over the coordinates `use` (J symmetric, upper triangle filled), by a Cholesky factor
+ * of the Jacobi-scaled J (unit diagonal, so one relative ridge suits every block's scale); a
+ * direction J cannot resolve (rank deficiency by rounding) gets the ridge.
+ */
+function quadraticInverse(J: Float64Array, g: Float64Array, P: number, use: number[]): number {
+  const m = use.length;
+  if (m === 0) return 0;
+  const scale = use.map((u) => 1 / Math.sqrt(J[u * P + u]!));
+  const A = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    for (let c = a; c < m; c++) {
+      const ua = use[a]!;
+      const uc = use[c]!;
+      const v = J[Math.min(ua, uc) * P + Math.max(ua, uc)]! * scale[a]! * scale[c]!;
+      A[a * m + c] = v;
+      A[c * m + a] = v;
+    }
+  }
+  const rhs = Float64Array.from(use, (u, a) => g[u]! * scale[a]!);
+  const L = new Float64Array(m * m);
+  let ridge = 0;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let ok = true;
+    for (let j = 0; j < m && ok; j++) {
+      let sum = A[j * m + j]! + ridge;
+      for (let p = 0; p < j; p++) sum -= L[j * m + p]! * L[j * m + p]!;
+      if (!(sum > 1e-13)) {
+        ok = false;
+        break;
+      }
+      const ljj = Math.sqrt(sum);
+      L[j * m + j] = ljj;
+      for (let i = j + 1; i < m; i++) {
+        let t = A[i * m + j]!;
+        for (let p = 0; p < j; p++) t -= L[i * m + p]! * L[j * m + p]!;
+        L[i * m + j] = t / ljj;
+      }
+    }
+    if (ok) break;
+    ridge = ridge === 0 ? 1e-12 : ridge * 10;
+  }
+  // g' A^-1 g = ||L^-1 g||^2
+  let total = 0;
+  const z = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let t = rhs[i]!;
+    for (let p = 0; p < i; p++) t -= L[i * m + p]! * z[p]!;
+    z[i] = t / L[i * m + i]!;
+    total += z[i]! * z[i]!;
+  }
+  return total;
+}

@@ -1,0 +1,148 @@
+/**
+ * Tests of the estimator, not only of the arithmetic (issue 11): the stopping certificate T
+ * measures the distance to a maximum, SQUAREM climbs monotonically to the same maxima as plain EM,
+ * and the default fit reaches the log-likelihood that long plain EM reaches.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fitMoE, mleObjective, packMle, packState, runEM, unpackMle } from '../src/fitting/index.js';
+import { scoreStatistic } from '../src/fitting/certificate.js';
+import { defaultNuMin } from '../src/fitting/fit.js';
+import type { FitOptions } from '../src/fitting/index.js';
+import type { GateSpec, Model } from '../src/models/index.js';
+import { Rng } from '../src/rng/index.js';
+import { sample } from '../src/sampling/index.js';
+import { parseExperimentConfig } from '../src/sweeps/config.js';
+import { centralDifference, DEMYS, maxRelativeError, TOPK, tempModel } from './helpers.js';
+import { readFileSync } from 'node:fs';
+
+interface Case {
+  name: string;
+  truth: Model;
+  gate: GateSpec;
+  tau?: 'known' | 'free';
+  k?: number;
+}
+
+const CASES: Case[] = [
+  { name: 'softmax k=3 over-specified', truth: DEMYS, gate: { type: 'softmax' }, k: 3 },
+  { name: 'topk K=2', truth: TOPK, gate: { type: 'topk', K: 2, rankBy: 'slope' } },
+  { name: 'temperature tau free', truth: tempModel({ type: 'temperature', tau: 0.5 }), gate: { type: 'temperature', tau: 0.5 }, tau: 'free' },
+  { name: 'activation tanh tau free', truth: tempModel({ type: 'activation', activation: 'tanh', tau: 0.5 }), gate: { type: 'activation', activation: 'tanh', tau: 0.5 }, tau: 'free' },
+];
+
+/** The state, the MLE vector and the objective of a perturbed start on data. */
+function setup(c: Case, data: ReturnType<typeof sample>, noise = 0.2) {
+  const options: FitOptions = { k: c.k ?? c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known' };
+  const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth: c.truth, noise, seed: 5 }).model;
+  const state = packState(start, options);
+  return { options, state, v: packMle(state), objective: mleObjective(data, state) };
+}
+
+for (const c of CASES) {
+  test(`certificate (${c.name}): the per-observation scores are the gradients of log p(y_n | x_n)`, () => {
+    const data = sample(c.truth, 40, new Rng(31));
+    const { state, v } = setup(c, data);
+    for (const row of [0, 17, 39]) {
+      const one = { n: 1, d: data.d, X: data.X.slice(row * data.d, row * data.d + data.d), Y: data.Y.slice(row, row + 1) };
+      const objective = mleObjective(one, state);
+      objective(v.slice(), null);
+      const { score } = scoreStatistic(one, state, objective.responsibilities, objective.weights, 1e-12);
+      const fd = centralDifference((w) => objective(w, null), v);
+      // central differences of one log-density at h = 1e-5: truncation ~ h^2 |f'''| ~ 1e-9, rounding ~ 1e-16 / 1e-5
+      assert.ok(maxRelativeError(score, fd) < 1e-5, `row ${row}: ${Array.from(score)} vs ${Array.from(fd)}`);
+    }
+  });
+}
+
+test('certificate: T estimates the remaining gain L* - L near an exact-specified maximum', () => {
+  const data = sample(DEMYS, 10000, new Rng(32));
+  const c: Case = { name: 'softmax', truth: DEMYS, gate: { type: 'softmax' } };
+  const { options, state } = setup(c, data, 0.05);
+  const fit = runEM(data, state, { ...options, scoreTol: 1e-10 });
+  assert.equal(fit.stopReason, 'converged');
+  const vStar = packMle(state);
+  const objective = mleObjective(data, state);
+  const LStar = objective(vStar.slice(), null);
+  const rng = new Rng(33);
+  for (let trial = 0; trial < 6; trial++) {
+    const v = Float64Array.from(vStar, (x) => x + 0.01 * (trial + 1) * rng.normal() / Math.sqrt(data.n / 1000));
+    const L = objective(v, null);
+    const { T } = scoreStatistic(data, state, objective.responsibilities, objective.weights, 1e-12);
+    const gap = LStar - L;
+    // near a maximum gap = 1/2 g'(-H)^-1 g + O(|dv|^3), and J = sum s s' estimates -H with relative
+    // error O(n^-1/2) at a correctly specified model (information equality): T/gap near 1; the
+    // band [0.5, 2] is the spec's "within 0.2-2 eps" with room for the cubic term at these steps
+    assert.ok(gap > 0, `gap ${gap}`);
+    assert.ok(T / gap > 0.5 && T / gap < 2, `trial ${trial}: T = ${T}, gap = ${gap}`);
+  }
+  unpackMle(state, vStar);
+});
+
+test('SQUAREM lands on plain EM\'s fixed point on an exact-specified fit', () => {
+  const data = sample(DEMYS, 5000, new Rng(34));
+  const start = { type: 'nearTruth' as const, truth: DEMYS, noise: 0.2, seed: 9 };
+  // scoreTol 1e-6: the gate M-step's own tolerance (gateTol 1e-10 |Q|, about 1e-7 nats here) sets
+  // a floor near 1e-7 under which no GEM fixed point is more stationary
+  const options: FitOptions = { k: 2, gate: { type: 'softmax' }, scoreTol: 1e-6 };
+  const plain = fitMoE(data, { ...options, accelerate: 'none' }, start);
+  const fast = fitMoE(data, options, start);
+  assert.equal(plain.fit.stopReason, 'converged');
+  assert.equal(fast.fit.stopReason, 'converged');
+  // both within about 1e-6 nats of the same maximum (T <= 1e-6): |dL| <= 2e-6 up to T's factor-2
+  // accuracy, and parameter gaps of order sqrt(2 * 4e-6 / lambda_min), lambda_min ~ n * 1e-3 = 5
+  // here: about 1.3e-3 absolute in the flattest direction, so 2e-3 relative to (|value| + 1)
+  assert.ok(Math.abs(plain.fit.loglik - fast.fit.loglik) < 4e-6, `${plain.fit.loglik} vs ${fast.fit.loglik}`);
+  const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1, ...e.a, e.b, e.nu]);
+  assert.ok(maxRelativeError(flat(plain.model), flat(fast.model)) < 2e-3, `${flat(plain.model)} vs ${flat(fast.model)}`);
+});
+
+test('over-specified [DEMYS] k = 3 at n = 1e4: the default fit reaches long plain EM\'s maximum in a fraction of the EM maps', () => {
+  const data = sample(DEMYS, 10000, new Rng(1));
+  const start = { type: 'nearTruth' as const, truth: DEMYS, noise: 0.1, seed: 101 };
+  const base: FitOptions = { k: 3, gate: { type: 'softmax' } };
+  const fast = fitMoE(data, { ...base, trace: true }, start);
+  // long plain EM: stop only when one iteration gains at most 1e-9 nats (thousands of iterations)
+  const long = fitMoE(data, { ...base, stop: 'relative', tol: 0, absTol: 1e-9, accelerate: 'none', maxIterations: 30000 }, start);
+  const old = fitMoE(data, { ...base, stop: 'relative', tol: 1e-6, accelerate: 'none', maxIterations: 2000 }, start);
+  assert.equal(fast.fit.stopReason, 'converged');
+  assert.equal(long.fit.stopReason, 'converged');
+  // the issue's criterion: within 5e-3 nats of what long plain EM reaches
+  assert.ok(fast.fit.loglik >= long.fit.loglik - 5e-3, `default ${fast.fit.loglik} vs long EM ${long.fit.loglik}`);
+  // monotone along the accepted path
+  const trace = fast.fit.trace!;
+  for (let t = 1; t < trace.length; t++) assert.ok(trace[t]! >= trace[t - 1]! - 1e-10 * Math.abs(trace[t - 1]!), `L fell at ${t}`);
+  // measured 466 against 3865 EM maps; 3x is a floor that a working accelerator clears easily
+  assert.ok(fast.fit.iterations * 3 < long.fit.iterations, `${fast.fit.iterations} vs ${long.fit.iterations} EM maps`);
+  // the authors' relative rule stops next to the start: measured 5.3 nats short on this seed
+  assert.ok(old.fit.loglik < long.fit.loglik - 1, `relative rule ${old.fit.loglik} vs ${long.fit.loglik}`);
+});
+
+test('the variance floor is scale-aware: 0.01 x the smallest variance of the truth or of the given start', () => {
+  assert.ok(Math.abs(defaultNuMin({ k: 2, gate: { type: 'softmax' } }, DEMYS) - 0.0009) < 1e-15);
+  const data = sample(DEMYS, 500, new Rng(35));
+  const near = fitMoE(data, { k: 2, gate: { type: 'softmax' } }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 1 });
+  assert.ok(Math.abs(near.fit.nuMin - 0.0009) < 1e-15);
+  const scaled: Model = { ...DEMYS, experts: DEMYS.experts.map((e) => ({ ...e, nu: e.nu * 100 })) };
+  const given = fitMoE(data, { k: 2, gate: { type: 'softmax' }, maxIterations: 1 }, { type: 'given', model: scaled });
+  assert.ok(Math.abs(given.fit.nuMin - 0.09) < 1e-12);
+  const explicit = fitMoE(data, { k: 2, gate: { type: 'softmax' }, nuMin: 1e-5, maxIterations: 1 }, { type: 'given', model: scaled });
+  assert.equal(explicit.fit.nuMin, 1e-5);
+  const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/demys-over3.json', 'utf8')), 'demys-over3');
+  assert.ok(Math.abs(config.fit.nuMin! - 0.0009) < 1e-15);
+});
+
+test('a fit records its stopping rule and certificate; the relative rule is an explicit option', () => {
+  const data = sample(DEMYS, 2000, new Rng(36));
+  const start = { type: 'nearTruth' as const, truth: DEMYS, noise: 0.1, seed: 2 };
+  const score = fitMoE(data, { k: 2, gate: { type: 'softmax' } }, start);
+  assert.equal(score.fit.stopReason, 'converged');
+  assert.match(score.fit.stopRule, /^score T <= 0.001$/);
+  assert.ok(score.fit.certificate !== null && score.fit.certificate <= 1e-3);
+  const relative = fitMoE(data, { k: 2, gate: { type: 'softmax' }, stop: 'relative', tol: 1e-6, accelerate: 'none' }, start);
+  assert.match(relative.fit.stopRule, /^relative \|dL\| <= 0.000001 \|L\|$/);
+  assert.equal(relative.fit.certificate, null);
+  const mle = fitMoE(data, { k: 2, gate: { type: 'softmax' }, method: 'mle' }, start);
+  assert.equal(mle.fit.stopReason, 'converged');
+  assert.ok(mle.fit.certificate !== null && mle.fit.certificate <= 1e-3);
+});
