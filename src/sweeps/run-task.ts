@@ -7,8 +7,7 @@ import { GatelabError } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
-import { parameterErrors, type GateShift } from '../losses/parameter-errors.js';
-import { voronoiLoss, type ShiftMode } from '../losses/voronoi-loss.js';
+import { voronoiLoss } from '../losses/voronoi-loss.js';
 import { gateTau, type Model } from '../models/types.js';
 import { lossTauFitted } from './config.js';
 import { Rng } from '../rng/rng.js';
@@ -16,13 +15,26 @@ import { sample } from '../sampling/sample.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
 /**
- * Errors of the identifiable ratio of a temperature-type gate, per true atom j:
- *   ratio[j] = max_{i in A_j} || beta1_i / tau + c - beta1*_j / tau* ||,
- * aligned in ratio space (a common shift c of every beta1_i / tau leaves the gate unchanged):
- * c = sum_i w_i (beta1*_{j(i)} / tau* - beta1_i / tau) / sum_i w_i, w_i = exp(beta0_i), as for the
- * other per-parameter errors. null for an empty cell.
+ * Errors of the identifiable ratio of a temperature-type gate, per true atom j, mass-weighted over
+ * the cell like the other per-parameter errors (losses.md, "Per-parameter errors"):
+ *
+ *     ratio[j] = ( sum_{i in A_j} w_i || beta1_i / tau + c - beta1*_j / tau* ||^r / sum_{i in A_j} w_i )^(1/r)
+ *
+ * with w_i = exp(beta0_i) and r = `exponents[j]` (the loss's beta1 exponent for that cell;
+ * defaults to 1, which is also the exponent of every singleton cell). The alignment is its own, in
+ * ratio space (a common shift c of every beta1_i / tau leaves the gate unchanged; the loss's t1 is
+ * a shift of beta1, which is not the same when tau != tau*): the mass-weighted mean
+ * c = sum_i w_i (beta1*_{j(i)} / tau* - beta1_i / tau) / sum_i w_i over all fitted atoms (a
+ * documented choice). null for an empty cell.
+ *
+ * @param fit fitted model with a temperature or activation gate (has tau)
+ * @param truth true model with tau, same input.dim
+ * @param cells Voronoi cells, one list of 0-based fitted indices per true atom
+ * @param exponents weighting exponent r > 0 per true atom; missing or null entries mean 1
+ * @example
+ *   ratioErrors(truth, truth, [[0], [1]]) // => [0, 0]
  */
-export function ratioErrors(fit: Model, truth: Model, cells: number[][]): (number | null)[] {
+export function ratioErrors(fit: Model, truth: Model, cells: number[][], exponents: readonly (number | null | undefined)[] = []): (number | null)[] {
   const tau = gateTau(fit.gate)!;
   const tauStar = gateTau(truth.gate)!;
   const d = truth.input.dim;
@@ -38,53 +50,52 @@ export function ratioErrors(fit: Model, truth: Model, cells: number[][]): (numbe
   if (total > 0) for (let p = 0; p < d; p++) c[p] = c[p]! / total;
   return cells.map((cell, j) => {
     if (cell.length === 0) return null;
-    let worst = 0;
-    for (const i of cell) {
+    const r = exponents[j] ?? 1;
+    const top = Math.max(...cell.map((i) => fit.experts[i]!.beta0));
+    const errs = cell.map((i) => {
       let s = 0;
       for (let p = 0; p < d; p++) s += (fit.experts[i]!.beta1[p]! / tau + c[p]! - truth.experts[j]!.beta1[p]! / tauStar) ** 2;
-      worst = Math.max(worst, Math.sqrt(s));
-    }
-    return worst;
+      return Math.sqrt(s);
+    });
+    const dmax = Math.max(...errs);
+    if (!(dmax > 0)) return dmax;
+    let num = 0;
+    let den = 0;
+    cell.forEach((i, q) => {
+      const w = Math.exp(fit.experts[i]!.beta0 - top);
+      num += w * (errs[q]! / dmax) ** r;
+      den += w;
+    });
+    return dmax * (num / den) ** (1 / r);
   });
 }
 
+/** Fraction of the smallest true variance below which a fitted atom counts as a "spike". */
+export const SPIKE_FRACTION = 0.1;
+
 /**
- * The common gating shift at which per-parameter errors are measured. The aligned Voronoi loss is
- * minimised at a vertex of its piecewise-linear landscape, where one atom's mass or beta1 error is
- * exactly 0: fine for the loss, degenerate for per-atom rates. So the errors use the smooth
- * least-squares alignment instead (a documented choice):
- *   t0 = log sum_j exp(beta0*_j) - log sum_i exp(beta0_i)                (total mass matched)
- *   t1 = sum_i w_i (beta1*_{j(i)} - beta1_i) / sum_i w_i,   w_i = exp(beta0_i),  j(i) = i's cell
- * with t1 = 0 when a slope shift changes the model (shift mode 'intercept': non-homogeneous
- * activations) and no shift at all in mode 'none'.
+ * The number of "spike" atoms of a fit: variance below SPIKE_FRACTION times the smallest true
+ * variance (narrow components that over-specified likelihoods grow on few points; fitting.md,
+ * "Compact parameter space").
  */
-export function parameterShift(fit: Model, truth: Model, cells: number[][], mode: Exclude<ShiftMode, 'auto'>): GateShift {
-  const d = truth.input.dim;
-  const t1 = new Array<number>(d).fill(0);
-  if (mode === 'none') return { t0: 0, t1 };
-  const massTrue = truth.experts.reduce((s, e) => s + Math.exp(e.beta0), 0);
-  const massFit = fit.experts.reduce((s, e) => s + Math.exp(e.beta0), 0);
-  const t0 = Math.log(massTrue) - Math.log(massFit);
-  if (mode === 'full') {
-    let total = 0;
-    cells.forEach((cell, j) => {
-      for (const i of cell) {
-        const w = Math.exp(fit.experts[i]!.beta0);
-        total += w;
-        for (let p = 0; p < d; p++) t1[p] = t1[p]! + w * (truth.experts[j]!.beta1[p]! - fit.experts[i]!.beta1[p]!);
-      }
-    });
-    if (total > 0) for (let p = 0; p < d; p++) t1[p] = t1[p]! / total;
-  }
-  return { t0, t1 };
+export function spikeCount(fit: Model, truth: Model): number {
+  const smallest = truth.experts.reduce((m, e) => Math.min(m, e.nu), Infinity);
+  return fit.experts.filter((e) => e.nu < SPIKE_FRACTION * smallest).length;
 }
 
 /** The start of a task's fit: the config's start with the task's seed. */
-export function taskStart(config: ExperimentConfig, task: SweepTask): StartSpec {
+export function taskStart(config: ExperimentConfig, task: SweepTask, variant: 'quick' | 'full' = 'full'): StartSpec {
   const s = config.start;
+  const restarts = config.variants[variant].restarts ?? s.restarts ?? 1;
   return s.type === 'nearTruth'
-    ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts: s.restarts ?? 1, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
-    : { type: 'random', seed: task.seed, restarts: s.restarts ?? 1 };
+    ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
+    : { type: 'random', seed: task.seed, restarts };
+}
+
+/** The fit options of a variant: the config's, with the variant's maxIterations where it sets one. */
+export function taskFitOptions(config: ExperimentConfig, variant: 'quick' | 'full'): ExperimentConfig['fit'] {
+  const maxIterations = config.variants[variant].maxIterations;
+  return maxIterations === undefined ? config.fit : { ...config.fit, maxIterations };
 }
 
 function baseRow(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask) {
@@ -101,7 +112,7 @@ export function failedRow(config: ExperimentConfig, variant: 'quick' | 'full', t
 export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask): SweepRow {
   try {
     const data = sample(config.truth, task.n, new Rng(task.seed));
-    return taskRow(config, variant, task, fitMoE(data, config.fit, taskStart(config, task)), 'cpu');
+    return taskRow(config, variant, task, fitMoE(data, taskFitOptions(config, variant), taskStart(config, task, variant)), 'cpu');
   } catch (e) {
     return failedRow(config, variant, task, e);
   }
@@ -114,9 +125,9 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     const tauFitted = lossTauFitted(config);
     const loss = voronoiLoss(result.model, config.truth, { tauFitted });
     const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
-    // per-parameter errors at the least-squares gating alignment (see parameterShift)
-    const shift = parameterShift(result.model, config.truth, loss.alignedCells, loss.options.shift);
-    const errors = parameterErrors(result.model, config.truth, { tauFitted, shift });
+    // per-parameter errors: mass-weighted, at the loss's aligning t0 (normalising the fitted
+    // masses) and the least-squares t1 (docs/losses.md, "Per-parameter errors")
+    const errors = loss.errors.aligned;
     for (const e of errors) {
       const j = e.atom + 1;
       q[`mass[${j}]`] = e.mass;
@@ -126,16 +137,23 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       q[`nu[${j}]`] = e.nu;
     }
     if (tauFitted && config.fit.gate.type === 'temperature') {
-      ratioErrors(result.model, config.truth, loss.alignedCells).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
+      const r = errors.map((e) => e.exponents?.beta1);
+      ratioErrors(result.model, config.truth, loss.alignedCells, r).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
     }
-    // by cell size: the worst error over the true atoms whose Voronoi cell has m > 1 fitted atoms
-    // (with a random start map the doubled atom differs between replicates; rates depend on m)
+    // by cell size m > 1 (with a random start map the doubled atom differs between replicates;
+    // rates depend on m): block[size=m] is the mass-weighted error of the cell of m fitted atoms,
+    // the largest of them if several cells have m atoms; block[size=m].max is the unweighted max
+    // over those cells' atoms, a diagnostic (no prediction refers to it); mass[size=m] the largest
+    // cell mass error
     for (const e of errors) {
       if (e.size < 2) continue;
       for (const block of ['beta1', 'a', 'b', 'nu'] as const) {
         const name = `${block}[size=${e.size}]`;
         const value = e[block];
         if (value !== null) q[name] = Math.max(q[name] ?? 0, value);
+        const maxName = `${name}.max`;
+        const worst = e.max[block];
+        if (worst !== null) q[maxName] = Math.max(q[maxName] ?? 0, worst);
       }
       const massName = `mass[size=${e.size}]`;
       q[massName] = Math.max(q[massName] ?? 0, e.mass);
@@ -149,6 +167,10 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       iterations: result.fit.iterations,
       stopReason: result.fit.stopReason,
       converged: result.fit.stopReason === 'converged',
+      certificate: result.fit.certificate,
+      lastChange: result.fit.lastChange,
+      nuFloorHits: result.fit.nuFloorHits.length,
+      spikes: spikeCount(result.model, config.truth),
       seconds: result.fit.seconds,
       start: result.fit.start,
       warnings: result.fit.warnings,

@@ -1,35 +1,105 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterErrors } from '../../src/losses/index.js';
-import type { Model } from '../../src/models/index.js';
-import { parameterShift } from '../../src/sweeps/run-task.js';
+import { readFileSync } from 'node:fs';
+import { fitMoE } from '../../src/fitting/fit.js';
+import { voronoiLoss } from '../../src/losses/index.js';
+import type { Expert, Model } from '../../src/models/index.js';
+import { Rng } from '../../src/rng/rng.js';
+import { sample } from '../../src/sampling/sample.js';
+import { parseExperimentConfig } from '../../src/sweeps/config.js';
+import * as taskRowModule from '../../src/sweeps/run-task.js';
+import { taskRow, taskStart } from '../../src/sweeps/run-task.js';
+import { shifted } from '../losses/fixtures.js';
 import { tempModel } from '../helpers.js';
 
-test('parameterShift undoes a common gating shift: a shifted, relabelled truth has zero errors', () => {
-  const truth = tempModel({ type: 'temperature', tau: 0.5 });
-  const [t0, t1] = [0.7, -1.3];
-  const fit: Model = {
-    ...truth,
-    experts: [truth.experts[1]!, truth.experts[0]!].map((e) => ({ ...e, beta0: e.beta0 + t0, beta1: [e.beta1[0]! + t1] })),
-  };
-  const shift = parameterShift(fit, truth, [[1], [0]], 'full');
-  assert.ok(Math.abs(shift.t0 + t0) < 1e-12 && Math.abs(shift.t1[0]! + t1) < 1e-12);
-  for (const e of parameterErrors(fit, truth, { shift })) {
-    for (const v of [e.mass, e.beta1, e.a, e.b, e.nu]) assert.ok(Math.abs(v!) < 1e-12, JSON.stringify(e));
+/**
+ * The demys-over3 experiment (its truth, k = 3, predictions) with the stopping options left to
+ * the defaults and no density distances, a task, and a real short fit (for the row's fit fields;
+ * the tests replace its model).
+ */
+function setup() {
+  const file = 'experiments/demys-over3.json';
+  const raw = JSON.parse(readFileSync(file, 'utf8'));
+  raw.fit = { k: 3, gate: { type: 'softmax' } };
+  raw.variants.quick.densityPoints = 0;
+  const config = parseExperimentConfig(raw, file);
+  const task = { key: 'test', n: 300, replicate: 0, seed: 7 };
+  const data = sample(config.truth, task.n, new Rng(task.seed));
+  const result = fitMoE(data, { ...config.fit, maxIterations: 3 }, taskStart(config, task));
+  return { config, task, result };
+}
+
+/** [DEMYS] truth with expert j split into atoms of the given masses and beta1 offsets. */
+function splitAtom(truth: Model, j: number, parts: [mass: number, dbeta1: number][]): Expert[] {
+  const e = truth.experts[j]!;
+  return parts.map(([w, o]) => ({ ...e, beta0: e.beta0 + Math.log(w), beta1: [e.beta1[0]! + o] }));
+}
+
+test('taskRow quantities are the mass-weighted errors at the aligned t0 and least-squares t1, with .max diagnostics by cell size', () => {
+  const { config, task, result } = setup();
+  const truth = config.truth;
+  // the reference expert split into masses 0.25 and 0.75 with beta1 offsets 2 and b, where
+  // 0.25 * 2^3 + 0.75 * b^3 = 0 makes t1 = 0 the aligned slope shift; then shifted by (0.6, [-3])
+  const b = -2 / Math.cbrt(3);
+  const model: Model = shifted({ ...truth, experts: [{ ...truth.experts[0]! }, ...splitAtom(truth, 1, [[0.25, 2], [0.75, b]])] }, 0.6, [-3]);
+  const row = taskRow(config, 'quick', task, { ...result, model }, 'cpu');
+  assert.equal(row.status, 'ok', row.error);
+  const q = row.quantities!;
+  const loss = voronoiLoss(model, truth);
+  assert.equal(q.D2, loss.aligned);
+  assert.ok(Math.abs(loss.shift.t0 + 0.6) < 1e-12 && Math.abs(loss.shift.t1[0]! - 3) < 1e-6, JSON.stringify(loss.shift));
+  // errors are at the least-squares t1 (docs/losses.md): after undoing the shift, the slope offsets
+  // are 0 (expert 1, mass e^-8), 2 and b (masses 0.25, 0.75): c = their mass-weighted mean.
+  // rbar(2) = 4 for beta1 in the 2-atom cell (hand computation)
+  const c = (0.25 * 2 + 0.75 * b) / (1 + Math.exp(-8));
+  const hand = (0.25 * (2 - c) ** 4 + 0.75 * (b - c) ** 4) ** 0.25;
+  assert.ok(Math.abs(q['beta1[2]']! - hand) < 1e-5, `${q['beta1[2]']} vs ${hand}`);
+  assert.equal(q['beta1[size=2]'], q['beta1[2]']);
+  assert.ok(Math.abs(q['beta1[size=2].max']! - Math.max(Math.abs(2 - c), Math.abs(b - c))) < 1e-5, String(q['beta1[size=2].max']));
+  for (const blk of ['a', 'b', 'nu']) {
+    assert.equal(q[`${blk}[size=2]`], 0);
+    assert.equal(q[`${blk}[size=2].max`], 0);
   }
+  for (const [name, v] of Object.entries(q)) if (/^(mass|beta1|a|b|nu)\[\d\]$/.test(name)) {
+    const j = Number(name.match(/\[(\d+)\]/)![1]) - 1;
+    const blk = name.slice(0, name.indexOf('[')) as 'mass' | 'beta1' | 'a' | 'b' | 'nu';
+    assert.equal(v, loss.errors.aligned[j]![blk], name);
+  }
+  assert.equal('parameterShift' in taskRowModule, false);
 });
 
-test('parameterShift keeps both atoms erring (no vertex where one error is exactly 0)', () => {
-  const truth = tempModel({ type: 'temperature', tau: 0.5 });
-  const fit: Model = { ...truth, experts: truth.experts.map((e, i) => ({ ...e, beta0: e.beta0 + 0.01 * (i + 1), beta1: [e.beta1[0]! + 0.02 * (i ? 1 : -1)] })) };
-  const errors = parameterErrors(fit, truth, { shift: parameterShift(fit, truth, [[0], [1]], 'full') });
-  assert.ok(errors.every((e) => e.mass > 0 && e.beta1! > 0));
-});
-
-test("parameterShift in mode 'intercept' does not shift beta1", () => {
-  const truth = tempModel({ type: 'activation', activation: 'tanh', tau: 0.5 });
-  assert.deepEqual(parameterShift(truth, truth, [[0], [1]], 'intercept').t1, [0]);
-  assert.deepEqual(parameterShift(truth, truth, [[0], [1]], 'none'), { t0: 0, t1: [0] });
+test('taskRow block[size=m] is the largest mass-weighted error over the cells of m atoms; an atom of mass e^-80 shows only in .max', () => {
+  const { config, task, result } = setup();
+  const truth = config.truth;
+  const model: Model = {
+    ...truth,
+    experts: [
+      ...splitAtom(truth, 0, [[0.5, 0.5], [0.5, -0.5]]),
+      ...splitAtom(truth, 1, [[0.5, 1], [0.5, -1]]),
+      { ...truth.experts[1]!, beta0: -80, beta1: [-60] },
+    ],
+  };
+  const row = taskRow(config, 'quick', task, { ...result, model }, 'cpu');
+  assert.equal(row.status, 'ok', row.error);
+  const q = row.quantities!;
+  const loss = voronoiLoss(model, truth);
+  assert.deepEqual(loss.alignedCells.map((c) => c.length), [2, 3]);
+  // cell sizes 2 and 3: the e^-80 atom makes the reference expert's cell a 3-atom cell (rbar 6)
+  const e3 = loss.errors.aligned[1]!;
+  assert.equal(q['beta1[size=3]'], e3.beta1);
+  // both splits are symmetric, so t1 = 0; rbar(3) = 6: ((0.5 + 0.5 + e^-80 60^6) / (1 + e^-80))^(1/6) = 1
+  assert.ok(Math.abs(loss.shift.t1[0]!) < 1e-6, JSON.stringify(loss.shift));
+  assert.ok(Math.abs(e3.beta1! - 1) < 1e-6, String(e3.beta1));
+  assert.ok(Math.abs(q['beta1[size=3].max']! - 60) < 1e-5, String(q['beta1[size=3].max']));
+  assert.equal(q['beta1[size=2]'], loss.errors.aligned[0]!.beta1);
+  // two cells of 2 atoms: the larger of their mass-weighted errors
+  const two: Model = { ...truth, experts: [...splitAtom(truth, 0, [[0.5, 0.5], [0.5, -0.5]]), ...splitAtom(truth, 1, [[0.5, 1], [0.5, -1]])] };
+  const q2 = taskRow(config, 'quick', task, { ...result, model: two }, 'cpu').quantities!;
+  const l2 = voronoiLoss(two, truth);
+  assert.deepEqual(l2.alignedCells.map((c) => c.length), [2, 2]);
+  assert.equal(q2['beta1[size=2]'], Math.max(l2.errors.aligned[0]!.beta1!, l2.errors.aligned[1]!.beta1!));
+  assert.equal(q2['beta1[size=2].max'], Math.max(l2.errors.aligned[0]!.max.beta1!, l2.errors.aligned[1]!.max.beta1!));
+  assert.equal(q2['mass[size=2]'], Math.max(l2.errors.aligned[0]!.mass, l2.errors.aligned[1]!.mass));
 });
 
 test('ratioErrors: a rescaled, relabelled and shifted temperature fit has zero ratio error', async () => {
@@ -43,4 +113,21 @@ test('ratioErrors: a rescaled, relabelled and shifted temperature fit has zero r
   };
   const errors = ratioErrors(fit, truth, [[1], [0]]);
   for (const v of errors) assert.ok(Math.abs(v!) < 1e-12, String(errors));
+});
+
+test('ratioErrors weights a multi-atom cell by mass with the given exponent (hand computation)', async () => {
+  const { ratioErrors } = await import('../../src/sweeps/run-task.js');
+  const truth = tempModel({ type: 'temperature', tau: 0.5 });
+  const e = truth.experts[1]!;
+  // true atom 1 split into masses 0.25 / 0.75 with beta1 offsets +0.3 / -0.1: the alignment c is
+  // the mass-weighted mean of -offset / tau = -(0.25 * 0.3 - 0.75 * 0.1) / 0.5 / (w0 + 1) = 0
+  const fit: Model = {
+    ...truth,
+    experts: [{ ...truth.experts[0]! }, { ...e, beta0: Math.log(0.25), beta1: [0.3] }, { ...e, beta0: Math.log(0.75), beta1: [-0.1] }],
+  };
+  const [r0, r1] = ratioErrors(fit, truth, [[0], [1, 2]], [1, 2]);
+  assert.ok(Math.abs(r0!) < 1e-15, String(r0));
+  const hand = Math.sqrt(0.25 * 0.6 ** 2 + 0.75 * 0.2 ** 2);
+  assert.ok(Math.abs(r1! - hand) < 1e-14, `${r1} vs ${hand}`);
+  assert.ok(Math.abs(ratioErrors(fit, truth, [[0], [1, 2]])[1]! - (0.25 * 0.6 + 0.75 * 0.2)) < 1e-14);
 });
