@@ -3,7 +3,8 @@
  * Contract used by other tools: see README "Command line".
  */
 import { performance } from 'node:perf_hooks';
-import { datasetToCsv, formatNumber } from '../data/csv.js';
+import { formatNumber } from '../data/csv.js';
+import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitOptions } from '../fitting/types.js';
@@ -13,18 +14,20 @@ import type { Model } from '../models/types.js';
 import { DEMYS_MODEL } from '../models/examples.js';
 import { parseGate } from '../models/validate.js';
 import { Rng } from '../rng/rng.js';
-import { sample } from '../sampling/sample.js';
+import { sample, sampleChunks } from '../sampling/sample.js';
 import { sampleMany } from '../sampling/batch.js';
 import { fitMany } from '../fitting/batch.js';
 import { BACKEND_FLAG_HELP, withBackend } from './backend-flag.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError } from './args.js';
-import { readDataset, readJson, readModel, writeText } from './io.js';
-import { exportCommand, slurmCommand, statusCommand } from './cluster-commands.js';
+import { csvHeader, csvRows, datasetPieces, readDataset, readJson, readModel, refuseStoreFile, writeStream, writeText } from './io.js';
+import { exportCommand, repairCommand, slurmCommand, statusCommand } from './cluster-commands.js';
 import { ratesCommand, sweepCommand } from './sweep-commands.js';
 
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** wait until out's text is taken by the reader (bounded memory); rejects with OutputClosed when the reader is gone */
+  flush?: () => Promise<void>;
 }
 
 export interface Command {
@@ -41,24 +44,39 @@ const density: Command = {
   --points P.csv   header x1,...,xd,y (a trailing z column is ignored)
 
 Prints CSV: a header "logp" and one value per row, each printed so that it parses back to the
-same float64. log p(y|x) = logsumexp_i(log G_i(x) + log N(y | a_i.x + b_i, nu_i)).`,
-  run(argv, io) {
+same float64. log p(y|x) = logsumexp_i(log G_i(x) + log N(y | a_i.x + b_i, nu_i)); -Infinity
+where the density underflows to 0 (a point far from every expert).`,
+  async run(argv, io) {
     const v = parseFlags(argv, { model: { type: 'string' }, points: { type: 'string' } }, 'density');
     const model = readModel(required(v, 'model', 'density'), '--model');
     const data = readDataset(required(v, 'points', 'density'), '--points', model.input.dim);
     const values = logDensity(model, data.X, data.Y, data.n);
-    const lines = ['logp'];
-    for (const value of values) lines.push(formatNumber(value));
-    io.out(lines.join('\n') + '\n');
+    await writeStream(undefined, io, densityPieces(values));
   },
 };
+
+/** The density command's output in pieces: the header, then 65536 values at a time. */
+function* densityPieces(values: Float64Array, chunk = 65536): Generator<string> {
+  yield 'logp\n';
+  for (let first = 0; first < values.length; first += chunk) {
+    const lines: string[] = [];
+    for (let r = first; r < Math.min(values.length, first + chunk); r++) lines.push(formatNumber(values[r]!));
+    yield lines.join('\n') + '\n';
+  }
+}
+
+/** A sample as CSV pieces: the header, then the rows of each piece of points. */
+function* csvPieces(d: number, pieces: Iterable<Dataset>): Generator<string> {
+  yield csvHeader(d, true);
+  for (const piece of pieces) yield csvRows(piece);
+}
 
 const sampleCommand: Command = {
   summary: 'draw a seeded sample from a model',
   help: `gatelab sample --model M.json --n N --seed S [--out F.csv] [--backend cpu|gpu|auto]
 
   --model M.json   model file
-  --n N            sample size (integer >= 1)
+  --n N            sample size (integer in 1..2^31; written as it is drawn, in bounded memory)
   --seed S         seed (integer in [0, 2^53)); the same seed gives the same bytes
   --out F.csv      write there instead of standard output
 ${BACKEND_FLAG_HELP}
@@ -73,11 +91,16 @@ draws from the same Philox stream: identical random words, values to float32 pre
     );
     const model = readModel(required(v, 'model', 'sample'), '--model');
     const n = integerFlag(required(v, 'n', 'sample'), 'n', 1);
+    if (n > MAX_SAMPLE) throw new UsageError(`--n: ${n} is not allowed; must be an integer in 1..${MAX_SAMPLE} (2^31)`);
     const seed = integerFlag(required(v, 'seed', 'sample'), 'seed', 0);
-    const data = await withBackend(v.backend, io, async (backend) => (await sampleMany(model, n, [new Rng(seed)], backend)).datasets[0]!);
-    const csv = datasetToCsv(data);
-    if (typeof v.out === 'string') writeText(v.out, csv);
-    else io.out(csv);
+    const out = typeof v.out === 'string' ? v.out : undefined;
+    if (out !== undefined) refuseStoreFile(out, '--out');
+    await withBackend(v.backend, io, async (backend) => {
+      // the CPU draws and writes 65536 points at a time (any n in bounded memory); the GPU draws
+      // the whole sample, written in pieces
+      const pieces = backend.kind === 'cpu' ? sampleChunks(model, n, new Rng(seed)) : datasetPieces((await sampleMany(model, n, [new Rng(seed)], backend)).datasets[0]!);
+      await writeStream(out, io, csvPieces(model.input.dim, pieces));
+    });
   },
 };
 
@@ -85,7 +108,8 @@ const fitCommand: Command = {
   summary: 'fit a Gaussian MoE by EM or direct MLE',
   help: `gatelab fit --data D.csv --experts k --gate G.json
             [--start S.json | --near-truth T.json --noise s --seed S [--shrink e] | --restarts r --seed S]
-            [--method em|mle] [--tau known|free] [--tol t] [--abs-tol t] [--max-iter m]
+            [--method em|mle] [--tau known|free] [--stop score|relative] [--score-tol e]
+            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--max-iter m] [--nu-min v]
             [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
@@ -100,9 +124,15 @@ const fitCommand: Command = {
   --seed S             seed of the start
   --method em|mle      EM (default) or direct maximum likelihood by L-BFGS
   --tau known|free     temperature fixed at the gate's tau (default) or estimated
-  --tol t              stop when |L_t - L_t-1| <= t |L_t-1| (default 1e-6)
-  --abs-tol t          or when |L_t - L_t-1| <= t (default off)
-  --max-iter m         at most m iterations (default 2000)
+  --stop R             score (default): stop when the score statistic T = 1/2 g'J^-1 g, an estimate
+                       of the nats still to gain, is <= --score-tol; relative: the [DEMYS] authors'
+                       rule |L_t - L_t-1| <= --tol |L_t-1| (it stops over-specified fits near the start)
+  --score-tol e        the score rule's tolerance in nats (default 1e-3)
+  --tol t              relative rule only (default 1e-6)
+  --abs-tol t          relative rule only: or when |L_t - L_t-1| <= t (default off)
+  --accelerate A       squarem (default: SQUAREM, monotone) or none (plain EM)
+  --max-iter m         at most m EM maps / L-BFGS iterations (default 10000)
+  --nu-min v           variance floor (default 0.01 x the smallest variance of the truth or the start)
   --identifiability    reference (default: last expert's beta0, beta1 = 0) or free
   --out F.json         the fitted model plus "fit": {loglik, iterations, stopReason, seconds, ...}
   --backend B          cpu (float64), gpu (gpu.js on WebGPU: batched EM; an error where no adapter
@@ -128,9 +158,13 @@ optimisation itself (no file I/O, no start-up).`,
         seed: { type: 'string' },
         method: { type: 'string' },
         tau: { type: 'string' },
+        stop: { type: 'string' },
+        'score-tol': { type: 'string' },
         tol: { type: 'string' },
         'abs-tol': { type: 'string' },
+        accelerate: { type: 'string' },
         'max-iter': { type: 'string' },
+        'nu-min': { type: 'string' },
         identifiability: { type: 'string' },
         out: { type: 'string' },
       },
@@ -177,6 +211,10 @@ optimisation itself (no file I/O, no start-up).`,
     const tol = numberFlag(v.tol as string | undefined, 'tol', (x) => x >= 0, 'a number >= 0');
     const absTol = numberFlag(v['abs-tol'] as string | undefined, 'abs-tol', (x) => x >= 0, 'a number >= 0');
     const maxIterations = v['max-iter'] === undefined ? undefined : integerFlag(v['max-iter'] as string, 'max-iter', 0);
+    const stop = choiceFlag(v.stop as string | undefined, 'stop', ['score', 'relative'] as const);
+    const scoreTol = numberFlag(v['score-tol'] as string | undefined, 'score-tol', (x) => x > 0, 'a number > 0');
+    const accelerate = choiceFlag(v.accelerate as string | undefined, 'accelerate', ['squarem', 'none'] as const);
+    const nuMin = numberFlag(v['nu-min'] as string | undefined, 'nu-min', (x) => x > 0, 'a number > 0');
     const options: FitOptions = {
       k,
       gate,
@@ -186,9 +224,18 @@ optimisation itself (no file I/O, no start-up).`,
       ...(tol !== undefined ? { tol } : {}),
       ...(absTol !== undefined ? { absTol } : {}),
       ...(maxIterations !== undefined ? { maxIterations } : {}),
+      ...(stop ? { stop } : {}),
+      ...(scoreTol !== undefined ? { scoreTol } : {}),
+      ...(accelerate ? { accelerate } : {}),
+      ...(nuMin !== undefined ? { nuMin } : {}),
     };
     const data = readDataset(required(v, 'data', 'fit'), '--data');
-    const cpuOnly = method === 'mle' ? 'method mle runs on the CPU' : undefined;
+    const cpuOnly =
+      method === 'mle'
+        ? 'method mle runs on the CPU'
+        : (stop ?? 'score') !== 'relative' || (accelerate ?? 'squarem') !== 'none'
+          ? 'the score rule and SQUAREM run on the CPU'
+          : undefined;
     const [result] = await withBackend(v.backend, io, (backend) => fitMany([{ data, start }], options, backend), cpuOnly);
     const { model, fit } = result!;
     writeText(outPath, JSON.stringify({ gate: model.gate, experts: model.experts, input: model.input, fit }, null, 2) + '\n');
@@ -207,11 +254,16 @@ const lossCommand: Command = {
   --fit F.json     the fitted model (as written by gatelab fit)
 
 Prints JSON {"kind": "D1"|"D2", "raw", "aligned", "cells", "errors"}: D1 when the fit has as many
-experts as the truth, D2 when it has more; raw is the loss as fitted, aligned the minimum over a
-common gating shift; cells[j] lists the 0-based fitted atoms in the Voronoi cell of true atom j;
-errors is {"raw": [...], "aligned": [...]} with, per true atom j, the cell size, the cell mass error
-|sum_{i in A_j} exp(beta0_i) - exp(beta0*_j)| and the largest errors in beta1, a, b, nu (and tau)
-over the cell (null for an empty cell), before and after the aligning shift.`,
+experts as the truth, D2 when it has more; raw is the loss as fitted; aligned the loss after a
+common gating shift (t0, t1) with t0 fixed so that the fitted masses sum to the true total,
+sum_i exp(beta0_i + t0) = sum_j exp(beta0*_j), and t1 minimising the loss (only t0 for an
+activation gate with a non-linear sigma); aligned can exceed raw (docs/losses.md, "Translation").
+cells[j] lists the 0-based fitted atoms in the Voronoi cell of true atom j; errors is
+{"raw": [...], "aligned": [...]} (no shift, and the aligning shift) with, per true atom j, the
+cell size, the cell mass error |sum_{i in A_j} exp(beta0_i) - exp(beta0*_j)|, the mass-weighted
+errors beta1, a, b, nu (and tau), (sum_i w_i |d_i|^r / sum_i w_i)^(1/r) over the cell with r the
+block's exponent in the loss, "exponents" (those r), and "max": the unweighted largest errors
+over the cell (a diagnostic, dominated by atoms of vanishing mass); null for an empty cell.`,
   run(argv, io) {
     const v = parseFlags(argv, { truth: { type: 'string' }, fit: { type: 'string' } }, 'loss');
     const truth = readModel(required(v, 'truth', 'loss'), '--truth');
@@ -220,6 +272,9 @@ over the cell (null for an empty cell), before and after the aligning shift.`,
     io.out(JSON.stringify({ kind: result.kind, raw: result.raw, aligned: result.aligned, cells: result.cells, errors: result.errors }) + '\n');
   },
 };
+
+/** The largest --n of sample (the sampler's limit). */
+const MAX_SAMPLE = 2 ** 31;
 
 const demo: Command = {
   summary: 'a small end-to-end run: sample from the [DEMYS] model, fit by EM, print the loss',
@@ -258,6 +313,7 @@ export const COMMANDS: Record<string, Command> = {
   slurm: slurmCommand,
   status: statusCommand,
   export: exportCommand,
+  repair: repairCommand,
   sample: sampleCommand,
   fit: fitCommand,
   density,

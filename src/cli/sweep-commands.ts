@@ -41,6 +41,9 @@ even a killed run loses only the tasks in flight.`,
     const config = parseExperimentConfig(readJson(file, 'experiment'), file);
     const variant = v.quick ? 'quick' : 'full';
     const workers = integerFlag(v.workers as string | undefined, 'workers', 1, availableParallelism());
+    if (workers > availableParallelism()) {
+      io.err(`warning: --workers ${workers} is above the ${availableParallelism()} cores here: the extra workers share the cores and slow every task down; the default is ${availableParallelism()}\n`);
+    }
     const dir = typeof v.out === 'string' ? v.out : defaultResultsDir(config.name, variant);
     const shard = typeof v.shard === 'string' ? usage(() => parseShard(v.shard as string)) : undefined;
     const label = `${config.name} (${variant}${shard ? `, shard ${shardName(shard)}` : ''})`;
@@ -52,7 +55,12 @@ even a killed run loses only the tasks in flight.`,
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const cpuOnly = (config.fit.method ?? 'em') === 'mle' ? 'method mle runs on the CPU' : undefined;
+    const cpuOnly =
+      (config.fit.method ?? 'em') === 'mle'
+        ? 'method mle runs on the CPU'
+        : (config.fit.stop ?? 'score') !== 'relative' || (config.fit.accelerate ?? 'squarem') !== 'none'
+          ? 'the score rule and SQUAREM run on the CPU (set fit.stop "relative" and fit.accelerate "none" for the GPU)'
+          : undefined;
     try {
       const summary = await withBackend(
         v.backend,
@@ -80,8 +88,10 @@ export const ratesCommand: Command = {
 
 Per quantity and statistic (mean, median over replicates): the OLS slope of log(error) on log(n)
 over the config's declared fit range, a bootstrap CI over replicates (2000 resamples, seeded), the
-predicted slope and its log-corrected reference, a verdict, and the counts of fits, failed or
-non-converged fits.`,
+predicted slope and its log-corrected reference, a verdict (consistent, inconclusive, faster or
+slower than predicted, refuted; see docs/rates.md) with the CI width beside it, the power
+diagnostic (R Sxx, CV), and the counts of fits, failed or non-converged fits; the md format adds
+a table of those counts per n.`,
   run(argv, io) {
     const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' } }, 'rates', 1);
     const format = choiceFlag(v.format as string | undefined, 'format', ['md', 'csv', 'json'] as const) ?? 'md';
