@@ -115,7 +115,7 @@ const badCases: [string, () => string[], RegExp, number][] = [
   ['a malformed CSV row', () => ['density', '--model', demys, '--points', file('short.csv', 'x1,y\n1,2\n3\n')], /line 3: has 1 fields; must have 2/, 1],
   ['NaN in the data', () => ['fit', '--data', file('nan.csv', 'x1,y\n0.1,NaN\n'), '--experts', '1', '--gate', file('g.json', '{"type":"softmax"}'), '--out', join(dir, 'y.json')], /line 2, column y: "NaN" is not a finite number/, 1],
   ['a missing file', () => ['density', '--model', join(dir, 'nope.json'), '--points', csvGood()], /--model: cannot read .*nope\.json.*\(ENOENT\)/, 1],
-  ['an unknown flag', () => ['sample', '--model', demys, '--n', '5', '--seed', '1', '--bogus'], /sample: Unknown option '--bogus'/, 2],
+  ['an unknown flag', () => ['sample', '--model', demys, '--n', '5', '--seed', '1', '--bogus'], /sample: --bogus is not a flag here \(flags: --model, --n, --seed, --out, --backend\)/, 2],
   ['a missing flag', () => ['sample', '--model', demys, '--n', '5'], /sample: --seed is required/, 2],
   ['a bad --n', () => ['sample', '--model', demys, '--n', '2.5', '--seed', '1'], /--n: "2\.5" is not allowed; must be an integer >= 1/, 2],
   ['a negative --seed', () => ['sample', '--model', demys, '--n', '5', '--seed', '-3'], /--seed: "-3" is not allowed/, 2],

@@ -70,15 +70,16 @@ for (const c of CASES) {
 for (const c of CASES.filter((c) => ['softmax', 'temperature tau known', 'activation tanh tau known', 'activation gelu tau free'].includes(c.name))) {
   test(`fitMoE(em) and fitMoE(mle) agree on a smooth gate: ${c.name}`, () => {
     const data = sample(c.truth, 3000, new Rng(12));
-    const options: FitOptions = { k: c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', scoreTol: 1e-9, maxIterations: 5000 };
+    const options: FitOptions = { k: c.truth.experts.length, gate: c.gate, tau: c.tau ?? 'known', scoreTol: 1e-6, maxIterations: 5000 };
     const start = { type: 'nearTruth' as const, truth: c.truth, noise: 0.1, seed: 6 };
     const em = fitMoE(data, options, start);
     const mle = fitMoE(data, { ...options, method: 'mle' }, start);
     assert.equal(em.fit.stopReason, 'converged');
-    // both reach the same maximum: L agrees to ~1e-8 relative (both stop at T <= 1e-9 nats, T
-    // estimating the gap to the maximum, so |L_em - L_mle| is about 1e-9 nats, far below 1e-8 |L|)
+    // both reach the same maximum: both stop at T <= 1e-6 nats (T estimates the gap to the
+    // maximum within a factor 2; smaller tolerances meet the gate M-step's own floor, gateTol |Q|),
+    // so |L_em - L_mle| <= ~4e-6 nats, below 1e-8 |L| = 3e-5 here
     assert.ok(Math.abs(em.fit.loglik - mle.fit.loglik) < 1e-8 * Math.abs(em.fit.loglik), `${em.fit.loglik} vs ${mle.fit.loglik}`);
-    // and the same parameters: a gap delta in L of 1e-8|L| allows parameter gaps of about
+    // and the same parameters: a gap delta in L of 4e-6 nats allows parameter gaps of about
     // sqrt(2 delta / lambda_min) with lambda_min the smallest information eigenvalue; 1e-3 is loose
     const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1, ...e.a, e.b, e.nu]);
     assert.ok(maxRelativeError(flat(em.model), flat(mle.model)) < 1e-3, `${flat(em.model)} vs ${flat(mle.model)}`);

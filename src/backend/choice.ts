@@ -7,7 +7,7 @@
  * The choice is made once, here; nothing above the backend branches on it except to pass it on.
  */
 import { ConfigError, show } from '../errors.js';
-import { openGpu, probeWebGpu, type GpuContext } from '../gpu/context.js';
+import { openGpu, probeWebGpuQuietly, type GpuContext } from '../gpu/context.js';
 
 export type BackendChoice = 'cpu' | 'gpu' | 'auto';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['cpu', 'gpu', 'auto'];
@@ -31,7 +31,9 @@ export function validateBackendChoice(v: unknown, name = 'backend'): BackendChoi
 export async function resolveBackend(choice: BackendChoice = 'auto'): Promise<ComputeBackend> {
   if (choice === 'cpu') return { kind: 'cpu', note: 'backend: cpu (float64)' };
   if (choice === 'auto') {
-    const probe = await probeWebGpu();
+    // probed in a child process: where the answer is the CPU, WebGPU never loads here, so none
+    // of Dawn's native warnings reach the terminal
+    const probe = await probeWebGpuQuietly();
     if (!probe.adapterName) return { kind: 'cpu', note: `backend: cpu (auto: ${probe.reason})` };
     if (probe.software) return { kind: 'cpu', note: `backend: cpu (auto: the WebGPU adapter is a software one, ${probe.adapterName}; --backend gpu uses it)` };
   }

@@ -44,9 +44,63 @@ export function parseFlagsAndPositionals(
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new UsageError(`${command}: ${message}; see gatelab ${command} --help`);
+    throw new UsageError(`${command}: ${parseArgsMessage(e, args, flags)}; see gatelab ${command} --help`);
   }
+}
+
+/** Edit distance of two short words (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The flag a mistyped one most likely meant (a prefix, or within 2 edits), if any. */
+export function closestFlag(typed: string, flags: string[]): string | undefined {
+  const word = typed.replace(/^-+/, '').split('=')[0]!;
+  const prefixed = flags.filter((f) => f.startsWith(word) || word.startsWith(f));
+  if (prefixed.length === 1) return prefixed[0];
+  const scored = flags.map((f) => ({ f, d: distance(word, f) })).sort((a, b) => a.d - b.d);
+  return scored[0] && scored[0].d <= Math.min(2, Math.floor(word.length / 2)) ? scored[0].f : undefined;
+}
+
+/**
+ * node:util parseArgs's errors in gatelab's words: which flag, what is wrong, what to write
+ * instead (its own messages speak of "positional arguments" and "ambiguous" values).
+ */
+function parseArgsMessage(e: unknown, args: string[], flags: FlagSpec): string {
+  const code = (e as { code?: string }).code;
+  const text = e instanceof Error ? e.message : String(e);
+  const option = /'(-{1,2}[^' =]+)/.exec(text)?.[1] ?? '?';
+  const names = Object.keys(flags);
+  const list = names.length > 0 ? names.map((f) => `--${f}`).join(', ') : 'none besides --help';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // a short option is reported by its letter: name the whole word that was typed
+    const typed = option.startsWith('--') ? option : (args.find((a) => a.startsWith(option) && !a.startsWith('--')) ?? option);
+    const guess = closestFlag(typed, names);
+    const asPath = typed.startsWith('--') ? '' : `; a file or folder whose name starts with '-' can be given as ./${typed}`;
+    return `${typed} is not a flag here${guess ? `; did you mean --${guess}?` : ''} (flags: ${list})${asPath}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/argument is ambiguous/.test(text)) {
+      const at = args.indexOf(option);
+      const value = at >= 0 ? args[at + 1] : undefined;
+      return value !== undefined
+        ? `${option} is followed by ${show(value)}, which starts with '-': if it is the value, write ${option}=${value}; if it is the next flag, give ${option} its value first`
+        : `${option} needs a value`;
+    }
+    if (/does not take an argument/.test(text)) return `${option} is a switch and takes no value; write ${option} alone`;
+    if (/argument missing/.test(text)) return `${option} needs a value, e.g. ${option} VALUE`;
+  }
+  return text.split('\n')[0]!.replace(/\.$/, '');
 }
 
 export function required(values: Record<string, string | boolean | undefined>, name: string, command: string): string {

@@ -2,8 +2,9 @@
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
-import { exportParquet } from '../sweeps/export-parquet.js';
-import { describeMissing, readResults } from '../sweeps/merged-store.js';
+import { checkExportTarget, exportParquet } from '../sweeps/export-parquet.js';
+import { checkResultsFolder, describeMissing, readResults } from '../sweeps/merged-store.js';
+import { formatRepair, QUARANTINE_FILE, repairResults } from '../sweeps/repair.js';
 import { arraySpec, shardsWithWork, submitScript, writeSbatchScript, sbatchScript, type SlurmJobOptions } from '../sweeps/slurm.js';
 import { formatStatus, sweepStatus } from '../sweeps/status.js';
 import { sweepTasks } from '../sweeps/tasks.js';
@@ -67,6 +68,9 @@ Follow a run with gatelab status DIR; merge the shards with gatelab export DIR -
     const array = integerFlag(v.array as string | undefined, 'array', 1, 4);
     if (array > tasks) throw new UsageError(`--array: ${array} is not allowed; must be at most the number of tasks of ${config.name} (${variant}), ${tasks}`);
     const dir = typeof v.out === 'string' ? v.out : defaultResultsDir(config.name, variant);
+    // what every array task's sweep would refuse (another config's results, a damaged store),
+    // refused here, before a script is written or a job submitted
+    checkResultsFolder(config, variant, dir);
     const options: SlurmJobOptions = {
       experimentFile: file,
       variant,
@@ -126,10 +130,11 @@ at once with their workers (and the total if they run one after another).`,
 
 export const exportCommand: Command = {
   summary: 'merge every shard of a results folder into one Parquet file',
-  help: `gatelab export DIR --parquet FILE
+  help: `gatelab export DIR --parquet FILE [--force]
 
   DIR              a results folder (unsharded, sharded or both)
-  --parquet FILE   the Parquet file to write (replaced atomically)
+  --parquet FILE   the Parquet file to write (written to a temporary file, then renamed into place)
+  --force          replace FILE if it exists (never a file of a results store, a link or a device)
 
 One row per task, in task order: experiment, variant, key, n, replicate, seed, status, error,
 loglik, iterations, stopReason, converged, seconds, shard (main or <i>-of-<N>), start, lossKind,
@@ -137,10 +142,30 @@ hellingerSE, tvSE, warnings, cells and model (JSON text), then one DOUBLE column
 (D1, hellinger, beta1[1], ...; null where undefined). Missing tasks are reported, not invented.
 Read it with DuckDB, pandas/pyarrow or R arrow (README "Running on a cluster").`,
   run(argv, io) {
-    const { values: v, positionals } = parseFlagsAndPositionals(argv, { parquet: { type: 'string' } }, 'export', 1);
+    const { values: v, positionals } = parseFlagsAndPositionals(argv, { parquet: { type: 'string' }, force: { type: 'boolean' } }, 'export', 1);
     const file = required(v, 'parquet', 'export');
+    checkExportTarget(file, v.force === true); // before the folder is read: a typo costs nothing
     const results = readResults(positionals[0]!);
-    const written = exportParquet(results, file);
+    const written = exportParquet(results, file, { force: v.force === true });
     io.err(`export: ${written.rows} rows, ${written.columns} columns from ${results.stores.length} store(s) -> ${file} (${written.bytes} bytes); ${describeMissing(results)}\n`);
+  },
+};
+
+export const repairCommand: Command = {
+  summary: 'move damaged records of a results store to a quarantine file, keep the rest',
+  help: `gatelab repair DIR
+
+  DIR   a results folder (of gatelab sweep, sharded or not)
+
+For every store in DIR (DIR/rows.jsonl and each DIR/shards/<i>-of-<N>/rows.jsonl): the records
+whose checksum or JSON is damaged (a disk error or a hand edit; a crash only ever tears the last
+line) and a torn last record are appended, byte for byte, to ${QUARANTINE_FILE} beside it; the
+intact records stay in rows.jsonl (rewritten atomically). Nothing is deleted. Prints what it moved.
+The quarantined tasks count as missing: the same gatelab sweep command runs them again. Takes each
+store's lock, so it refuses a folder a sweep is writing.`,
+  run(argv, io) {
+    const { positionals } = parseFlagsAndPositionals(argv, {}, 'repair', 1);
+    const dir = positionals[0]!;
+    io.out(formatRepair(dir, repairResults(dir)));
   },
 };

@@ -63,6 +63,15 @@ function adapterLabel(info: Record<string, unknown> | undefined): string {
   return vendor && !name.toLowerCase().includes(vendor.toLowerCase()) ? `${name} (${vendor})` : name;
 }
 
+/** A probe's answer from the adapter's info and limits (in this process or in probeQuietly's child). */
+function probeFromAdapter(info: Record<string, unknown>, limits: Record<string, number | undefined>): Probe {
+  const name = adapterLabel(info);
+  const software = info.architecture === 'software' || info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(name);
+  // gpu.js asks the device for the adapter's maxStorageBufferBindingSize (its context.js)
+  const maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize ?? 134217728, limits.maxBufferSize ?? Infinity);
+  return { adapterName: name, software, maxBufferBytes, reason: '' };
+}
+
 async function probeOnce(): Promise<Probe> {
   let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
   try {
@@ -84,13 +93,7 @@ async function probeOnce(): Promise<Probe> {
     const adapter = await Promise.race([gpuApi.requestAdapter(), timeout]);
     if (adapter === 'timeout') return { adapterName: null, software: false, maxBufferBytes: 0, reason: `WebGPU did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` };
     if (!adapter) return { adapterName: null, software: false, maxBufferBytes: 0, reason: 'WebGPU found no adapter (no GPU, and no Vulkan driver such as Mesa lavapipe)' };
-    const info = adapter.info ?? {};
-    const name = adapterLabel(info);
-    const software = info.architecture === 'software' || info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(name);
-    // gpu.js asks the device for the adapter's maxStorageBufferBindingSize (its context.js)
-    const limits = adapter.limits ?? {};
-    const maxBufferBytes = Math.min(limits.maxStorageBufferBindingSize ?? 134217728, limits.maxBufferSize ?? Infinity);
-    return { adapterName: name, software, maxBufferBytes, reason: '' };
+    return probeFromAdapter(adapter.info ?? {}, adapter.limits ?? {});
   } catch (e) {
     return { adapterName: null, software: false, maxBufferBytes: 0, reason: `WebGPU failed: ${(e as Error).message.split('\n')[0]}` };
   } finally {
@@ -105,6 +108,77 @@ async function probeOnce(): Promise<Probe> {
 export function probeWebGpu(): Promise<Probe> {
   probed ??= probeOnce();
   return probed;
+}
+
+/**
+ * The probe run in a child process, for `auto`: Dawn writes its warnings ("Couldn't load
+ * Vulkan", "maxDynamic... artificially reduced") to the process's own stderr from native code,
+ * where this process cannot silence them; in a child they are discarded, so a run that ends up
+ * on the CPU prints nothing of WebGPU. It costs about 30 ms. Where no child can be started or the
+ * package cannot be located (a bundle), it falls back to the probe in this process.
+ */
+const CHILD_PROBE = `
+const fields = ['vendor', 'architecture', 'device', 'description', 'isFallbackAdapter'];
+let answer;
+try {
+  const webgpu = await import(process.argv[1]);
+  Object.assign(globalThis, webgpu.globals);
+  const timer = setTimeout(() => { process.stdout.write(JSON.stringify({ timeout: true })); process.exit(0); }, Number(process.argv[2]));
+  const adapter = await webgpu.create([]).requestAdapter();
+  clearTimeout(timer);
+  if (!adapter) answer = { adapter: null };
+  else {
+    const info = {};
+    for (const f of fields) if (adapter.info && adapter.info[f] !== undefined) info[f] = adapter.info[f];
+    const limits = { maxStorageBufferBindingSize: adapter.limits?.maxStorageBufferBindingSize, maxBufferSize: adapter.limits?.maxBufferSize };
+    answer = { adapter: { info, limits } };
+  }
+} catch (e) {
+  answer = { error: String((e && e.message) || e).split('\\n')[0] };
+}
+process.stdout.write(JSON.stringify(answer));
+process.exit(0);
+`;
+
+let quietlyProbed: Promise<Probe> | undefined;
+
+async function probeInChild(): Promise<Probe | undefined> {
+  let url: string;
+  try {
+    url = import.meta.resolve('webgpu');
+  } catch {
+    return undefined;
+  }
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD_PROBE, url, String(ADAPTER_TIMEOUT_MS)],
+      { timeout: ADAPTER_TIMEOUT_MS + 10000, maxBuffer: 1 << 20, env: process.env },
+      (error, stdout) => {
+        let answer: { adapter?: { info: Record<string, unknown>; limits: Record<string, number | undefined> } | null; timeout?: boolean; error?: string };
+        try {
+          answer = JSON.parse(stdout) as typeof answer;
+        } catch {
+          resolve(error ? { adapterName: null, software: false, maxBufferBytes: 0, reason: `the WebGPU probe failed (${error.message.split('\n')[0]})` } : undefined);
+          return;
+        }
+        if (answer.timeout) resolve({ adapterName: null, software: false, maxBufferBytes: 0, reason: `WebGPU did not answer within ${ADAPTER_TIMEOUT_MS / 1000} s` });
+        else if (answer.error !== undefined) resolve({ adapterName: null, software: false, maxBufferBytes: 0, reason: `the npm package "webgpu" did not load, or WebGPU failed (${answer.error})` });
+        else if (!answer.adapter) resolve({ adapterName: null, software: false, maxBufferBytes: 0, reason: 'WebGPU found no adapter (no GPU, and no Vulkan driver such as Mesa lavapipe)' });
+        else resolve(probeFromAdapter(answer.adapter.info, answer.adapter.limits));
+      },
+    );
+  });
+}
+
+/**
+ * As probeWebGpu, without loading WebGPU into this process (see CHILD_PROBE): for `auto`, which
+ * loads it only when the answer is a hardware adapter (then openGpu probes here again).
+ */
+export function probeWebGpuQuietly(): Promise<Probe> {
+  quietlyProbed ??= probeInChild().then((p) => p ?? probeWebGpu());
+  return quietlyProbed;
 }
 
 /**

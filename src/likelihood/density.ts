@@ -2,7 +2,9 @@
  * Conditional density of a Gaussian MoE (spec: models.md):
  *   log p(y | x) = logsumexp_i ( log G_i(x) + log N(y | a_i.x + b_i, nu_i) ),
  * formed entirely in log space, so a gate weight of exactly 0 (log weight -Infinity) contributes
- * nothing and no underflow turns a valid point into -Infinity. This is the reference evaluation
+ * nothing and no underflow turns a valid point into -Infinity. A point whose every term is
+ * -Infinity (far from every expert: (y - mean)^2 / nu overflows) gets log p = -Infinity, never NaN.
+ * This is the reference evaluation
  * (used by `gatelab density`); the EM's E-step uses the faster equivalent in backend/cpu.ts.
  */
 import type { Dataset } from '../data/dataset.js';
@@ -26,6 +28,12 @@ export function logDensity(model: Model, X: Float64Array, Y: Float64Array, n: nu
     for (let i = 0; i < k; i++) {
       const v = logG[r * k + i]! + logN[r * k + i]!;
       if (v > m) m = v;
+    }
+    if (m === -Infinity) {
+      // every term underflows (the point is far from every expert, or has gate weight 0 for all
+      // the experts that could explain it): the density is 0, log p = -Infinity, not NaN
+      out[r] = -Infinity;
+      continue;
     }
     let s = 0;
     for (let i = 0; i < k; i++) s += Math.exp(logG[r * k + i]! + logN[r * k + i]! - m);

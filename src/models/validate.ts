@@ -72,6 +72,7 @@ function parseExpert(v: unknown, path: string, d: number): Expert {
 
 /** Validate a gate spec for k experts; fills defaults (topk rankBy 'slope', tau 1). */
 export function parseGate(v: unknown, k: number, path = 'gate'): GateSpec {
+  checkDepth(v, path);
   const o = object(v, path);
   const type = o.type;
   switch (type) {
@@ -121,6 +122,7 @@ export function parseGate(v: unknown, k: number, path = 'gate'): GateSpec {
 /** Validate an input design of dimension d; missing -> uniform on [0, 1]^d. */
 export function parseInput(v: unknown, d: number, path = 'input'): InputSpec {
   if (v === undefined) return { type: 'uniform', low: 0, high: 1, dim: d };
+  checkDepth(v, path);
   const o = object(v, path);
   const dim = o.dim === undefined ? d : o.dim;
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1) {
@@ -138,6 +140,10 @@ export function parseInput(v: unknown, d: number, path = 'input'): InputSpec {
       const low = o.low === undefined ? 0 : finite(o.low, `${path}.low`);
       const high = o.high === undefined ? 1 : finite(o.high, `${path}.high`);
       if (!(high > low)) throw new ModelError(`${path}.high: ${show(high)} is not above low (${low}); must be > low`);
+      if (!Number.isFinite(high - low)) {
+        // x = low + (high - low) u would be Infinity: sample would write rows that density rejects
+        throw new ModelError(`${path}: [${low}, ${high}] is too wide (high - low overflows float64); must have high - low <= ${Number.MAX_VALUE}`);
+      }
       if (o.type === 'grid') {
         if (dim !== 1) throw new ModelError(`${path}.dim: ${dim} is not allowed for a grid design; grid needs dim 1`);
         return { type: 'grid', low, high, dim: 1 };
@@ -185,12 +191,40 @@ export function choleskyLower(A: number[][], path: string): number[][] {
   return L;
 }
 
+/** The deepest nesting a model (or any gatelab JSON file) may have; real ones have at most 5. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether a JSON value nests arrays/objects deeper than `max` levels (measured without
+ * recursion, so that a value nested 100 000 levels deep is refused rather than overflowing the
+ * stack in a validator or in an error message).
+ */
+export function nestedDeeperThan(v: unknown, max = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function checkDepth(v: unknown, path: string): void {
+  if (nestedDeeperThan(v)) {
+    throw new ModelError(`${path}: is nested more than ${MAX_JSON_DEPTH} levels deep; a model is a few levels deep (gate, experts[i].beta1, input)`);
+  }
+}
+
 /**
  * Validate a whole model. Fields allowed beside gate/experts/input: `fit` (written by the fitter),
  * `name`, `description` (free text).
  */
 export function parseModel(v: unknown, path = ''): Model {
   const where = (key: string) => (path ? `${path}.${key}` : key);
+  checkDepth(v, path || 'model');
   const o = object(v, path || 'model');
   noUnknownKeys(o, path, ['gate', 'experts', 'input', 'fit', 'name', 'description']);
   if (!('gate' in o)) throw new ModelError(`${where('gate')}: missing; a model needs gate, experts (and optionally input)`);

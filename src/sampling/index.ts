@@ -1,2 +1,2 @@
-export { sample, SAMPLE_TAG } from './sample.js';
+export { sample, sampleChunks, sampleRange, SAMPLE_TAG } from './sample.js';
 export { sampleMany, releaseSampleBatch, type SampleBatch } from './batch.js';

@@ -13,7 +13,7 @@
  * points can be drawn independently.
  */
 import type { Dataset } from '../data/dataset.js';
-import { ConfigError, show } from '../errors.js';
+import { ConfigError, NumericalError, show } from '../errors.js';
 import { modelGate } from '../gates/index.js';
 import type { Model } from '../models/types.js';
 import { choleskyLower } from '../models/validate.js';
@@ -65,6 +65,23 @@ function validateN(n: unknown): number {
 }
 
 /**
+ * A drawn value that overflows float64 (a model valid on its own whose a.x + b, or whose normal
+ * input, exceeds 1.8e308 somewhere) is refused: it could not be written and read back as data.
+ */
+function checkFinite(X: Float64Array, Y: Float64Array, n: number, d: number, first: number): void {
+  for (let r = 0; r < n; r++) {
+    for (let p = 0; p < d; p++) {
+      if (!Number.isFinite(X[r * d + p]!)) {
+        throw new NumericalError(`sample: point ${first + r + 1} has x${p + 1} = ${show(X[r * d + p])} (float64 overflow); the model's input design is too wide: narrow input`);
+      }
+    }
+    if (!Number.isFinite(Y[r]!)) {
+      throw new NumericalError(`sample: point ${first + r + 1} has y = ${show(Y[r])} (float64 overflow of a.x + b + sqrt(nu) eps); the model's experts (a, b, nu) are too large for its input range: rescale them`);
+    }
+  }
+}
+
+/**
  * Draw a sample of size n. Returns X (n x d), Y and the 0-based generating expert Z.
  * @param model a validated model (see parseModel)
  * @param n sample size, integer >= 1
@@ -72,24 +89,38 @@ function validateN(n: unknown): number {
  */
 export function sample(model: Model, n: number, rng: Rng): Dataset {
   validateN(n);
+  return sampleRange(model, n, rng, 0, n);
+}
+
+/**
+ * Points first, ..., first + count - 1 (0-based) of the sample `sample(model, n, rng)`, exactly:
+ * each point depends only on (seed, n, its index), so a sample can be drawn in pieces of bounded
+ * memory (see sampleChunks) and the pieces, concatenated, are the sample.
+ */
+export function sampleRange(model: Model, n: number, rng: Rng, first: number, count: number): Dataset {
+  validateN(n);
+  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > n) {
+    throw new ConfigError(`sampleRange: points ${show(first)}..${show(first + count - 1)} are not allowed; must lie in 0..${n - 1}`);
+  }
   const d = model.input.dim;
   const k = model.experts.length;
   const stream = rng.derive(SAMPLE_TAG);
   const input = model.input;
   const wordsPerInput = input.type === 'uniform' ? 2 * d : input.type === 'normal' ? 4 * d : 0;
   const words = new PointWords(Math.ceil((wordsPerInput + 6) / 4), stream.k0, stream.k1, stream.s0, stream.s1);
-  const X = new Float64Array(n * d);
-  const Y = new Float64Array(n);
-  const Z = new Int32Array(n);
+  const X = new Float64Array(count * d);
+  const Y = new Float64Array(count);
+  const Z = new Int32Array(count);
   const L = input.type === 'normal' ? choleskyLower(input.cov, 'input.cov') : null;
   const z = new Float64Array(d);
   // pass 1: each point's whole word sequence (inputs, then the uniform of Z, then the normal of Y),
-  // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights
-  const uniformZ = new Float64Array(n);
-  const noise = new Float64Array(n);
+  // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights.
+  // r is the index within this range, first + r the point's index in the sample
+  const uniformZ = new Float64Array(count);
+  const noise = new Float64Array(count);
   if (input.type === 'normal') {
-    for (let r = 0; r < n; r++) {
-      words.reset(r);
+    for (let r = 0; r < count; r++) {
+      words.reset(first + r);
       for (let p = 0; p < d; p++) z[p] = words.normal();
       for (let p = 0; p < d; p++) {
         let v = input.mean[p]!;
@@ -102,28 +133,29 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
   } else if (input.type === 'uniform') {
     const { low } = input;
     const width = input.high - input.low;
-    for (let r = 0; r < n; r++) {
-      words.reset(r);
+    for (let r = 0; r < count; r++) {
+      words.reset(first + r);
       for (let p = 0; p < d; p++) X[r * d + p] = low + width * words.uniform();
       uniformZ[r] = words.uniform();
       noise[r] = words.normal();
     }
   } else {
-    for (let r = 0; r < n; r++) {
-      X[r] = n === 1 ? input.low : input.low + ((input.high - input.low) * r) / (n - 1);
-      words.reset(r);
+    for (let r = 0; r < count; r++) {
+      const point = first + r;
+      X[r] = n === 1 ? input.low : input.low + ((input.high - input.low) * point) / (n - 1);
+      words.reset(point);
       uniformZ[r] = words.uniform();
       noise[r] = words.normal();
     }
   }
   const { gate, theta } = modelGate(model);
-  const G = new Float64Array(n * k);
-  gate.weights(theta, X, n, G);
+  const G = new Float64Array(count * k);
+  gate.weights(theta, X, count, G);
   const A = Float64Array.from(model.experts.flatMap((e) => e.a));
   const B = Float64Array.from(model.experts, (e) => e.b);
   const SD = Float64Array.from(model.experts, (e) => Math.sqrt(e.nu));
   // pass 2: labels and responses
-  for (let r = 0; r < n; r++) {
+  for (let r = 0; r < count; r++) {
     const u = uniformZ[r]!;
     let label = -1;
     let cumulative = 0;
@@ -144,5 +176,12 @@ export function sample(model: Model, n: number, rng: Rng): Dataset {
     for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[r * d + p]!;
     Y[r] = mean + SD[label]! * noise[r]!;
   }
-  return { n, d, X, Y, Z };
+  checkFinite(X, Y, count, d, first);
+  return { n: count, d, X, Y, Z };
+}
+
+/** The points of `sample(model, n, rng)` in pieces of at most `chunk` points (see sampleRange). */
+export function* sampleChunks(model: Model, n: number, rng: Rng, chunk = 65536): Generator<Dataset> {
+  validateN(n);
+  for (let first = 0; first < n; first += chunk) yield sampleRange(model, n, rng, first, Math.min(chunk, n - first));
 }

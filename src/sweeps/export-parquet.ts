@@ -5,10 +5,13 @@
  * not define it), and the fitted model, the Voronoi cells and the warnings as JSON text. Written by
  * hyparquet-writer (pure JavaScript, Snappy-compressed); read by DuckDB, pyarrow/pandas and R arrow.
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
 import { ConfigError } from '../errors.js';
+import { writeAdvice } from '../files.js';
 import type { MergedResults } from './merged-store.js';
+import { storeOfFile } from './store.js';
 import type { SweepRow } from './types.js';
 
 type Value = string | number | bigint | boolean | null;
@@ -98,12 +101,50 @@ export function resultsToParquet(results: Pick<MergedResults, 'rows' | 'source'>
   return parquetWriteBuffer({ columnData, createdBy: 'gatelab export (hyparquet-writer)' });
 }
 
-/** Write merged results to a Parquet file (atomically: a temporary file renamed into place). */
-export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'>, file: string): { rows: number; columns: number; bytes: number } {
-  const buffer = resultsToParquet(results);
-  const tmp = `${file}.tmp-${process.pid}`;
+/** What kind of file system entry a path is, for a refusal (undefined: a regular file). */
+function notRegular(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a folder';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Check the target of an export before anything is computed: never a file of a results store,
+ * never something other than a regular file (a device, a link, a folder: the rename would replace
+ * it), and an existing file only with `force`.
+ */
+export function checkExportTarget(file: string, force = false): void {
+  const store = storeOfFile(file);
+  if (store !== undefined) {
+    throw new ConfigError(`--parquet: ${JSON.stringify(file)} is a file of the results store ${JSON.stringify(store)}; replacing it would destroy results: give a new file name, e.g. results.parquet`);
+  }
+  let st: Stats;
   try {
-    writeFileSync(tmp, new Uint8Array(buffer));
+    st = lstatSync(file);
+  } catch {
+    return; // a new file
+  }
+  const kind = notRegular(st);
+  if (kind) throw new ConfigError(`--parquet: ${JSON.stringify(file)} is ${kind}, not a regular file; give a new file name (export never replaces anything else)`);
+  if (!force) throw new ConfigError(`--parquet: ${JSON.stringify(file)} exists; give a new file name, or add --force to replace it`);
+}
+
+/**
+ * Write merged results to a Parquet file (atomically: a temporary file renamed into place).
+ * Refuses what checkExportTarget refuses (an existing file only with `force`).
+ */
+export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'>, file: string, options: { force?: boolean } = {}): { rows: number; columns: number; bytes: number } {
+  checkExportTarget(file, options.force);
+  const buffer = resultsToParquet(results);
+  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    writeFileSync(tmp, new Uint8Array(buffer), { flag: 'wx' });
+    checkExportTarget(file, options.force); // it may have appeared meanwhile
     renameSync(tmp, file);
   } catch (e) {
     try {
@@ -111,7 +152,8 @@ export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'>, f
     } catch {
       // nothing was written
     }
-    throw new ConfigError(`--parquet: cannot write ${JSON.stringify(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); give a file in an existing, writable folder`);
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`--parquet: cannot write ${JSON.stringify(file)} (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${writeAdvice((e as NodeJS.ErrnoException).code)}`);
   }
   return { rows: results.rows.length, columns: exportColumns(results.rows).length, bytes: buffer.byteLength };
 }

@@ -5,11 +5,12 @@
  * the same row, wall time aside), and lists the tasks of the grid that no store holds yet.
  * Reading never writes: a store being written is read up to its last complete line.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '../errors.js';
+import { fsCall } from '../files.js';
 import { parseShardName, type Shard, shardName, shardsDir, shardTasks } from './shard.js';
-import { readStore } from './store.js';
+import { anotherConfigError, jsonDifference, readStore } from './store.js';
 import { sweepTasks } from './tasks.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
@@ -49,10 +50,13 @@ export function storeLabel(store: Pick<StoreInfo, 'shard'>): string {
 /** The store folders in a results folder (unsharded first, then shards by count and index). */
 export function listStores(dir: string): { dir: string; shard?: Shard }[] {
   const found: { dir: string; shard?: Shard }[] = [];
+  if (existsSync(dir) && !fsCall(dir, 'read', dir, () => statSync(dir)).isDirectory()) {
+    throw new ConfigError(`${dir}: is a file, not a folder; a results folder (--out of gatelab sweep) is a folder: give another path`);
+  }
   if (existsSync(join(dir, 'config.json'))) found.push({ dir });
   const sd = shardsDir(dir);
-  if (existsSync(sd)) {
-    const shards = readdirSync(sd)
+  if (existsSync(sd) && statSync(sd).isDirectory()) {
+    const shards = fsCall(dir, 'read the folder', sd, () => readdirSync(sd))
       .map((name) => ({ name, shard: parseShardName(name) }))
       .filter((e): e is { name: string; shard: Shard } => e.shard !== undefined && existsSync(join(sd, e.name, 'config.json')))
       .sort((a, b) => a.shard.count - b.shard.count || a.shard.index - b.shard.index);
@@ -91,8 +95,9 @@ export function readResults(dir: string, options: { exclude?: string } = {}): Me
     const text = JSON.stringify({ config: s.config, variant: s.variant });
     if (!meta) meta = { config: s.config, variant: s.variant, text, from: f.dir };
     else if (text !== meta.text) {
+      const difference = jsonDifference({ ...meta.config, variant: meta.variant }, { ...s.config, variant: s.variant }, '', [`in ${meta.from}`, `in ${f.dir}`]);
       throw new ConfigError(
-        `${f.dir}: holds results of another config (${s.config.name}, ${s.variant}) than ${meta.from} (${meta.config.name}, ${meta.variant}); a results folder must hold one config`,
+        `${f.dir}: holds results of another config (${s.config.name}, ${s.variant}) than ${meta.from} (${meta.config.name}, ${meta.variant})${difference ? `: ${difference}` : ''}; a results folder must hold one config`,
       );
     }
     stores.push({ ...f, rows: s.rows, tornBytes: s.tornBytes });
@@ -151,10 +156,23 @@ export function planRun(config: ExperimentConfig, variant: 'quick' | 'full', dir
   const others = listStores(dir).filter((s) => s.dir !== storeDir);
   if (others.length === 0) return { tasks, storeDir, doneElsewhere: new Set() };
   const merged = readResults(dir, { exclude: storeDir });
-  if (JSON.stringify({ config: merged.config, variant: merged.variant }) !== JSON.stringify({ config, variant })) {
-    throw new ConfigError(
-      `${dir}: holds results of another config (${merged.config.name}, ${merged.variant}) than ${config.name} (${variant}); use another --out or remove the folder`,
-    );
-  }
+  checkSameConfig(dir, merged, config, variant);
   return { tasks, storeDir, doneElsewhere: new Set(merged.rows.map((r) => r.key)) };
+}
+
+/** Throw when merged results belong to another config or variant (names the field that differs). */
+export function checkSameConfig(dir: string, merged: Pick<MergedResults, 'config' | 'variant'>, config: ExperimentConfig, variant: 'quick' | 'full'): void {
+  if (JSON.stringify({ config: merged.config, variant: merged.variant }) !== JSON.stringify({ config, variant })) {
+    throw anotherConfigError(dir, merged, config, variant);
+  }
+}
+
+/**
+ * What `gatelab sweep` refuses in a results folder, checked without writing (for `slurm --submit`):
+ * stores of another config or variant, a damaged store, a path that is a file. A folder that
+ * does not exist yet, or holds no store, is fine.
+ */
+export function checkResultsFolder(config: ExperimentConfig, variant: 'quick' | 'full', dir: string): void {
+  if (listStores(dir).length === 0) return;
+  checkSameConfig(dir, readResults(dir), config, variant);
 }

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fsCall } from '../files.js';
 import { type MergedResults, storeLabel } from './merged-store.js';
 import { partitionTasks, type Shard, shardName, taskCost } from './shard.js';
 import { type LockHolder, readLock } from './store.js';
@@ -23,7 +24,8 @@ export interface RunInfo {
 /** Record the run that writes a store (for status). */
 export function writeRunInfo(storeDir: string, workers: number): void {
   const info: RunInfo = { workers, host: hostname(), pid: process.pid, started: new Date().toISOString() };
-  writeFileSync(join(storeDir, 'run.json'), JSON.stringify(info) + '\n');
+  const file = join(storeDir, 'run.json');
+  fsCall('results folder (--out)', 'write', file, () => writeFileSync(file, JSON.stringify(info) + '\n'));
 }
 
 /** The last run recorded in a store folder, if any. */
