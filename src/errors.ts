@@ -24,6 +24,9 @@ export class ConfigError extends GatelabError {}
 /** A computation cannot proceed (e.g. a Voronoi cell whose rbar is unknown). */
 export class NumericalError extends GatelabError {}
 
+/** A run finished but produced nothing usable (e.g. every task of a sweep failed). */
+export class RunError extends GatelabError {}
+
 /** Render a value for an error message: JSON where possible, short. */
 export function show(value: unknown): string {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
@@ -33,6 +36,11 @@ export function show(value: unknown): string {
     const s = JSON.stringify(value);
     return s.length > 60 ? s.slice(0, 57) + '...' : s;
   } catch {
-    return String(value);
+    // JSON.stringify refuses cycles and BigInt; String can itself overflow on deep nesting
+    try {
+      return String(value);
+    } catch {
+      return Array.isArray(value) ? '[...]' : '{...}';
+    }
   }
 }

@@ -3,7 +3,7 @@
  * data; writing outputs (atomically where the target is a regular file, never over a results
  * store); streaming CSV in bounded memory to a file or to standard output.
  */
-import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { formatNumber, parseDatasetCsv } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
@@ -99,7 +99,7 @@ export function openOutput(path: string, what = '--out'): OutputFile {
     }
     // ENOENT: a new file (a missing folder is reported by the open below)
   }
-  const target = regular ? join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`) : path;
+  let target = regular ? join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`) : path;
   const fail = (e: unknown, action = 'write'): never => {
     if (!isFsError(e)) throw e;
     throw new ConfigError(`${what}: cannot ${action} ${JSON.stringify(path)} (${fsCode(e)}); ${writeAdvice(e.code)}`);
@@ -108,7 +108,16 @@ export function openOutput(path: string, what = '--out'): OutputFile {
   try {
     fd = openSync(target, regular ? 'wx' : 'w');
   } catch (e) {
-    fail(e);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!(regular && (code === 'EACCES' || code === 'EPERM') && existsSync(path))) fail(e);
+    // a writable file in a folder where no new file may be made: write it in place
+    regular = false;
+    target = path;
+    try {
+      fd = openSync(path, 'w');
+    } catch (e2) {
+      fail(e2);
+    }
   }
   const close = () => {
     if (fd >= 0) {

@@ -1,5 +1,6 @@
 /** `gatelab sweep` and `gatelab rates`. */
 import { availableParallelism } from 'node:os';
+import { RunError } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
 import { describeMissing, readResults } from '../sweeps/merged-store.js';
 import { parseShard, shardName } from '../sweeps/shard.js';
@@ -72,6 +73,9 @@ even a killed run loses only the tasks in flight.`,
         `${label}: ${summary.ran} tasks run, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${summary.dir}\n` +
           (summary.tornBytes > 0 ? `note: a torn last record (${summary.tornBytes} bytes, from an interrupted run) was discarded\n` : ''),
       );
+      if (summary.total > 0 && summary.failed === summary.total) {
+        throw new RunError(`${label}: every task failed (${summary.failed} of ${summary.total}); see gatelab status ${summary.dir} for the errors`);
+      }
     } finally {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);

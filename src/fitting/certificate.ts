@@ -18,6 +18,8 @@
  *
  * Constraints: a variance on its floor nu_min whose score points below the floor is at a
  * constrained maximum in that coordinate (Karush-Kuhn-Tucker), so that coordinate is left out.
+ * Under a selective gate (top-K) a gate coordinate whose score points across a selection boundary
+ * is left out the same way: EM keeps every point's selection, so that is a constrained maximum.
  * Coordinates whose scores are all zero (an expert without mass) carry no information and no
  * gradient; they are left out too.
  */
@@ -45,6 +47,8 @@ export class CertificateWorkspace {
   readonly rRow: Float64Array;
   /** per-point gate scores (n x nParams), allocated at the first use */
   gateScores = new Float64Array(0);
+  /** a trial gate vector (selection-boundary checks) */
+  trial = new Float64Array(0);
 
   constructor(state: PackedState) {
     const { k, d } = state.experts;
@@ -134,9 +138,24 @@ export function scoreStatistic(
       const i = u - offNu;
       if (nu[i]! <= nuMin * (1 + 1e-9) && g[u]! < 0) continue;
     }
+    if (u < F && gate.selective && blockedBySelection(gate, theta, X, n, R, free[u]!, g[u]!, ws)) continue;
     use.push(u);
   }
   return { T: 0.5 * quadraticInverse(J, g, P, use), used: use.length, score: g };
+}
+
+/**
+ * Whether gate coordinate j of a selective gate sits on a selection boundary in the direction its
+ * score points: a step of 1e-6 (|theta_j| + 1) that way makes Q = -Infinity (it would deselect an
+ * expert where it has responsibility), so EM cannot follow that score and the coordinate is at a
+ * constrained maximum (Karush-Kuhn-Tucker), like a variance on its floor.
+ */
+function blockedBySelection(gate: PackedState['gate'], theta: Float64Array, X: Float64Array, n: number, R: Float64Array, j: number, score: number, ws: CertificateWorkspace): boolean {
+  if (score === 0) return false;
+  if (ws.trial.length !== theta.length) ws.trial = new Float64Array(theta.length);
+  ws.trial.set(theta);
+  ws.trial[j] = theta[j]! + Math.sign(score) * 1e-6 * (Math.abs(theta[j]!) + 1);
+  return !Number.isFinite(gate.objective(ws.trial, X, n, R, null, null));
 }
 
 /**

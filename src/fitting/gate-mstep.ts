@@ -151,14 +151,16 @@ function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int
   let gradTrial = new Float64Array(P);
   let HTrial = new Float64Array(P * P);
   const Gtrial = new Float64Array(G.length);
+  // the coordinates Newton moves: all free ones, fewer after a refusal at a selection boundary
+  let active = free;
   while (steps < options.maxSteps && Number.isFinite(q)) {
-    const { delta, decrement } = newtonDirection(grad, H, P, free);
+    const { delta, decrement } = newtonDirection(grad, H, P, active);
     if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), started.floor))) break;
     let step = 1;
     let accepted = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
-      for (let a = 0; a < free.length; a++) trial[free[a]!] = theta[free[a]!]! + step * delta[a]!;
+      for (let a = 0; a < active.length; a++) trial[active[a]!] = theta[active[a]!]! + step * delta[a]!;
       const qt = evaluator.trial(trial, gradTrial, HTrial, Gtrial);
       if (qt >= q) {
         theta.set(trial);
@@ -173,7 +175,21 @@ function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int
       step *= 0.5;
     }
     steps++;
-    if (!accepted) break;
+    if (!accepted) {
+      // under a selective gate the step may cross a selection boundary in some coordinates only
+      // (a tie the fit sits on): hold those fixed and go on with the others
+      if (!gate.selective) break;
+      const blocked = new Set<number>();
+      for (let a = 0; a < active.length; a++) {
+        const j = active[a]!;
+        if (delta[a] === 0) continue;
+        trial.set(theta);
+        trial[j] = theta[j]! + Math.sign(delta[a]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
+        if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) blocked.add(j);
+      }
+      if (blocked.size === 0 || blocked.size === active.length) break;
+      active = active.filter((j) => !blocked.has(j));
+    }
   }
   return { q, q0, steps };
 }

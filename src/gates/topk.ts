@@ -12,10 +12,12 @@ import { LinearLogitGate } from './linear-gate.js';
 
 export class TopKGate extends LinearLogitGate {
   readonly type = 'topk' as const;
+  readonly selective: boolean;
   constructor(k: number, d: number, K: number, rankBy: TopKGateSpec['rankBy']) {
     // the spec default ('slope'), also for specs that did not go through parseGate: the generated
     // kernels and the plain loops must rank alike
     super(k, d, K, rankBy ?? 'slope', 1, false);
+    this.selective = K < k;
   }
   protected specFrom(): GateSpec {
     return { type: 'topk', K: this.K, rankBy: this.rankBy };

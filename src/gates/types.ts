@@ -21,6 +21,13 @@ export interface Gate {
   readonly nParams: number;
   /** index of log tau in theta, or -1 if the gate has no fitted temperature */
   readonly logTauIndex: number;
+  /**
+   * Trait: true when the gate selects experts (weights exactly 0 that depend on theta, top-K with
+   * K < k). EM then keeps every point's selection (a step that would deselect an expert in use
+   * makes Q = -Infinity), so its fixed points are maxima under that constraint; the stopping
+   * certificate leaves out gate coordinates blocked by a selection boundary.
+   */
+  readonly selective?: boolean;
 
   /** Pack the gating parameters of `experts` (and tau of `spec` when free) into theta. */
   pack(experts: readonly Expert[], spec: GateSpec): Float64Array;

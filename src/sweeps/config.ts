@@ -28,12 +28,23 @@ function positiveInteger(v: unknown, path: string): number {
   return v;
 }
 
+/** Largest sample size of a grid (the sampler's limit, 2^31). */
+export const MAX_SAMPLE_SIZE = 2 ** 31;
+/** Largest count of a linspace / geomspace segment. */
+export const MAX_GRID_COUNT = 10000;
+/** Most tasks (sizes x replicates) of one variant. */
+export const MAX_TASKS = 1_000_000;
+/** Largest Monte Carlo sample of the density distances per task. */
+export const MAX_DENSITY_POINTS = 100000;
+/** Largest near-truth start noise (beyond it the start carries no information about the truth). */
+export const MAX_START_NOISE = 100;
+
 /** The sorted distinct sample sizes of a grid spec (linspace / geomspace values rounded). */
 export function resolveNGrid(spec: NGridSpec, path = 'n'): number[] {
   const out = new Set<number>();
   const visit = (s: unknown, p: string): void => {
     if (typeof s === 'number') {
-      if (!Number.isInteger(s) || s < 2) throw new ConfigError(`${p}: ${show(s)} is not a sample size; must be an integer >= 2`);
+      if (!Number.isInteger(s) || s < 2 || s > MAX_SAMPLE_SIZE) throw new ConfigError(`${p}: ${show(s)} is not a sample size; must be an integer in 2..${MAX_SAMPLE_SIZE}`);
       out.add(s);
       return;
     }
@@ -52,8 +63,8 @@ export function resolveNGrid(spec: NGridSpec, path = 'n'): number[] {
       throw new ConfigError(`${p}.${kind}: ${show(args)} is not [low, high, count]; must be three numbers`);
     }
     const [a, b, count] = args as [number, number, number];
-    if (!Number.isInteger(count) || count < 1 || !(a >= 2) || !(b >= a)) {
-      throw new ConfigError(`${p}.${kind}: ${show(args)} is not allowed; need 2 <= low <= high and an integer count >= 1`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_GRID_COUNT || !(a >= 2) || !(b >= a) || !(b <= MAX_SAMPLE_SIZE)) {
+      throw new ConfigError(`${p}.${kind}: ${show(args)} is not allowed; need 2 <= low <= high <= ${MAX_SAMPLE_SIZE} and an integer count in 1..${MAX_GRID_COUNT}`);
     }
     for (let i = 0; i < count; i++) {
       const t = count === 1 ? 0 : i / (count - 1);
@@ -71,6 +82,9 @@ function parseVariant(v: unknown, path: string): VariantConfig {
   if (!('n' in o)) throw new ConfigError(`${path}.n: missing; give the sample sizes`);
   const grid = resolveNGrid(o.n as NGridSpec, `${path}.n`);
   const replicates = positiveInteger(o.replicates, `${path}.replicates`);
+  if (grid.length * replicates > MAX_TASKS) {
+    throw new ConfigError(`${path}.replicates: ${replicates} x ${grid.length} sample sizes = ${grid.length * replicates} tasks; at most ${MAX_TASKS} tasks per variant: lower replicates or the n grid`);
+  }
   const raw = o.fitRange;
   if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== 'number' || typeof raw[1] !== 'number' || !(raw[0] <= raw[1])) {
     throw new ConfigError(`${path}.fitRange: ${show(raw)} is not [nLow, nHigh]; must be two numbers with nLow <= nHigh`);
@@ -81,8 +95,8 @@ function parseVariant(v: unknown, path: string): VariantConfig {
     throw new ConfigError(`${path}.fitRange: ${show(range)} holds ${inRange.length} of the grid's n; a slope needs at least 2`);
   }
   const densityPoints = o.densityPoints === undefined ? 0 : o.densityPoints;
-  if (typeof densityPoints !== 'number' || !Number.isInteger(densityPoints) || densityPoints < 0) {
-    throw new ConfigError(`${path}.densityPoints: ${show(densityPoints)} is not allowed; must be an integer >= 0 (0: no density distances)`);
+  if (typeof densityPoints !== 'number' || !Number.isInteger(densityPoints) || densityPoints < 0 || densityPoints === 1 || densityPoints > MAX_DENSITY_POINTS) {
+    throw new ConfigError(`${path}.densityPoints: ${show(densityPoints)} is not allowed; must be 0 (no density distances) or an integer in 2..${MAX_DENSITY_POINTS} (a Monte Carlo standard error needs 2 points)`);
   }
   // per-variant budget overrides (a quick variant may afford fewer starts and EM maps; rows still
   // say whether each fit converged)
@@ -136,14 +150,21 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
     }
     // the compact parameter space: a variance floor is part of every experiment (fitting.md)
     if (fit.nuMin === undefined) fit = { ...fit, nuMin: defaultNuMin(fit, truth) };
-    if (fit.k < truth.experts.length) {
-      throw new ConfigError(`fit.k: ${fit.k} is below the number of true experts (${truth.experts.length}); Voronoi losses need k >= k*`);
+    const kStar = truth.experts.length;
+    if (fit.k < kStar) {
+      throw new ConfigError(`fit.k: ${fit.k} is below the number of true experts (${kStar}); Voronoi losses need k >= k*`);
+    }
+    // the largest possible Voronoi cell has k - k* + 1 atoms; D2's exponents need rbar, known for <= 3
+    if (fit.k - kStar + 1 > 3) {
+      throw new ConfigError(`fit.k: ${fit.k} with k* = ${kStar} true experts allows a Voronoi cell of ${fit.k - kStar + 1} atoms; the D2 loss needs rbar, known for cells of at most 3 atoms: k <= ${kStar + 2}`);
     }
     const s = object(o.start, 'start');
     let start: ExperimentConfig['start'];
     if (s.type === 'nearTruth') {
       allowKeys(s, 'start', ['type', 'noise', 'shrinkExponent', 'restarts']);
-      if (typeof s.noise !== 'number' || !(s.noise >= 0)) throw new ConfigError(`start.noise: ${show(s.noise)} is not a noise level; must be a number >= 0`);
+      if (typeof s.noise !== 'number' || !(s.noise >= 0) || !(s.noise <= MAX_START_NOISE)) {
+        throw new ConfigError(`start.noise: ${show(s.noise)} is not a noise level; must be a number in [0, ${MAX_START_NOISE}]`);
+      }
       if (s.shrinkExponent !== undefined && (typeof s.shrinkExponent !== 'number' || !(s.shrinkExponent >= 0))) {
         throw new ConfigError(`start.shrinkExponent: ${show(s.shrinkExponent)} is not allowed; must be a number >= 0`);
       }
@@ -174,6 +195,14 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
     for (const [quantity, p] of Object.entries(predictionsObj)) {
       if (!QUANTITY_PATTERN.test(quantity)) {
         throw new ConfigError(`predictions.${quantity}: unknown quantity; must be D1, D2, D1.raw, D2.raw, hellinger, tv, tau, mass[j], beta1[j], a[j], b[j], nu[j], ratio[j] or mass|beta1|a|b|nu[size=m]`);
+      }
+      const atom = /\[(\d+)\]$/.exec(quantity);
+      if (atom && (Number(atom[1]) < 1 || Number(atom[1]) > kStar)) {
+        throw new ConfigError(`predictions.${quantity}: true atom ${atom[1]} does not exist; the truth has atoms 1..${kStar}`);
+      }
+      const size = /\[size=(\d+)\]$/.exec(quantity);
+      if (size && (Number(size[1]) < 2 || Number(size[1]) > fit.k - kStar + 1)) {
+        throw new ConfigError(`predictions.${quantity}: no Voronoi cell can have ${size[1]} atoms with k = ${fit.k}, k* = ${kStar}; sizes 2..${fit.k - kStar + 1} exist`);
       }
       predictions[quantity] = parsePrediction(p, `predictions.${quantity}`);
     }

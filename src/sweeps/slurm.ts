@@ -5,10 +5,11 @@
  * and each skips its finished tasks. gatelab does no scheduling of its own: SLURM does.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, GatelabError, show } from '../errors.js';
+import { ensureDir, fsCall } from '../files.js';
 import { listStores, readResults } from './merged-store.js';
 import { partitionTasks } from './shard.js';
 import { sweepTasks } from './tasks.js';
@@ -104,9 +105,9 @@ export function sbatchScript(o: SlurmJobOptions): string {
 export function writeSbatchScript(o: SlurmJobOptions): string {
   const text = sbatchScript(o);
   const { script, logs } = slurmPaths(o.dir);
-  mkdirSync(dirname(script), { recursive: true });
-  mkdirSync(logs, { recursive: true });
-  writeFileSync(script, text, { mode: 0o755 });
+  ensureDir(dirname(script), '--out');
+  ensureDir(logs, '--out');
+  fsCall('--out', 'write', script, () => writeFileSync(script, text, { mode: 0o755 }));
   return script;
 }
 

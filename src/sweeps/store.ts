@@ -48,7 +48,8 @@ export function storeOfFile(path: string): string | undefined {
     const dir = dirname(file);
     const name = basename(file);
     const isStoreFile = STORE_FILES.includes(name) || name.startsWith('lock.');
-    if (isStoreFile && (existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'rows.jsonl')))) return dir;
+    // a store folder has both (ResultsStore.open makes rows.jsonl right after config.json)
+    if (isStoreFile && existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'rows.jsonl'))) return dir;
   }
   return undefined;
 }
@@ -248,6 +249,10 @@ function heldError(dir: string, file: string, holder: LockHolder): ConfigError {
   return new ConfigError(`${dir}: is being written by process ${holder.pid} (${file}); wait for it, or stop it, before running again`);
 }
 
+function busyError(dir: string, file: string): ConfigError {
+  return new ConfigError(`${dir}: another run is taking the lock right now (${file}); try again in a moment`);
+}
+
 /** Errors of link() that mean the file system has no hard links (then the lock falls back to O_EXCL). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
@@ -283,6 +288,7 @@ export function takeLock(dir: string): string {
       }
       const text = readLockFile(file);
       if (text === undefined) continue; // released meanwhile: try again
+      if (text === '' && !hardLinks) throw busyError(dir, file); // being written by O_EXCL + write: not stale
       const holder = parseLock(text);
       if (holder.alive !== false) throw heldError(dir, file, holder);
       if (takeOver(dir, file, text, candidate, mine, hardLinks)) return mine;
@@ -327,6 +333,7 @@ function takeOver(dir: string, file: string, stale: string, candidate: string, m
       }
       const claimant = readLockFile(marker);
       if (claimant === undefined) return false; // finished meanwhile: look at the lock again
+      if (claimant === '') throw busyError(dir, marker); // being written (no hard links here)
       const holder = parseLock(claimant);
       if (holder.alive !== false) throw heldError(dir, marker, holder); // a live run is taking it over
       visited.push(marker);

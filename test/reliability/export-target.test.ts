@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readResults } from '../../src/sweeps/merged-store.js';
-import { assertOneLineError, cli, tinyResults } from './helpers.js';
+import { assertOneLineError, cli, DEMYS_FILE, tinyResults } from './helpers.js';
 
 test('export --parquet DIR/rows.jsonl (or config.json, or a link to them) is refused; the store is intact', async () => {
   const { dir } = await tinyResults('export-store');
@@ -57,4 +57,17 @@ test('export --parquet onto an existing file needs --force; with it, the file is
   const first = await cli('export', dir, '--parquet', fresh);
   assert.equal(first.code, 0, first.err);
   assert.ok(existsSync(fresh));
+});
+
+test('no command writes over a results store: sample --out and fit --out DIR/rows.jsonl are refused too', async () => {
+  const { dir } = await tinyResults('out-store');
+  const rows = readFileSync(join(dir, 'rows.jsonl'));
+  const sampled = await cli('sample', '--model', DEMYS_FILE, '--n', '10', '--seed', '1', '--backend', 'cpu', '--out', join(dir, 'rows.jsonl'));
+  assertOneLineError(sampled, /--out: ".*rows\.jsonl" is a file of the results store .*; writing it would destroy results/);
+  const data = join(dir, '..', 'd.csv');
+  assert.equal((await cli('sample', '--model', DEMYS_FILE, '--n', '50', '--seed', '1', '--backend', 'cpu', '--out', data)).code, 0);
+  const fitted = await cli('fit', '--data', data, '--experts', '2', '--gate', DEMYS_FILE, '--max-iter', '5', '--backend', 'cpu', '--out', join(dir, 'config.json'));
+  assertOneLineError(fitted, /--out: ".*config\.json" is a file of the results store/);
+  assert.deepEqual(readFileSync(join(dir, 'rows.jsonl')), rows);
+  assert.equal(readResults(dir).rows.length, 4);
 });

@@ -41,13 +41,15 @@ test('--out in the kernel\'s sysfs: one line (sample, sweep)', async (t) => {
   assertOneLineError(sweep, /cannot create the folder "\/sys\/kernel\/gatelab-test" \(E[A-Z]+.*"\/sys" is a virtual file system of the kernel/);
 });
 
-test('sweep --out into /proc returns at once with one line (it looped for ever in mkdir)', (t) => {
+test('sweep (and slurm) --out into /proc return at once with one line (mkdir looped for ever)', (t) => {
   if (process.platform !== 'linux') return t.skip('Linux only');
   const dir = tempDir('procfs');
   const configFile = tinyConfigFile(dir);
-  const r = spawnCli(['sweep', configFile, '--quick', '--backend', 'cpu', '--workers', '1', '--out', '/proc/gatelab-test/results'], { timeout: 30_000 });
-  assert.equal(r.signal, null, 'it must not hang (killed by the timeout)');
-  assertOneLineError(r, /cannot create the folder "\/proc\/gatelab-test" \(E[A-Z]+.*"\/proc" is a virtual file system of the kernel/);
+  for (const command of ['sweep', 'slurm']) {
+    const r = spawnCli([command, configFile, '--quick', '--out', '/proc/gatelab-test/results', ...(command === 'sweep' ? ['--backend', 'cpu', '--workers', '1'] : [])], { timeout: 30_000 });
+    assert.equal(r.signal, null, `${command} must not hang (killed by the timeout)`);
+    assertOneLineError(r, /cannot create the folder "\/proc\/gatelab-test" \(E[A-Z]+.*"\/proc" is a virtual file system of the kernel/);
+  }
 });
 
 /** Mount a tmpfs (root only); undefined where that is not possible. */
