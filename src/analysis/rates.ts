@@ -38,6 +38,13 @@ export const RATE_STATISTICS: readonly RateStatistic[] = Object.freeze(['mean', 
  * - 'insufficient data': a predicted quantity with fewer than two distinct n with data in the fit
  *   range, or whose slope or CI is undefined (a per-n statistic <= 0); `note` says which.
  */
+/**
+ * Largest fraction of non-converged fits (stopReason !== 'converged') under which a rate gets a
+ * definite verdict; above it the verdict is 'inconclusive' with a note (spec: rates.md step 4;
+ * issue 15: full rates rest on converged fits, at most 5% not converged per quantity).
+ */
+export const MAX_NOT_CONVERGED = 0.05;
+
 export type Verdict =
   | 'consistent'
   | 'inconclusive'
@@ -573,6 +580,14 @@ export function analyseRates(
         if (v.alsoMeets.length > 0) notes.push(`CI also meets ${v.alsoMeets.map(exponentName).join(', ')} of the ladder: cannot tell them apart`);
         if (v.wide) notes.push(`CI wider than ${MAX_CI_WIDTH} (${(ciHigh - ciLow).toFixed(3)})`);
         if (v.verdict === 'refuted') notes.push('CI entirely below 0: the quantity converges at a power rate');
+        // a slope that rests on fits which stopped before converging may be the stopping rule's
+        // (they sit near their start): no definite verdict above MAX_NOT_CONVERGED of the fits
+        const nFitsHere = sum(summaries, (x) => x.nFits);
+        const notConverged = sum(summaries, (x) => x.nNotConverged);
+        if (nFitsHere > 0 && notConverged > MAX_NOT_CONVERGED * nFitsHere && verdict !== 'inconclusive') {
+          notes.push(`${notConverged} of ${nFitsHere} fits not converged (more than ${100 * MAX_NOT_CONVERGED}%): the slope may be the stopping rule's; would read "${verdict}"`);
+          verdict = 'inconclusive';
+        }
       }
       if (prediction !== undefined && points.length >= 2 && power.rSxx !== null && power.cv !== null && power.rSxx < POWER_FACTOR * power.cv ** 2) {
         notes.push(`underpowered to tell -1/8 from -1/2: R Sxx = ${power.rSxx.toFixed(1)} < ${POWER_FACTOR} CV^2 = ${(POWER_FACTOR * power.cv ** 2).toFixed(1)}`);

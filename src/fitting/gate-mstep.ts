@@ -29,6 +29,11 @@ export interface GateMStepOptions {
  */
 export interface GateMStepCache {
   lseSum: number;
+  /**
+   * selective gates: coordinates found on a selection boundary by an earlier M-step; the next
+   * M-step starts without them and re-tests them at its end (one trial each)
+   */
+  blocked?: Set<number>;
 }
 
 export interface GateMStepResult {
@@ -55,10 +60,10 @@ export function gateMStep(
   options: GateMStepOptions,
   cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
-  if (gate.newtonPass) return newtonMStep(gate, theta, G, free, options, fusedEvaluator(gate, backend, theta, X, n, R, G, cache));
+  if (gate.newtonPass) return newtonMStep(gate, theta, G, free, options, fusedEvaluator(gate, backend, theta, X, n, R, G, cache), cache);
   cache.lseSum = NaN;
   return gate.hessian
-    ? newtonMStep(gate, theta, G, free, options, plainEvaluator(gate, backend, theta, X, n, R, G))
+    ? newtonMStep(gate, theta, G, free, options, plainEvaluator(gate, backend, theta, X, n, R, G), cache)
     : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
 }
 
@@ -139,7 +144,15 @@ function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Fl
  * delta.grad / 2 is below tol * max(1, |Q|) or below the rounding of Q (such a step cannot be
  * verified).
  */
-function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int32Array, options: GateMStepOptions, evaluator: NewtonEvaluator): GateMStepResult {
+function newtonMStep(
+  gate: Gate,
+  theta: Float64Array,
+  G: Float64Array,
+  free: Int32Array,
+  options: GateMStepOptions,
+  evaluator: NewtonEvaluator,
+  cache: GateMStepCache = { lseSum: NaN },
+): GateMStepResult {
   const P = gate.nParams;
   let grad = new Float64Array(P);
   let H = new Float64Array(P * P);
@@ -152,12 +165,28 @@ function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int
   let HTrial = new Float64Array(P * P);
   const Gtrial = new Float64Array(G.length);
   // the coordinates Newton moves: all free ones, fewer after a refusal at a selection boundary
-  let active = free;
+  const remembered = gate.selective ? (cache.blocked ??= new Set<number>()) : undefined;
+  let active = remembered && remembered.size > 0 && remembered.size < free.length ? free.filter((j) => !remembered.has(j)) : free;
+  // under a selective gate a step may cross a selection boundary in some coordinates only (a tie
+  // the fit sits on): those coordinates are held fixed and Newton goes on with the others
+  const blockedAlong = (delta: Float64Array): Set<number> => {
+    const blocked = new Set<number>();
+    for (let a = 0; a < active.length; a++) {
+      const j = active[a]!;
+      if (delta[a] === 0) continue;
+      trial.set(theta);
+      trial[j] = theta[j]! + Math.sign(delta[a]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
+      if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) blocked.add(j);
+    }
+    return blocked;
+  };
   while (steps < options.maxSteps && Number.isFinite(q)) {
     const { delta, decrement } = newtonDirection(grad, H, P, active);
     if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), started.floor))) break;
     let step = 1;
     let accepted = false;
+    let redirected = false;
+    let checked = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < active.length; a++) trial[active[a]!] = theta[active[a]!]! + step * delta[a]!;
@@ -172,23 +201,36 @@ function newtonMStep(gate: Gate, theta: Float64Array, G: Float64Array, free: Int
         accepted = true;
         break;
       }
+      if (gate.selective && !checked && qt === -Infinity) {
+        // the full step changes a selection: if single coordinates are blocked, drop them at once
+        // instead of halving towards a boundary the fit already sits on
+        checked = true;
+        const blocked = blockedAlong(delta);
+        if (blocked.size > 0 && blocked.size < active.length) {
+          active = active.filter((j) => !blocked.has(j));
+          redirected = true;
+          break;
+        }
+      }
       step *= 0.5;
     }
+    if (redirected) continue;
     steps++;
     if (!accepted) {
-      // under a selective gate the step may cross a selection boundary in some coordinates only
-      // (a tie the fit sits on): hold those fixed and go on with the others
-      if (!gate.selective) break;
-      const blocked = new Set<number>();
-      for (let a = 0; a < active.length; a++) {
-        const j = active[a]!;
-        if (delta[a] === 0) continue;
-        trial.set(theta);
-        trial[j] = theta[j]! + Math.sign(delta[a]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
-        if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) blocked.add(j);
-      }
+      if (!gate.selective || checked) break;
+      const blocked = blockedAlong(delta);
       if (blocked.size === 0 || blocked.size === active.length) break;
       active = active.filter((j) => !blocked.has(j));
+    }
+  }
+  if (remembered) {
+    // remember what is blocked now: the coordinates left out, re-tested along their gradient
+    remembered.clear();
+    for (const j of free) {
+      if (active.includes(j) || grad[j] === 0) continue;
+      trial.set(theta);
+      trial[j] = theta[j]! + Math.sign(grad[j]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
+      if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) remembered.add(j);
     }
   }
   return { q, q0, steps };

@@ -382,3 +382,16 @@ test('powerDiagnostic: CV / sqrt(R Sxx) is the bootstrap SE of the slope (lognor
   const bootSe = r.ciWidth! / (2 * 1.959964);
   assert.ok(bootSe > 0.75 * se && bootSe < 1.33 * se, `bootstrap SE ${bootSe}, CV / sqrt(R Sxx) ${se}`);
 });
+
+test('analyseRates: more than 5% non-converged fits make a definite verdict inconclusive, saying why', () => {
+  const rows = powerRows({ ns: [100, 1000, 10000, 100000], replicates: 25, exponent: -0.5, seed: 9, sigma: 0.2 });
+  const mark = (count: number) => rows.map((r, i) => (i < count ? { ...r, stopReason: 'maxIterations', converged: false } : r));
+  const verdictOf = (rs: SweepRow[]) => find(analyseRates(rs, config({ D1: { slope: -0.5 } }), 'full', { resamples: 300 }), 'D1', 'mean');
+  const clean = verdictOf(rows);
+  assert.equal(clean.verdict, 'consistent', clean.note);
+  // 5 of 100 = 5%: still definite; 6 of 100: inconclusive (MAX_NOT_CONVERGED = 0.05)
+  assert.equal(verdictOf(mark(5)).verdict, 'consistent');
+  const many = verdictOf(mark(6));
+  assert.equal(many.verdict, 'inconclusive');
+  assert.match(many.note!, /6 of 100 fits not converged \(more than 5%\): the slope may be the stopping rule's; would read "consistent"/);
+});
