@@ -1,7 +1,7 @@
 /**
  * npm run stopping-rule: what the [DEMYS] authors' relative stopping rule does to over-specified
  * fits and to their slopes, beside gatelab's default (score certificate + SQUAREM). Writes
- * figures/stopping-rule.md. About 10 minutes on 2 cores.
+ * figures/stopping-rule.md. About 6 minutes on 2 cores (measured once).
  *
  * 1. Fits: demys-over3 data (k = 3 on the k* = 2 truth) at n = 1e4 and 3e4, 3 seeds, from the same
  *    near-truth start: the relative rule 1e-6 with plain EM, the default, and long plain EM (stops
