@@ -139,6 +139,9 @@ test('fitMoE with restarts keeps the start with the highest final log-likelihood
   const finals = result.fit.restarts!;
   assert.equal(finals.length, 4);
   assert.equal(result.fit.loglik, Math.max(...finals));
+  // which maximum: every start's stop reason, and how far apart the starts' maxima are
+  assert.equal(result.fit.restartStops!.length, 4);
+  assert.equal(result.fit.restartSpread, Math.max(...finals) - Math.min(...finals));
 });
 
 test('fitMoE from random starts finds the demys optimum (as good as near-truth) at n = 5000', () => {

@@ -194,6 +194,12 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
   return starts;
 }
 
+/** max - min of the finite values (0 for fewer than two); how far apart the starts' maxima are. */
+function spread(values: number[]): number {
+  const finite = values.filter(Number.isFinite);
+  return finite.length < 2 ? 0 : Math.max(...finite) - Math.min(...finite);
+}
+
 /**
  * The result of the start with the highest final log-likelihood (a non-finite one loses).
  * @param input the input design recorded in the model; null: each start's own
@@ -229,7 +235,13 @@ export function bestFit(
       decreases: r.decreases,
       warnings: r.warnings,
       ...(opts.trace ? { trace: r.trace } : {}),
-      ...(runs.length > 1 ? { restarts: runs.map((run) => run.result.loglik) } : {}),
+      ...(runs.length > 1
+        ? {
+            restarts: runs.map((run) => run.result.loglik),
+            restartStops: runs.map((run) => run.result.stopReason),
+            restartSpread: spread(runs.map((run) => run.result.loglik)),
+          }
+        : {}),
     },
   };
 }

@@ -116,6 +116,10 @@ export interface FitInfo {
   warnings: string[];
   /** final log-likelihood of every start, when there were several */
   restarts?: number[];
+  /** how each of those starts stopped */
+  restartStops?: StopReason[];
+  /** max - min of the starts' final log-likelihoods (nats): 0 when every start found the same maximum */
+  restartSpread?: number;
   /** where the fit ran (set by fitMany; the log-likelihood is always a float64 evaluation) */
   backend?: 'cpu' | 'gpu';
 }
