@@ -79,7 +79,8 @@ export function closestFlag(typed: string, flags: string[]): string | undefined 
 function parseArgsMessage(e: unknown, args: string[], flags: FlagSpec): string {
   const code = (e as { code?: string }).code;
   const text = e instanceof Error ? e.message : String(e);
-  const option = /'(-{1,2}[^' =]+)/.exec(text)?.[1] ?? '?';
+  // Node names an option with a short form as '-h, --help': take the long name
+  const option = /'(?:-\w, )?(-{1,2}[^' =,]+)/.exec(text)?.[1] ?? '?';
   const names = Object.keys(flags);
   const list = names.length > 0 ? names.map((f) => `--${f}`).join(', ') : 'none besides --help';
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -91,7 +92,8 @@ function parseArgsMessage(e: unknown, args: string[], flags: FlagSpec): string {
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/argument is ambiguous/.test(text)) {
-      const at = args.indexOf(option);
+      // the occurrence of the flag that is followed by a '-' word (a flag can be given twice)
+      const at = args.findIndex((a, i) => a === option && args[i + 1]?.startsWith('-'));
       const value = at >= 0 ? args[at + 1] : undefined;
       return value !== undefined
         ? `${option} is followed by ${show(value)}, which starts with '-': if it is the value, write ${option}=${value}; if it is the next flag, give ${option} its value first`

@@ -5,7 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import { formatNumber } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
-import { ConfigError, show } from '../errors.js';
+import { ConfigError, GatelabError, NumericalError, show } from '../errors.js';
+import { MAX_RESTARTS, MAX_START_NOISE } from '../sweeps/config.js';
+import { firstNonFinite } from '../sweeps/run-task.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitOptions } from '../fitting/types.js';
 import { logDensity } from '../likelihood/density.js';
@@ -113,14 +115,14 @@ const fitCommand: Command = {
             [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
-  --experts k          number of experts to fit
+  --experts k          number of experts to fit (at most the number of data rows)
   --gate G.json        a gate object, e.g. {"type":"topk","K":2}, or a model file (its gate is used)
   --start S.json       start from this model (k experts)
   --near-truth T.json  start near the true model T: each parameter + N(0, s^2), a random surjective
                        map of fitted onto true experts; needs --noise and --seed
-  --noise s            noise sd of the near-truth start (fixed, not shrinking with n)
+  --noise s            noise sd of the near-truth start, in [0, 100] (fixed, not shrinking with n)
   --shrink e           optional: noise s * n^-e (the [DEMYS] authors' code uses e = 0.083; labelled)
-  --restarts r         data-driven random starts (k-means++ then least squares), best of r; needs --seed
+  --restarts r         data-driven random starts (k-means++ then least squares), best of r (1..1000); needs --seed
   --seed S             seed of the start
   --method em|mle      EM (default) or direct maximum likelihood by L-BFGS
   --tau known|free     temperature fixed at the gate's tau (default) or estimated
@@ -189,7 +191,7 @@ optimisation itself (no file I/O, no start-up).`,
     if (typeof v.start === 'string') {
       start = { type: 'given', model: readModel(v.start, '--start') };
     } else if (typeof v['near-truth'] === 'string') {
-      const noise = numberFlag(required(v, 'noise', 'fit'), 'noise', (x) => x >= 0, 'a number >= 0');
+      const noise = numberFlag(required(v, 'noise', 'fit'), 'noise', (x) => x >= 0 && x <= MAX_START_NOISE, `a number in [0, ${MAX_START_NOISE}]`);
       const shrink = numberFlag(v.shrink as string | undefined, 'shrink', (x) => x >= 0, 'a number >= 0');
       start = {
         type: 'nearTruth',
@@ -201,7 +203,7 @@ optimisation itself (no file I/O, no start-up).`,
     } else {
       start = {
         type: 'random',
-        restarts: integerFlag(v.restarts as string | undefined, 'restarts', 1, 1),
+        restarts: restartsFlag(v.restarts as string | undefined),
         seed: integerFlag(v.seed as string | undefined, 'seed', 0, 0),
       };
     }
@@ -229,7 +231,11 @@ optimisation itself (no file I/O, no start-up).`,
       ...(accelerate ? { accelerate } : {}),
       ...(nuMin !== undefined ? { nuMin } : {}),
     };
-    const data = readDataset(required(v, 'data', 'fit'), '--data');
+    const dataPath = required(v, 'data', 'fit');
+    const data = readDataset(dataPath, '--data');
+    // more experts than points cannot be fitted (and a near-truth start of a huge k would exhaust
+    // the memory before the fit could say so)
+    if (k > data.n) throw new UsageError(`--experts: ${k} experts need at least ${k} data rows; ${dataPath} has ${data.n}`);
     const cpuOnly =
       method === 'mle'
         ? 'method mle runs on the CPU'
@@ -238,6 +244,15 @@ optimisation itself (no file I/O, no start-up).`,
           : undefined;
     const [result] = await withBackend(v.backend, io, (backend) => fitMany([{ data, start }], options, backend), cpuOnly);
     const { model, fit } = result!;
+    // a fit that failed numerically can end with parameters or a log-likelihood that are not
+    // finite numbers: JSON would write them as null, a file no command reads back
+    const bad = firstNonFinite({ loglik: fit.loglik, experts: model.experts, input: model.input }, 'fit');
+    if (bad) {
+      throw new NumericalError(
+        `fit: ${fit.method} ended with ${fit.stopReason} after ${fit.iterations} iterations, ${bad.field.replace(/^fit\./, '')} = ${show(bad.value)}: nothing written to ${outPath}; ` +
+          `check the data's scale (values whose squares overflow float64 cannot be fitted), or try another start or a larger --nu-min`,
+      );
+    }
     writeText(outPath, JSON.stringify({ gate: model.gate, experts: model.experts, input: model.input, fit }, null, 2) + '\n');
     io.err(
       `fit: ${fit.method} ${fit.stopReason} after ${fit.iterations} iterations, loglik ${fit.loglik}, ${fit.seconds.toFixed(3)} s -> ${outPath}\n`,
@@ -266,12 +281,35 @@ block's exponent in the loss, "exponents" (those r), and "max": the unweighted l
 over the cell (a diagnostic, dominated by atoms of vanishing mass); null for an empty cell.`,
   run(argv, io) {
     const v = parseFlags(argv, { truth: { type: 'string' }, fit: { type: 'string' } }, 'loss');
-    const truth = readModel(required(v, 'truth', 'loss'), '--truth');
-    const fitted = readModel(required(v, 'fit', 'loss'), '--fit');
-    const result = voronoiLoss(fitted, truth);
+    const truthPath = required(v, 'truth', 'loss');
+    const fitPath = required(v, 'fit', 'loss');
+    const truth = readModel(truthPath, '--truth');
+    const fitted = readModel(fitPath, '--fit');
+    // the loss names the models "fit" and "truth": say which files they are
+    const result = rephrased(() => voronoiLoss(fitted, truth), (m) => `loss (--fit ${fitPath}, --truth ${truthPath}): ${m.replace(/^voronoiLoss: /, '')}`);
     io.out(JSON.stringify({ kind: result.kind, raw: result.raw, aligned: result.aligned, cells: result.cells, errors: result.errors }) + '\n');
   },
 };
+
+/** --restarts: an integer in 1..MAX_RESTARTS (default 1; every start is made before the fits run). */
+function restartsFlag(value: string | undefined): number {
+  const r = integerFlag(value, 'restarts', 1, 1);
+  if (r > MAX_RESTARTS) throw new UsageError(`--restarts: ${r} is not allowed; must be an integer in 1..${MAX_RESTARTS}`);
+  return r;
+}
+
+/** Run `f`; a gatelab error it throws is thrown again, of the same class, with `message(e.message)`. */
+function rephrased<T>(f: () => T, message: (m: string) => string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof GatelabError) {
+      const again = new (e.constructor as new (m: string) => GatelabError)(message(e.message));
+      throw again;
+    }
+    throw e;
+  }
+}
 
 /** The largest --n of sample (the sampler's limit). */
 const MAX_SAMPLE = 2 ** 31;
@@ -290,7 +328,10 @@ experts by EM from a near-truth start (noise 0.1), and prints the fit and its Vo
     const t0 = performance.now();
     const data = sample(truth, n, new Rng(seed));
     const result = fitMoE(data, { k: 2, gate: { type: 'softmax' } }, { type: 'nearTruth', truth, noise: 0.1, seed });
-    const loss = voronoiLoss(result.model, truth);
+    const loss = rephrased(
+      () => voronoiLoss(result.model, truth),
+      (m) => `demo: the fit of n = ${n} points cannot be scored (${m.replace(/^voronoiLoss: /, '')}); too few points for this model: use a larger --n (default 5000)`,
+    );
     const row = (label: string, m: Model) =>
       m.experts.map((e, i) => `${label} expert ${i + 1}: beta0 ${e.beta0.toFixed(3)}  beta1 ${e.beta1.map((x) => x.toFixed(3)).join(',')}  a ${e.a.map((x) => x.toFixed(3)).join(',')}  b ${e.b.toFixed(3)}  nu ${e.nu.toFixed(4)}`);
     io.out(

@@ -16,7 +16,7 @@ import { withBackend } from './backend-flag.js';
 export const sweepCommand: Command = {
   summary: 'run a Monte Carlo sweep of an experiment (resumable)',
   help: `gatelab sweep experiments/<name>.json [--quick] [--workers N] [--out DIR] [--shard i/N]
-                    [--backend cpu|gpu|auto]
+                    [--backend cpu|gpu|auto] [--no-retry]
 
   --quick       the CI-sized variant (default: the full, paper-scale variant)
   --workers N   worker threads (default: all cores, here ${availableParallelism()})
@@ -26,15 +26,24 @@ export const sweepCommand: Command = {
   --backend B   cpu (worker threads, float64), gpu (tasks grouped by n into GPU batches: sampled
                 and fitted on the GPU, scored on the CPU) or auto (default: a hardware GPU where
                 WebGPU finds one, else the CPU). Rows record the backend; seeds do not depend on it
+  --no-retry    on a resume, keep the tasks recorded as failed as they are (default: run them again)
 
 Every (n, replicate) task is fitted and its row appended durably (fsync) to DIR/rows.jsonl.
-Re-running the same command resumes: finished tasks are skipped. A task's seed depends only on
+Re-running the same command resumes: finished tasks are skipped, and failed tasks are run again
+(the new row is appended; every reader takes a task's latest row). A task's seed depends only on
 (experiment seed, n, replicate), so the rows do not depend on --workers. Ctrl-C stops cleanly;
 even a killed run loses only the tasks in flight.`,
   async run(argv, io) {
     const { values: v, positionals } = parseFlagsAndPositionals(
       argv,
-      { quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' }, backend: { type: 'string' } },
+      {
+        quick: { type: 'boolean' },
+        workers: { type: 'string' },
+        out: { type: 'string' },
+        shard: { type: 'string' },
+        backend: { type: 'string' },
+        'no-retry': { type: 'boolean' },
+      },
       'sweep',
       1,
     );
@@ -66,11 +75,18 @@ even a killed run loses only the tasks in flight.`,
       const summary = await withBackend(
         v.backend,
         io,
-        (backend) => runSweep(config, variant, dir, { workers, backend, onProgress: report, onStart: (s) => (stop = s), ...(shard ? { shard } : {}) }),
+        (backend) => runSweep(config, variant, dir, {
+            workers,
+            backend,
+            retryFailed: v['no-retry'] !== true,
+            onProgress: report,
+            onStart: (s) => (stop = s),
+            ...(shard ? { shard } : {}),
+          }),
         cpuOnly,
       );
       io.err(
-        `${label}: ${summary.ran} tasks run, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${summary.dir}\n` +
+        `${label}: ${summary.ran} tasks run${summary.retried > 0 ? ` (${summary.retried} failed before, retried)` : ''}, ${summary.skipped} already done, ${summary.failed} failed, ${summary.seconds.toFixed(1)} s -> ${summary.dir}\n` +
           (summary.tornBytes > 0 ? `note: a torn last record (${summary.tornBytes} bytes, from an interrupted run) was discarded\n` : ''),
       );
       if (summary.total > 0 && summary.failed === summary.total) {

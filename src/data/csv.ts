@@ -6,6 +6,9 @@
 import { DataError, show } from '../errors.js';
 import type { Dataset } from './dataset.js';
 
+/** The largest z label (1-based expert index) a CSV may hold: z - 1 must fit an Int32Array. */
+export const MAX_LABEL = 2 ** 31 - 1;
+
 /** Format a float64 so that Number(text) === value (shortest round-trip decimal). */
 export function formatNumber(value: number): string {
   // String(-0) is "0": keep the sign so the bits round-trip
@@ -33,7 +36,8 @@ export function datasetToCsv(data: Dataset): string {
  * @param expectedDim when given, the number of x columns must equal it.
  */
 export function parseDatasetCsv(text: string, source = 'data', expectedDim?: number): Dataset {
-  const lines = text.split(/\r?\n/);
+  // a byte-order mark (spreadsheets write one) is not part of the header
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
   if (lines.length === 0) throw new DataError(`${source}: empty file; must have a header x1,...,xd,y and at least one row`);
   const header = lines[0]!.split(',').map((h) => h.trim());
@@ -73,8 +77,9 @@ export function parseDatasetCsv(text: string, source = 'data', expectedDim?: num
     if (Z) {
       const cell = cells[width - 1]!.trim();
       const z = Number(cell);
-      if (!Number.isInteger(z) || z < 1) {
-        throw new DataError(`${source}, line ${lineNo}, column z: ${show(cell)} is not an expert index; must be an integer >= 1`);
+      // z - 1 is stored as a 32-bit integer: a larger z would wrap around (to a negative index)
+      if (!Number.isInteger(z) || z < 1 || z > MAX_LABEL) {
+        throw new DataError(`${source}, line ${lineNo}, column z: ${show(cell)} is not an expert index; must be an integer in 1..${MAX_LABEL}`);
       }
       Z[r] = z - 1;
     }

@@ -24,6 +24,10 @@ export type StartSpec =
   | (NearTruthStart & { seed: number; restarts?: number })
   | { type: 'random'; seed: number; restarts?: number };
 
+/** Most experts of a fit, and most starts of a restart set (both allocate per expert / start up front). */
+export const MAX_EXPERTS = 10000;
+export const MAX_RESTARTS = 1000;
+
 const OPTION_KEYS = [
   'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'maxIterations', 'nuMin',
   'nuMinFactor', 'gateSteps', 'gateTol', 'trace',
@@ -49,6 +53,7 @@ export function validateFitOptions(options: FitOptions): FitOptions {
     if (!OPTION_KEYS.includes(key)) throw new ConfigError(`options.${key}: unknown option; allowed: ${OPTION_KEYS.join(', ')}`);
   }
   const k = positiveInteger(options.k, 'k');
+  if (k > MAX_EXPERTS) throw new ConfigError(`k: ${k} is not allowed; at most ${MAX_EXPERTS} experts`);
   let gate;
   try {
     gate = parseGate(options.gate, k, 'gate');
@@ -156,6 +161,12 @@ export function withNuMin(opts: FitOptions, start: StartSpec): FitOptions {
   return { ...opts };
 }
 
+function boundedRestarts(v: unknown): number {
+  const restarts = positiveInteger(v ?? 1, 'restarts');
+  if (restarts > MAX_RESTARTS) throw new ConfigError(`restarts: ${restarts} is not allowed; at most ${MAX_RESTARTS} starts`);
+  return restarts;
+}
+
 /** The start models of a StartSpec (validated, shapes checked against the data and options). */
 export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec): { model: Model; label: string }[] {
   const starts: { model: Model; label: string }[] = [];
@@ -171,7 +182,13 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
         throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
       }
       const rng = new Rng(validateSeed(start.seed));
-      const restarts = positiveInteger(start.restarts ?? 1, 'restarts');
+      const restarts = boundedRestarts(start.restarts);
+      if (!(typeof start.noise === 'number' && start.noise >= 0 && start.noise <= 100)) {
+        throw new ConfigError(`noise: ${show(start.noise)} is not allowed; must be a number in [0, 100] (a near-truth start's noise sd)`);
+      }
+      if (start.shrinkExponent !== undefined && !(typeof start.shrinkExponent === 'number' && start.shrinkExponent >= 0 && start.shrinkExponent <= 10)) {
+        throw new ConfigError(`shrinkExponent: ${show(start.shrinkExponent)} is not allowed; must be a number in [0, 10] (the [DEMYS] code uses 0.083)`);
+      }
       for (let t = 0; t < restarts; t++) {
         const pinLast = (opts.identifiability ?? 'reference') === 'reference' && opts.gate.type === 'activation';
         const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free', pinLast);
@@ -181,7 +198,7 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
     }
     case 'random': {
       const rng = new Rng(validateSeed(start.seed));
-      const restarts = positiveInteger(start.restarts ?? 1, 'restarts');
+      const restarts = boundedRestarts(start.restarts);
       for (let t = 0; t < restarts; t++) {
         starts.push({ model: randomStart(data, opts.k, opts.gate, rng), label: `random (start ${t + 1} of ${restarts})` });
       }

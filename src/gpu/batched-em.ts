@@ -97,6 +97,11 @@ interface NewtonState {
   halvings: number;
   trial: Float64Array;
   done: boolean;
+  /** the coordinates Newton moves (fewer after a refusal at a selection tie, as on the CPU) */
+  active: Int32Array;
+  /** probing single coordinates after a refusal under a selective gate (gate-mstep.ts) */
+  probe: { coords: number[]; signs: number[]; index: number; blocked: number[] } | null;
+  probed: boolean;
 }
 
 export interface GateSums {
@@ -338,6 +343,9 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
               halvings: 0,
               trial: fits[f]!.state.theta.slice(),
               done: !Number.isFinite(s.q),
+              active: fits[f]!.state.free,
+              probe: null,
+              probed: false,
             }
           : null,
       );
@@ -347,7 +355,17 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
           const s = newton[f];
           trialing[f] = false;
           if (!s || s.done) continue;
-          const { theta, free } = fits[f]!.state;
+          const { theta } = fits[f]!.state;
+          const free = s.active;
+          if (s.probe) {
+            // one single-coordinate step of 1e-6 (|theta_j| + 1) in the direction Newton took
+            const j = s.probe.coords[s.probe.index]!;
+            s.trial.set(theta);
+            s.trial[j] = theta[j]! + s.probe.signs[s.probe.index]! * 1e-6 * (Math.abs(theta[j]!) + 1);
+            engine.setGate(f, s.trial);
+            trialing[f] = true;
+            continue;
+          }
           if (!s.delta) {
             if (s.steps >= maxSteps) {
               s.done = true;
@@ -373,6 +391,18 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
           const t = trials[f];
           const s = newton[f];
           if (!t || !s) continue;
+          if (s.probe) {
+            const p = s.probe;
+            if (!Number.isFinite(t.q)) p.blocked.push(p.coords[p.index]!);
+            if (++p.index === p.coords.length) {
+              s.probe = null;
+              if (p.blocked.length > 0 && p.blocked.length < s.active.length) {
+                s.active = s.active.filter((j) => !p.blocked.includes(j));
+                s.delta = null;
+              } else s.done = true;
+            }
+            continue;
+          }
           if (t.q >= s.q - Q_NOISE * Math.max(1, Math.abs(s.q))) {
             fits[f]!.state.theta.set(s.trial);
             s.q = t.q;
@@ -384,7 +414,13 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
             s.step *= 0.5;
             if (++s.halvings >= MAX_HALVINGS) {
               s.steps++;
-              s.done = true;
+              const delta = s.delta!;
+              const coords = Array.from(s.active).filter((_, a) => delta[a] !== 0);
+              if (fits[f]!.state.gate.selective && !s.probed && coords.length > 0) {
+                // a selection tie may block some coordinates only: probe them one by one
+                s.probed = true;
+                s.probe = { coords, signs: Array.from(s.active).flatMap((_, a) => (delta[a] !== 0 ? [Math.sign(delta[a]!)] : [])), index: 0, blocked: [] };
+              } else s.done = true;
             }
           }
         }

@@ -17,7 +17,14 @@ import type { Model } from '../models/types.js';
 export function logDensity(model: Model, X: Float64Array, Y: Float64Array, n: number, out = new Float64Array(n)): Float64Array {
   const d = model.input.dim;
   const k = model.experts.length;
-  if (X.length !== n * d) throw new DataError(`points: have ${X.length / Math.max(n, 1)} input columns; the model has dimension ${d}`);
+  if (X.length !== n * d) {
+    const columns = X.length / Math.max(n, 1);
+    throw new DataError(
+      Number.isInteger(columns)
+        ? `points: have ${columns} input columns; the model has dimension ${d}`
+        : `points: X has ${X.length} values for ${n} points, not a whole number of input columns; the model has dimension ${d} (X needs n*d = ${n * d} values)`,
+    );
+  }
   const { gate, theta } = modelGate(model);
   const logG = new Float64Array(n * k);
   gate.logWeights(theta, X, n, logG);

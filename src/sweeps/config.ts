@@ -38,6 +38,14 @@ export const MAX_TASKS = 1_000_000;
 export const MAX_DENSITY_POINTS = 100000;
 /** Largest near-truth start noise (beyond it the start carries no information about the truth). */
 export const MAX_START_NOISE = 100;
+/** Most starts per fit (every start is made before the fits run: far more exhaust the memory). */
+export const MAX_RESTARTS = 1000;
+
+function restartsValue(v: unknown, path: string): number {
+  const r = positiveInteger(v, path);
+  if (r > MAX_RESTARTS) throw new ConfigError(`${path}: ${r} is not allowed; must be an integer in 1..${MAX_RESTARTS} (starts per fit)`);
+  return r;
+}
 
 /** The sorted distinct sample sizes of a grid spec (linspace / geomspace values rounded). */
 export function resolveNGrid(spec: NGridSpec, path = 'n'): number[] {
@@ -86,7 +94,7 @@ function parseVariant(v: unknown, path: string): VariantConfig {
     throw new ConfigError(`${path}.replicates: ${replicates} x ${grid.length} sample sizes = ${grid.length * replicates} tasks; at most ${MAX_TASKS} tasks per variant: lower replicates or the n grid`);
   }
   const raw = o.fitRange;
-  if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== 'number' || typeof raw[1] !== 'number' || !(raw[0] <= raw[1])) {
+  if (!Array.isArray(raw) || raw.length !== 2 || !Number.isFinite(raw[0]) || !Number.isFinite(raw[1]) || !(raw[0] <= raw[1])) {
     throw new ConfigError(`${path}.fitRange: ${show(raw)} is not [nLow, nHigh]; must be two numbers with nLow <= nHigh`);
   }
   const range: [number, number] = [raw[0], raw[1]];
@@ -100,7 +108,7 @@ function parseVariant(v: unknown, path: string): VariantConfig {
   }
   // per-variant budget overrides (a quick variant may afford fewer starts and EM maps; rows still
   // say whether each fit converged)
-  const restarts = o.restarts === undefined ? undefined : positiveInteger(o.restarts, `${path}.restarts`);
+  const restarts = o.restarts === undefined ? undefined : restartsValue(o.restarts, `${path}.restarts`);
   const maxIterations = o.maxIterations === undefined ? undefined : positiveInteger(o.maxIterations, `${path}.maxIterations`);
   return {
     n: o.n as NGridSpec,
@@ -149,8 +157,24 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
       throw e instanceof GatelabError ? new ConfigError(`fit.${e.message}`) : e;
     }
     // the compact parameter space: a variance floor is part of every experiment (fitting.md)
-    if (fit.nuMin === undefined) fit = { ...fit, nuMin: defaultNuMin(fit, truth) };
+    if (fit.nuMin === undefined) {
+      const nuMin = defaultNuMin(fit, truth);
+      if (!(nuMin > 0)) {
+        // a subnormal true variance: its fraction underflows to 0, which no fit option accepts
+        const smallest = Math.min(...truth.experts.map((e) => e.nu));
+        throw new ConfigError(
+          `fit.nuMin: the default variance floor (nuMinFactor x the smallest true variance, ${show(smallest)}) underflows to ${show(nuMin)}; set fit.nuMin (> 0), or give the truth larger variances`,
+        );
+      }
+      fit = { ...fit, nuMin };
+    }
     const kStar = truth.experts.length;
+    // the Voronoi losses weigh atoms by exp(beta0): a true beta0 whose exp overflows fails every task
+    truth.experts.forEach((e, i) => {
+      if (!Number.isFinite(Math.exp(e.beta0))) {
+        throw new ConfigError(`truth.experts[${i}].beta0: ${show(e.beta0)} is not allowed; exp(beta0) overflows float64, and the Voronoi losses weigh atoms by it: must be < 709 (softmax gates are unchanged by a common shift of every beta0)`);
+      }
+    });
     if (fit.k < kStar) {
       throw new ConfigError(`fit.k: ${fit.k} is below the number of true experts (${kStar}); Voronoi losses need k >= k*`);
     }
@@ -165,18 +189,18 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
       if (typeof s.noise !== 'number' || !(s.noise >= 0) || !(s.noise <= MAX_START_NOISE)) {
         throw new ConfigError(`start.noise: ${show(s.noise)} is not a noise level; must be a number in [0, ${MAX_START_NOISE}]`);
       }
-      if (s.shrinkExponent !== undefined && (typeof s.shrinkExponent !== 'number' || !(s.shrinkExponent >= 0))) {
-        throw new ConfigError(`start.shrinkExponent: ${show(s.shrinkExponent)} is not allowed; must be a number >= 0`);
+      if (s.shrinkExponent !== undefined && (typeof s.shrinkExponent !== 'number' || !(s.shrinkExponent >= 0) || !Number.isFinite(s.shrinkExponent))) {
+        throw new ConfigError(`start.shrinkExponent: ${show(s.shrinkExponent)} is not allowed; must be a finite number >= 0`);
       }
       start = {
         type: 'nearTruth',
         noise: s.noise,
         ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent as number } : {}),
-        restarts: s.restarts === undefined ? 1 : positiveInteger(s.restarts, 'start.restarts'),
+        restarts: s.restarts === undefined ? 1 : restartsValue(s.restarts, 'start.restarts'),
       };
     } else if (s.type === 'random') {
       allowKeys(s, 'start', ['type', 'restarts']);
-      start = { type: 'random', restarts: s.restarts === undefined ? 1 : positiveInteger(s.restarts, 'start.restarts') };
+      start = { type: 'random', restarts: s.restarts === undefined ? 1 : restartsValue(s.restarts, 'start.restarts') };
     } else {
       throw new ConfigError(`start.type: ${show(s.type)} is not a start; must be "nearTruth" or "random"`);
     }

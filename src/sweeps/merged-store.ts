@@ -2,7 +2,9 @@
  * One reader for a results folder that holds any mix of an unsharded store (`DIR/rows.jsonl`) and
  * shard stores (`DIR/shards/<i>-of-<N>/`). It checks that every store belongs to one config and
  * variant, merges the rows (one per task key, in task order; a key found in two stores must hold
- * the same row, wall time aside), and lists the tasks of the grid that no store holds yet.
+ * the same row, wall time aside, except that an ok row wins over a failed one: a failed task
+ * retried by another store), and lists the tasks of the grid that no store holds yet. Each
+ * store's rows are already its latest row per key (store.ts latestPerKey).
  * Reading never writes: a store being written is read up to its last complete line.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -108,9 +110,12 @@ export function readResults(dir: string, options: { exclude?: string } = {}): Me
   for (const store of stores) {
     for (const row of store.rows) {
       const previous = byKey.get(row.key);
-      if (!previous) {
+      if (!previous || (previous.status === 'failed' && row.status === 'ok')) {
+        // a task that failed in one store and was retried in another: the ok row counts
         byKey.set(row.key, row);
         source.set(row.key, storeLabel(store));
+      } else if (previous.status !== row.status || row.status === 'failed') {
+        // an ok row over a failed one (kept), or two failed runs (the first found is kept)
       } else if (withoutTiming(previous) !== withoutTiming(row)) {
         throw new DataError(
           `${dir}: task ${row.key} has different rows in ${source.get(row.key)} and ${storeLabel(store)} (field ${firstDifference(previous, row)}); the stores come from different code or data; remove one`,
@@ -143,6 +148,8 @@ export interface RunPlan {
   storeDir: string;
   /** keys that other stores of DIR already hold (skipped, so that a new shard count resumes too) */
   doneElsewhere: Set<string>;
+  /** of those, the keys whose row there is failed (a sweep that retries failed tasks runs them) */
+  failedElsewhere: Set<string>;
 }
 
 /**
@@ -154,10 +161,15 @@ export function planRun(config: ExperimentConfig, variant: 'quick' | 'full', dir
   const storeDir = shard ? join(shardsDir(dir), shardName(shard)) : dir;
   const tasks = shard ? shardTasks(all, shard) : all;
   const others = listStores(dir).filter((s) => s.dir !== storeDir);
-  if (others.length === 0) return { tasks, storeDir, doneElsewhere: new Set() };
+  if (others.length === 0) return { tasks, storeDir, doneElsewhere: new Set(), failedElsewhere: new Set() };
   const merged = readResults(dir, { exclude: storeDir });
   checkSameConfig(dir, merged, config, variant);
-  return { tasks, storeDir, doneElsewhere: new Set(merged.rows.map((r) => r.key)) };
+  return {
+    tasks,
+    storeDir,
+    doneElsewhere: new Set(merged.rows.map((r) => r.key)),
+    failedElsewhere: new Set(merged.rows.filter((r) => r.status === 'failed').map((r) => r.key)),
+  };
 }
 
 /** Throw when merged results belong to another config or variant (names the field that differs). */

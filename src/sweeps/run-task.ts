@@ -3,7 +3,7 @@
  * and error as a flat row. A task that throws becomes a row with status 'failed' and the message:
  * failures are counted by the analysis, never dropped.
  */
-import { GatelabError } from '../errors.js';
+import { GatelabError, NumericalError, show } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
@@ -108,6 +108,36 @@ export function failedRow(config: ExperimentConfig, variant: 'quick' | 'full', t
   return { ...baseRow(config, variant, task), status: 'failed', error: message };
 }
 
+/**
+ * The first number of a row that is NaN or infinite (JSON.stringify would write it as null,
+ * indistinguishable from "not defined"): loglik, the fit statistics, the fitted model, the
+ * quantities and standard errors. Undefined when every number is finite.
+ */
+export function nonFiniteField(row: SweepRow): { field: string; value: number } | undefined {
+  for (const key of ['loglik', 'certificate', 'lastChange', 'hellingerSE', 'tvSE', 'model', 'quantities'] as const) {
+    const bad = firstNonFinite(row[key], key);
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
+/** The first number in a plain value (objects, arrays) that is NaN or infinite, with its path. */
+export function firstNonFinite(v: unknown, field: string): { field: string; value: number } | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : { field, value: v };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = firstNonFinite(v[i], `${field}[${i}]`);
+      if (bad) return bad;
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) {
+      const bad = firstNonFinite(x, `${field}.${k}`);
+      if (bad) return bad;
+    }
+  }
+  return undefined;
+}
+
 /** Sample, fit and score one task on the CPU (a worker thread runs this). */
 export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask): SweepRow {
   try {
@@ -186,6 +216,12 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       q.tv = dist.tv;
       row.hellingerSE = dist.hellingerSE;
       row.tvSE = dist.tvSE;
+    }
+    const bad = nonFiniteField(row);
+    if (bad) {
+      throw new NumericalError(
+        `the fit's ${bad.field} is ${show(bad.value)} (stopReason ${result.fit.stopReason}): rows hold finite numbers only (JSON would store it as null); the task counts as failed`,
+      );
     }
     return row;
   } catch (e) {

@@ -111,10 +111,13 @@ export function writeSbatchScript(o: SlurmJobOptions): string {
   return script;
 }
 
-/** The shards (1..array) that still have tasks left in a results folder. */
+/**
+ * The shards (1..array) that still have tasks left in a results folder: tasks without a row, and
+ * failed tasks (each array task's sweep retries them, as a resume does).
+ */
 export function shardsWithWork(config: ExperimentConfig, variant: 'quick' | 'full', dir: string, array: number): number[] {
   const tasks = sweepTasks(config, variant);
-  const done = listStores(dir).length > 0 ? new Set(readResults(dir).rows.map((r) => r.key)) : new Set<string>();
+  const done = listStores(dir).length > 0 ? new Set(readResults(dir).rows.filter((r) => r.status === 'ok').map((r) => r.key)) : new Set<string>();
   return partitionTasks(tasks, array)
     .map((shard, i) => (shard.some((t) => !done.has(t.key)) ? i + 1 : 0))
     .filter((i) => i > 0);

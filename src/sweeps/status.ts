@@ -166,6 +166,7 @@ export function formatStatus(s: SweepStatus): string {
   if (s.failed.length > 0) {
     lines.push('', 'failed tasks:');
     for (const f of s.failed) lines.push(`  ${f.key} (${f.source}): ${f.error}`);
+    lines.push('(a re-run of gatelab sweep runs failed tasks again; --no-retry keeps them)');
   }
   lines.push('');
   if (s.done === s.total) lines.push('ETA: done');

@@ -1,7 +1,9 @@
 /**
  * The results store of a sweep: a folder with
  *   config.json   the experiment config and variant it belongs to (a resumed run must match it)
- *   rows.jsonl    one line per finished task: `<row JSON>\t<CRC-32 of the JSON>\n`
+ *   rows.jsonl    one line per finished run of a task: `<row JSON>\t<CRC-32 of the JSON>\n`;
+ *                 append-only: a failed task that a resume retries gets a second line, and
+ *                 readers take the latest line of each key (latestPerKey)
  *   lock          `<PID> <host>` of the process writing it
  * Appending is durable: each line is written and fsync'd before its task counts as done, so a
  * killed run (SIGINT, SIGTERM, SIGKILL) loses at most the tasks in flight. On open, a torn last
@@ -55,14 +57,30 @@ export function storeOfFile(path: string): string | undefined {
 }
 
 export interface StoreContents {
+  /** the latest row of each task key (see latestPerKey) */
   rows: SweepRow[];
+  /** records replaced by a later record of the same key (failed runs that were retried) */
+  superseded?: number;
   /** bytes of a torn last record that were found (and, when writing, cut off) */
   tornBytes: number;
   /** byte length of the valid prefix of rows.jsonl */
   validLength: number;
 }
 
-/** Parse rows.jsonl text; see the module comment for what counts as torn. */
+/**
+ * The latest row of each task key, at the place of the key's first row: a store is append-only,
+ * so a task that a resume ran again (a failed one) has several records, and the last one counts.
+ */
+export function latestPerKey(rows: readonly SweepRow[]): SweepRow[] {
+  const byKey = new Map<string, SweepRow>();
+  for (const row of rows) byKey.set(row.key, row);
+  return byKey.size === rows.length ? [...rows] : [...byKey.values()];
+}
+
+/**
+ * Parse rows.jsonl text; see the module comment for what counts as torn. `rows` holds every
+ * record in file order (readers take latestPerKey of them).
+ */
 export function parseRows(text: string, file: string): StoreContents {
   const rows: SweepRow[] = [];
   let offset = 0;
@@ -151,13 +169,16 @@ export function readStoreMeta(dir: string): StoreMeta & { text: string } {
   return { ...parseStoreMeta(text, configFile), text };
 }
 
+/** Read rows.jsonl: the latest row of each key (records of failed runs that were retried are superseded). */
 function readRowsFile(rowsFile: string): StoreContents {
-  if (!existsSync(rowsFile)) return { rows: [], tornBytes: 0, validLength: 0 };
+  if (!existsSync(rowsFile)) return { rows: [], tornBytes: 0, validLength: 0, superseded: 0 };
   const text = fsCall(dirname(rowsFile), 'read', rowsFile, () => readFileSync(rowsFile, 'utf8'), 'it is written by gatelab sweep: move it aside to start the store afresh');
-  return parseRows(text, rowsFile);
+  const contents = parseRows(text, rowsFile);
+  const rows = latestPerKey(contents.rows);
+  return { ...contents, rows, superseded: contents.rows.length - rows.length };
 }
 
-/** Read a store folder without writing (for rates, status, figures). */
+/** Read a store folder without writing (for rates, status, figures): one row per task key, the latest. */
 export function readStore(dir: string): StoreContents & StoreMeta {
   const meta = readStoreMeta(dir);
   const contents = readRowsFile(join(dir, 'rows.jsonl'));
@@ -379,7 +400,9 @@ const writeMeta = (config: ExperimentConfig, variant: 'quick' | 'full') => JSON.
 
 export class ResultsStore {
   private fd: number;
-  private readonly done = new Set<string>();
+  /** the index in rows of each key's row */
+  private readonly index = new Map<string, number>();
+  /** the latest row of each task key (a retried task's new row replaces its old one here; the file keeps both) */
   readonly rows: SweepRow[];
   readonly tornBytes: number;
   /** byte length of rows.jsonl (every line complete) */
@@ -395,7 +418,7 @@ export class ResultsStore {
     this.rows = contents.rows;
     this.tornBytes = contents.tornBytes;
     this.length = contents.validLength;
-    for (const r of contents.rows) this.done.add(r.key);
+    contents.rows.forEach((r, i) => this.index.set(r.key, i));
   }
 
   /** Open (create or resume) the store for a config and variant, taking the lock. */
@@ -436,14 +459,32 @@ export class ResultsStore {
     }
   }
 
+  /** Whether the store holds a row (ok or failed) for the task key. */
   has(key: string): boolean {
-    return this.done.has(key);
+    return this.index.has(key);
+  }
+
+  /** The latest row of a task key, if any. */
+  row(key: string): SweepRow | undefined {
+    const i = this.index.get(key);
+    return i === undefined ? undefined : this.rows[i];
   }
 
   /**
-   * Append a finished task durably (write + fsync) before it counts as done. A failure (a full
-   * disk) cuts the file back to its last complete line and throws a ConfigError; the rows before
-   * stay, and a re-run resumes.
+   * Whether a task counts as done: it has an ok row, or (retryFailed false) any row. With
+   * retryFailed (the default of a sweep) a failed task is run again.
+   */
+  isDone(key: string, retryFailed = true): boolean {
+    const row = this.row(key);
+    return row !== undefined && (row.status === 'ok' || !retryFailed);
+  }
+
+  /**
+   * Append a finished task durably (write + fsync) before it counts as done. A row for a key the
+   * store holds already (a retried failed task) is appended too, and replaces the old one in
+   * `rows` (the file keeps both; readers take the latest). A failure (a full disk) cuts the file
+   * back to its last complete line and throws a ConfigError; the rows before stay, and a re-run
+   * resumes.
    */
   append(row: SweepRow): void {
     const json = JSON.stringify(row);
@@ -463,8 +504,12 @@ export class ResultsStore {
       );
     }
     this.length += line.length;
-    this.done.add(row.key);
-    this.rows.push(row);
+    const i = this.index.get(row.key);
+    if (i !== undefined) this.rows[i] = row;
+    else {
+      this.index.set(row.key, this.rows.length);
+      this.rows.push(row);
+    }
   }
 
   close(): void {

@@ -1,7 +1,9 @@
 /**
  * A sweep: every (n, replicate) task of an experiment variant, run on a worker pool, each finished
- * row appended durably to the results store; a re-run of the same command resumes (finished tasks
- * are skipped). Progress goes through a callback; nothing is printed here.
+ * row appended durably to the results store; a re-run of the same command resumes: finished tasks
+ * are skipped, and tasks recorded as failed are run again (retryFailed, default true; the new row
+ * is appended and replaces the old one for every reader). Progress goes through a callback;
+ * nothing is printed here.
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError, show } from '../errors.js';
@@ -36,6 +38,8 @@ export interface SweepOptions {
   shard?: Shard;
   /** where tasks run (default: the CPU worker pool); the GPU runs them in batches by n */
   backend?: ComputeBackend;
+  /** run tasks recorded as failed again (default true); false keeps their failed rows */
+  retryFailed?: boolean;
 }
 
 export interface SweepSummary {
@@ -43,6 +47,9 @@ export interface SweepSummary {
   total: number;
   skipped: number;
   ran: number;
+  /** failed tasks of earlier runs that this run ran again */
+  retried: number;
+  /** tasks whose (latest) row is failed after this run */
   failed: number;
   tornBytes: number;
   seconds: number;
@@ -51,15 +58,22 @@ export interface SweepSummary {
 export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'full', dir: string, options: SweepOptions = {}): Promise<SweepSummary> {
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`workers: ${show(workers)} is not allowed; must be an integer >= 1`);
-  const { tasks: all, storeDir, doneElsewhere } = planRun(config, variant, dir, options.shard);
+  const retry = options.retryFailed ?? true;
+  const { tasks: all, storeDir, doneElsewhere, failedElsewhere } = planRun(config, variant, dir, options.shard);
   const store = ResultsStore.open(storeDir, config, variant);
   const t0 = Date.now();
   let handle: PoolHandle | undefined;
   try {
     writeRunInfo(storeDir, workers);
-    const todo = all.filter((t) => !store.has(t.key) && !doneElsewhere.has(t.key));
+    // done: an ok row here or elsewhere; without retry, any row
+    const isDone = (key: string) => store.isDone(key, retry) || (doneElsewhere.has(key) && !(retry && failedElsewhere.has(key)));
+    const okSomewhere = (key: string) => store.row(key)?.status === 'ok' || (doneElsewhere.has(key) && !failedElsewhere.has(key));
+    const todo = all.filter((t) => !isDone(t.key));
     const skipped = all.length - todo.length;
-    let failed = store.rows.filter((r) => r.status === 'failed').length;
+    // a task to do that has a row already is a failed one run again
+    const retried = todo.filter((t) => store.has(t.key) || doneElsewhere.has(t.key)).length;
+    // failed tasks kept as they are (without retry); each failed row of this run adds one
+    let failed = all.filter((t) => isDone(t.key) && !okSomewhere(t.key)).length;
     let ranNow = 0;
     const report = () => {
       const elapsed = (Date.now() - t0) / 1000;
@@ -81,7 +95,7 @@ export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'ful
     } else handle = runPool(config, variant, todo, workers, onRow);
     options.onStart?.(handle.stop);
     await handle.done;
-    return { dir: storeDir, total: all.length, skipped, ran: ranNow, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };
+    return { dir: storeDir, total: all.length, skipped, ran: ranNow, retried, failed, tornBytes: store.tornBytes, seconds: (Date.now() - t0) / 1000 };
   } finally {
     store.close();
   }
