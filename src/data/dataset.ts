@@ -18,6 +18,18 @@ export interface Dataset {
 /** Largest |y| a fit accepts: its square (a residual's) must stay far from float64 overflow. */
 export const MAX_DATA_MAGNITUDE = 1e150;
 
+/**
+ * For fitting: every |y| at most MAX_DATA_MAGNITUDE (a squared residual of a larger y overflows, so
+ * no variance and no likelihood can be computed). DataError naming the row otherwise.
+ */
+export function checkFitMagnitude(data: Dataset): void {
+  for (let r = 0; r < data.n; r++) {
+    if (Math.abs(data.Y[r]!) > MAX_DATA_MAGNITUDE) {
+      throw new DataError(`row ${r + 1}, column y: ${show(data.Y[r])} is too large to fit; |y| must be at most ${MAX_DATA_MAGNITUDE} (rescale the data)`);
+    }
+  }
+}
+
 /** Check shapes and that every value is finite; DataError naming the row (1-based) and column. */
 export function validateDataset(data: Dataset): Dataset {
   const { n, d, X, Y } = data;
@@ -31,10 +43,7 @@ export function validateDataset(data: Dataset): Dataset {
       if (!Number.isFinite(v)) throw new DataError(`row ${r + 1}, column x${p + 1}: ${show(v)} is not a finite number`);
     }
     if (!Number.isFinite(Y[r]!)) throw new DataError(`row ${r + 1}, column y: ${show(Y[r])} is not a finite number`);
-    // a squared residual of such a y overflows float64: no variance, no likelihood is computable
-    if (Math.abs(Y[r]!) > MAX_DATA_MAGNITUDE) {
-      throw new DataError(`row ${r + 1}, column y: ${show(Y[r])} is too large; |y| must be at most ${MAX_DATA_MAGNITUDE} (rescale the data)`);
-    }
+
   }
   return data;
 }

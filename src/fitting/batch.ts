@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ComputeBackend } from '../backend/choice.js';
-import { validateDataset, type Dataset } from '../data/dataset.js';
+import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { GPU_RULE_MESSAGE, runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
 import { bufferBudget, type GpuBuffer, type GpuContext } from '../gpu/context.js';
@@ -77,6 +77,7 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
   const { n, d } = problems[0]!.data;
   for (const [j, p] of problems.entries()) {
     validateDataset(p.data);
+    checkFitMagnitude(p.data);
     if (p.data.n !== n || p.data.d !== d) throw new ConfigError(`problems[${j}]: n = ${p.data.n}, d = ${p.data.d}; a GPU batch needs one n and d (problem 0 has n = ${n}, d = ${d})`);
   }
   // one variance floor for the batch: the first problem's default where none is given

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backend/types.js';
-import { validateDataset, type Dataset } from '../data/dataset.js';
+import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError, ModelError, show } from '../errors.js';
 import { parseGate, parseModel } from '../models/validate.js';
 import type { InputSpec, Model } from '../models/types.js';
@@ -125,6 +125,7 @@ function checkStartShape(start: Model, options: FitOptions, data: Dataset): void
  */
 export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, backend?: Backend): FitResult {
   validateDataset(data);
+  checkFitMagnitude(data);
   const validated = validateFitOptions(options);
   const method = validated.method ?? 'em';
   const opts = withNuMin(validated, start);

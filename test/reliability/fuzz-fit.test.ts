@@ -240,7 +240,7 @@ test(`fuzz: ${FIT_RUNS * FUZZ_SCALE} seeded fitMoE calls, ordinary inputs (tiny 
 
 /** Open in src/fitting (off-limits to the reliability work; reported in issue 12's follow-up). */
 const KNOWN_FIT_BUGS = [
-  'fixed since: |y| > 1e150 is refused by validateDataset, start noise must be in [0, 100] and shrinkExponent in [0, 10]; any other start that is not finite still ends as numericalFailure with NaN parameters',
+  'fixed since: |y| > 1e150 is refused by fitMoE (checkFitMagnitude), start noise must be in [0, 100] and shrinkExponent in [0, 10]; any other start that is not finite still ends as numericalFailure with NaN parameters',
   'loglik -Infinity with finite parameters (stopReason numericalFailure), undocumented in FitInfo (JSON writes it as null: gatelab fit and sweep tasks now refuse such a result, see run-task.ts nonFiniteField): near-truth noise 43-55 (sweep configs allow up to 100) with a temperature or softmax gate, a temperature gate with a subnormal tau (5e-324), data with |x| ~ 1e308',
   'certificate Infinity: MLE from a start with a parameter ~1e-220, or topk on |x| ~ 1e111',
   'fixed since: k is at most 10000 and restarts at most 1000',
