@@ -5,7 +5,8 @@
  * what to do, never an internal error.
  */
 import { mkdirSync, statSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 
 /** What an errno code means, in a few words (undefined for codes without a plainer wording). */
@@ -147,4 +148,12 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   let done = 0;
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/**
+ * A temporary file name beside `path` (same folder, so a rename onto `path` is atomic):
+ * `.<name>.tmp-<pid>-<8 hex>`. Not statistical randomness: node:crypto, not the seeded Rng.
+ */
+export function tempSibling(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { formatNumber, parseDatasetCsv } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, GatelabError, ModelError } from '../errors.js';
-import { fsCode, isFsError, writeAdvice, writeAll } from '../files.js';
+import { fsCode, isFsError, tempSibling, writeAdvice, writeAll } from '../files.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, parseModel } from '../models/validate.js';
 import type { Model } from '../models/types.js';
 import { storeOfFile } from '../sweeps/store.js';
@@ -99,7 +99,7 @@ export function openOutput(path: string, what = '--out'): OutputFile {
     }
     // ENOENT: a new file (a missing folder is reported by the open below)
   }
-  let target = regular ? join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`) : path;
+  let target = regular ? tempSibling(path) : path;
   const fail = (e: unknown, action = 'write'): never => {
     if (!isFsError(e)) throw e;
     throw new ConfigError(`${what}: cannot ${action} ${JSON.stringify(path)} (${fsCode(e)}); ${writeAdvice(e.code)}`);

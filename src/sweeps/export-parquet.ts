@@ -9,7 +9,7 @@ import { lstatSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'no
 import { basename, dirname, join } from 'node:path';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
 import { ConfigError } from '../errors.js';
-import { writeAdvice } from '../files.js';
+import { tempSibling, writeAdvice } from '../files.js';
 import type { MergedResults } from './merged-store.js';
 import { storeOfFile } from './store.js';
 import type { SweepRow } from './types.js';
@@ -141,7 +141,7 @@ export function checkExportTarget(file: string, force = false): void {
 export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'>, file: string, options: { force?: boolean } = {}): { rows: number; columns: number; bytes: number } {
   checkExportTarget(file, options.force);
   const buffer = resultsToParquet(results);
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = tempSibling(file);
   try {
     writeFileSync(tmp, new Uint8Array(buffer), { flag: 'wx' });
     checkExportTarget(file, options.force); // it may have appeared meanwhile
