@@ -136,7 +136,7 @@ test('fitMoE is deterministic: the same seed gives the same fit', () => {
 test('fitMoE with restarts keeps the start with the highest final log-likelihood', () => {
   const data = sample(DEMYS, 2000, new Rng(2));
   const result = fitMoE(data, { k: 2, gate: { type: 'softmax' } }, { type: 'random', seed: 8, restarts: 4 });
-  const finals = result.fit.restarts!;
+  const finals = result.fit.restarts!.map((v) => v ?? -Infinity);
   assert.equal(finals.length, 4);
   assert.equal(result.fit.loglik, Math.max(...finals));
   // which maximum: every start's stop reason, and how far apart the starts' maxima are

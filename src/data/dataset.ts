@@ -19,11 +19,18 @@ export interface Dataset {
 export const MAX_DATA_MAGNITUDE = 1e150;
 
 /**
- * For fitting: every |y| at most MAX_DATA_MAGNITUDE (a squared residual of a larger y overflows, so
- * no variance and no likelihood can be computed). DataError naming the row otherwise.
+ * For fitting: every |x| and |y| at most MAX_DATA_MAGNITUDE (a squared residual of a larger y, or
+ * the x x' of a larger x in the least-squares and Newton systems, overflows, so no variance, no
+ * likelihood and no certificate can be computed). DataError naming the row and column otherwise.
  */
 export function checkFitMagnitude(data: Dataset): void {
   for (let r = 0; r < data.n; r++) {
+    for (let p = 0; p < data.d; p++) {
+      const v = data.X[r * data.d + p]!;
+      if (Math.abs(v) > MAX_DATA_MAGNITUDE) {
+        throw new DataError(`row ${r + 1}, column x${p + 1}: ${show(v)} is too large to fit; |x| must be at most ${MAX_DATA_MAGNITUDE} (rescale the data)`);
+      }
+    }
     if (Math.abs(data.Y[r]!) > MAX_DATA_MAGNITUDE) {
       throw new DataError(`row ${r + 1}, column y: ${show(data.Y[r])} is too large to fit; |y| must be at most ${MAX_DATA_MAGNITUDE} (rescale the data)`);
     }

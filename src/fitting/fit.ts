@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backend/types.js';
 import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
-import { ConfigError, ModelError, show } from '../errors.js';
+import { ConfigError, ModelError, NumericalError, show } from '../errors.js';
 import { parseGate, parseModel } from '../models/validate.js';
 import type { InputSpec, Model } from '../models/types.js';
 import { Rng, validateSeed } from '../rng/rng.js';
@@ -212,6 +212,15 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
   return starts;
 }
 
+/** Every packed parameter finite (a failed start can end with NaN where its numerics broke). */
+function finiteState(state: PackedState): boolean {
+  const { a, b, nu } = state.experts;
+  for (const block of [state.theta, a, b, nu]) {
+    for (let i = 0; i < block.length; i++) if (!Number.isFinite(block[i]!)) return false;
+  }
+  return true;
+}
+
 /** max - min of the finite values (0 for fewer than two); how far apart the starts' maxima are. */
 function spread(values: number[]): number {
   const finite = values.filter(Number.isFinite);
@@ -235,6 +244,13 @@ export function bestFit(
     if (run.result.loglik > b || !Number.isFinite(b)) best = t;
   });
   const { result: r, state, label } = runs[best]!;
+  if (!Number.isFinite(r.loglik) || !finiteState(state)) {
+    // every start failed: a result with NaN parameters or L = -Infinity is not a fit
+    throw new NumericalError(
+      `start: ${runs.length > 1 ? `none of the ${runs.length} starts gives` : 'the start does not give'} a finite log-likelihood on this data ` +
+        `(L = ${show(r.loglik)}, stop reason ${r.stopReason}); use a start closer to the data (a smaller near-truth noise, a given start, random starts), or rescale the data`,
+    );
+  }
   const rule = resolveStopping(opts);
   return {
     model: unpackState(state, input ?? starts[best]!.model.input),
@@ -243,7 +259,7 @@ export function bestFit(
       iterations: r.iterations,
       stopReason: r.stopReason,
       stopRule: rule.stop === 'score' ? `score T <= ${rule.scoreTol}` : `relative |dL| <= ${rule.tol} |L|${rule.absTol > 0 ? ` or <= ${rule.absTol}` : ''}`,
-      certificate: r.certificate,
+      certificate: r.certificate !== null && Number.isFinite(r.certificate) ? r.certificate : null,
       lastChange: Number.isFinite(r.lastChange) ? r.lastChange : null,
       nuMin: rule.nuMin,
       seconds,
@@ -255,7 +271,7 @@ export function bestFit(
       ...(opts.trace ? { trace: r.trace } : {}),
       ...(runs.length > 1
         ? {
-            restarts: runs.map((run) => run.result.loglik),
+            restarts: runs.map((run) => (Number.isFinite(run.result.loglik) ? run.result.loglik : null)),
             restartStops: runs.map((run) => run.result.stopReason),
             restartSpread: spread(runs.map((run) => run.result.loglik)),
           }

@@ -95,7 +95,10 @@ export interface FitInfo {
   stopReason: StopReason;
   /** the rule that was applied ('score' or 'relative') and its tolerance */
   stopRule: string;
-  /** the score statistic T (nats) at the returned parameters, when computed (null otherwise) */
+  /**
+   * the score statistic T (nats) at the returned parameters, when computed; null when it was not
+   * computed or could not be (an information matrix that overflows or is singular in float64)
+   */
   certificate: number | null;
   /** |L_t - L_{t-1}| of the last step */
   lastChange: number | null;
@@ -114,8 +117,8 @@ export interface FitInfo {
   trace?: number[];
   /** anything the user should know, with what to try */
   warnings: string[];
-  /** final log-likelihood of every start, when there were several */
-  restarts?: number[];
+  /** final log-likelihood of every start, when there were several (null: that start failed numerically) */
+  restarts?: (number | null)[];
   /** how each of those starts stopped */
   restartStops?: StopReason[];
   /** max - min of the starts' final log-likelihoods (nats): 0 when every start found the same maximum */
