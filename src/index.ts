@@ -8,7 +8,18 @@ export * from './errors.js';
 export * from './models/index.js';
 export { Rng, validateSeed, philox4x32 } from './rng/index.js';
 export { datasetToCsv, formatNumber, parseDatasetCsv, validateDataset, type Dataset } from './data/index.js';
-export { createGate, modelGate, modelLogWeights, modelWeights, ACTIVATION_FUNCTIONS, type Gate, type GateOptions } from './gates/index.js';
+export {
+  createGate,
+  gateDefinition,
+  GATES,
+  GATE_TYPES,
+  ACTIVATION_FUNCTIONS,
+  type Gate,
+  type GateDefinition,
+  type GateOptions,
+  type GateTraits,
+} from './gates/index.js';
+export { modelGate, modelLogWeights, modelWeights } from './models/model-gate.js';
 export { sample, SAMPLE_TAG } from './sampling/index.js';
 export { logDensity, logLikelihood } from './likelihood/index.js';
 export { CpuBackend, type Backend } from './backend/index.js';
@@ -18,10 +29,10 @@ export {
   validateBackendChoice,
   type BackendChoice,
   type ComputeBackend,
-} from './backend/choice.js';
+} from './compute/backend-choice.js';
 export { BackendUnavailableError, probeWebGpu } from './gpu/context.js';
-export { sampleMany, releaseSampleBatch, type SampleBatch } from './sampling/batch.js';
-export { fitMany, type FitProblem } from './fitting/batch.js';
+export { sampleMany, releaseSampleBatch, type SampleBatch } from './compute/sample-many.js';
+export { fitMany, type FitProblem } from './compute/fit-many.js';
 export {
   fitMoE,
   validateFitOptions,

@@ -209,7 +209,7 @@ const badOptions: [string, object, RegExp][] = [
   ['zero scoreTol', { k: 2, gate: { type: 'softmax' }, scoreTol: 0 }, /scoreTol: 0 is not allowed/],
   ['unknown accelerator', { k: 2, gate: { type: 'softmax' }, accelerate: 'daarem' }, /accelerate: "daarem" is not an accelerator/],
   ['nuMinFactor of 1', { k: 2, gate: { type: 'softmax' }, nuMinFactor: 1 }, /nuMinFactor: 1 is not allowed; must be in \(0, 1\)/],
-  ['tau free on softmax', { k: 2, gate: { type: 'softmax' }, tau: 'free' }, /tau: "free" needs a temperature or activation gate/],
+  ['tau free on softmax', { k: 2, gate: { type: 'softmax' }, tau: 'free' }, /tau: "free" needs a gate with a temperature \(temperature, activation\); the gate is softmax/],
   ['bad method', { k: 2, gate: { type: 'softmax' }, method: 'sgd' }, /method: "sgd" is not a fitting method/],
 ];
 for (const [name, options, message] of badOptions) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACTIVATION_FUNCTIONS, createGate, normalCdf } from '../src/gates/index.js';
+import { ACTIVATION_FUNCTIONS, createGate, GATE_TYPES, gateDefinition, normalCdf } from '../src/gates/index.js';
 import type { Gate } from '../src/gates/index.js';
 import { ACTIVATIONS, type GateSpec } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
@@ -58,17 +58,16 @@ function responsibilities(gate: Gate, theta: Float64Array, X: Float64Array, seed
   return R;
 }
 
-const ALL_GATES: { name: string; spec: GateSpec; tau?: 'free' }[] = [
-  { name: 'softmax', spec: { type: 'softmax' } },
-  { name: 'topk K=2 rankBy slope', spec: { type: 'topk', K: 2, rankBy: 'slope' } },
-  { name: 'topk K=1 rankBy logit', spec: { type: 'topk', K: 1, rankBy: 'logit' } },
-  { name: 'temperature tau known', spec: { type: 'temperature', tau: 0.5 } },
-  { name: 'temperature tau free', spec: { type: 'temperature', tau: 0.5 }, tau: 'free' },
-  ...ACTIVATIONS.flatMap((activation) => [
-    { name: `activation ${activation} tau known`, spec: { type: 'activation', activation, tau: 0.8 } as GateSpec },
-    { name: `activation ${activation} tau free`, spec: { type: 'activation', activation, tau: 0.8 } as GateSpec, tau: 'free' as const },
-  ]),
-];
+/** Every registered gate's examples (a new gate in the registry is covered here, unedited). */
+const ALL_GATES: { name: string; spec: GateSpec; tau?: 'free' }[] = GATE_TYPES.flatMap((type) =>
+  gateDefinition(type)
+    .examples(k)
+    .map(({ spec, tau }) => ({
+      name: `${type} ${gateDefinition(type).describe(spec as never)}${tau === 'free' ? ' tau free' : ''}`,
+      spec: spec as GateSpec,
+      ...(tau === 'free' ? { tau: 'free' as const } : {}),
+    })),
+);
 
 for (const d of [1, 2]) {
   for (const { name, spec, tau } of ALL_GATES) {

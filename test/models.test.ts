@@ -25,7 +25,7 @@ const bad: [string, (m: Record<string, any>) => void, RegExp][] = [
   ['K zero', (m) => (m.gate = { type: 'topk', K: 0 }), /gate\.K: 0 is not a valid K; must be an integer in 1\.\.2/],
   ['K fractional', (m) => (m.gate = { type: 'topk', K: 1.5 }), /gate\.K: 1\.5/],
   ['unknown rankBy', (m) => (m.gate = { type: 'topk', K: 1, rankBy: 'x' }), /gate\.rankBy: "x" is not a ranking score/],
-  ['unknown gate', (m) => (m.gate = { type: 'sigmoid' }), /gate\.type: "sigmoid" is not a gate type; must be one of softmax, topk, temperature, activation/],
+  ['unknown gate', (m) => (m.gate = { type: 'cosine' }), /gate\.type: "cosine" is not a gate type; must be one of softmax, topk, temperature, activation, sigmoid/],
   ['negative tau', (m) => (m.gate = { type: 'temperature', tau: -1 }), /gate\.tau: -1 is not a temperature; must be > 0/],
   ['unknown activation', (m) => (m.gate = { type: 'activation', activation: 'swish', tau: 1 }), /gate\.activation: "swish" is not a known activation/],
   ['beta1 length', (m) => (m.experts[1].beta1 = [0, 1]), /experts\[1\]\.beta1: has length 2; must have length 1/],

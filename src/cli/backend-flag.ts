@@ -1,7 +1,7 @@
 /** The --backend flag of sample, fit and sweep: resolve once, say which backend runs, release. */
-import { releaseBackend, resolveBackend, validateBackendChoice, type BackendChoice, type ComputeBackend } from '../backend/choice.js';
+import { releaseBackend, resolveBackend, validateBackendChoice, type BackendChoice, type ComputeBackend } from '../compute/backend-choice.js';
 import { UsageError } from './args.js';
-import type { Io } from './commands.js';
+import type { Io } from './command.js';
 
 export const BACKEND_FLAG_HELP = `  --backend B      cpu (float64), gpu (gpu.js on WebGPU; an error where no adapter answers) or
                    auto (default: a hardware GPU where WebGPU finds one, else the CPU)`;

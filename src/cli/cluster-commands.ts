@@ -9,7 +9,7 @@ import { arraySpec, shardsWithWork, submitScript, writeSbatchScript, sbatchScrip
 import { formatStatus, sweepStatus } from '../sweeps/status.js';
 import { sweepTasks } from '../sweeps/tasks.js';
 import { integerFlag, parseFlagsAndPositionals, required, UsageError } from './args.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 import { backendChoice } from './backend-flag.js';
 import { readJson } from './io.js';
 

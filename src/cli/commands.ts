@@ -17,26 +17,15 @@ import { DEMYS_MODEL } from '../models/examples.js';
 import { parseGate } from '../models/validate.js';
 import { Rng } from '../rng/rng.js';
 import { sample, sampleChunks } from '../sampling/sample.js';
-import { sampleMany } from '../sampling/batch.js';
-import { fitMany } from '../fitting/batch.js';
+import { fitMany } from '../compute/fit-many.js';
+import { sampleMany } from '../compute/sample-many.js';
+import type { Command } from './command.js';
 import { BACKEND_FLAG_HELP, withBackend } from './backend-flag.js';
 import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError } from './args.js';
 import { csvHeader, csvRows, datasetPieces, readDataset, readJson, readModel, refuseStoreFile, writeStream, writeText } from './io.js';
 import { exportCommand, repairCommand, slurmCommand, statusCommand } from './cluster-commands.js';
 import { ratesCommand, sweepCommand } from './sweep-commands.js';
 
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** wait until out's text is taken by the reader (bounded memory); rejects with OutputClosed when the reader is gone */
-  flush?: () => Promise<void>;
-}
-
-export interface Command {
-  summary: string;
-  help: string;
-  run(argv: string[], io: Io): void | Promise<void>;
-}
 
 const density: Command = {
   summary: 'log p(y|x) of a model at given points',

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { GatelabError } from '../errors.js';
 import { UsageError } from './args.js';
-import { checkCommand, COMMANDS, type Io } from './commands.js';
+import type { Io } from './command.js';
+import { checkCommand, COMMANDS } from './commands.js';
 import { OutputClosed } from './io.js';
 
 /** The package version (package.json beside src/), or undefined where it cannot be read (a bundle). */

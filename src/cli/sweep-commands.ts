@@ -8,7 +8,7 @@ import { runSweep } from '../sweeps/sweep.js';
 import { analyseRates, formatRates } from '../analysis/index.js';
 import { choiceFlag, integerFlag, parseFlagsAndPositionals } from './args.js';
 import { usage } from './cluster-commands.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 import { readJson } from './io.js';
 import { progressReporter } from './progress.js';
 import { withBackend } from './backend-flag.js';

@@ -2,7 +2,7 @@
  * Gaussian linear experts (spec: models.md):  f_i(y | x) = N(y | a_i.x + b_i, nu_i), nu_i a variance.
  * Parameters of all k experts as flat arrays: a (k x d, row-major), b (k), nu (k).
  */
-import { solveDamped } from '../linalg/solve.js';
+import { solveDamped } from '../numerics/cholesky.js';
 import type { Expert } from '../models/types.js';
 
 export interface GaussianExperts {

@@ -24,7 +24,11 @@
  * gradient; they are left out too.
  */
 import type { Dataset } from '../data/dataset.js';
+import { inverseQuadraticForm, type InverseQuadraticOptions } from '../numerics/cholesky.js';
 import type { PackedState } from './state.js';
+
+/** Unit diagonal, then an absolute pivot floor 1e-13 with ridge retries from 1e-12 (20 tries). */
+const CERTIFICATE_SOLVE: InverseQuadraticOptions = { jacobi: true, pivotRule: 'absolute', pivotTol: 1e-13, firstRidge: 1e-12, maxAttempts: 20 };
 
 /** The certificate and its parts. */
 export interface Certificate {
@@ -160,54 +164,19 @@ function blockedBySelection(gate: PackedState['gate'], theta: Float64Array, X: F
 
 /**
  * g' J^-1 g over the coordinates `use` (J symmetric, upper triangle filled), by a Cholesky factor
- * of the Jacobi-scaled J (unit diagonal, so one relative ridge suits every block's scale); a
- * direction J cannot resolve (rank deficiency by rounding) gets the ridge.
+ * of the Jacobi-scaled J (numerics/cholesky.ts: unit diagonal, so one ridge suits every block's
+ * scale); a direction J cannot resolve (rank deficiency by rounding) gets the ridge.
  */
 function quadraticInverse(J: Float64Array, g: Float64Array, P: number, use: number[]): number {
   const m = use.length;
   if (m === 0) return 0;
-  const scale = use.map((u) => 1 / Math.sqrt(J[u * P + u]!));
   const A = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
     for (let c = a; c < m; c++) {
       const ua = use[a]!;
       const uc = use[c]!;
-      const v = J[Math.min(ua, uc) * P + Math.max(ua, uc)]! * scale[a]! * scale[c]!;
-      A[a * m + c] = v;
-      A[c * m + a] = v;
+      A[a * m + c] = J[Math.min(ua, uc) * P + Math.max(ua, uc)]!;
     }
   }
-  const rhs = Float64Array.from(use, (u, a) => g[u]! * scale[a]!);
-  const L = new Float64Array(m * m);
-  let ridge = 0;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    let ok = true;
-    for (let j = 0; j < m && ok; j++) {
-      let sum = A[j * m + j]! + ridge;
-      for (let p = 0; p < j; p++) sum -= L[j * m + p]! * L[j * m + p]!;
-      if (!(sum > 1e-13)) {
-        ok = false;
-        break;
-      }
-      const ljj = Math.sqrt(sum);
-      L[j * m + j] = ljj;
-      for (let i = j + 1; i < m; i++) {
-        let t = A[i * m + j]!;
-        for (let p = 0; p < j; p++) t -= L[i * m + p]! * L[j * m + p]!;
-        L[i * m + j] = t / ljj;
-      }
-    }
-    if (ok) break;
-    ridge = ridge === 0 ? 1e-12 : ridge * 10;
-  }
-  // g' A^-1 g = ||L^-1 g||^2
-  let total = 0;
-  const z = new Float64Array(m);
-  for (let i = 0; i < m; i++) {
-    let t = rhs[i]!;
-    for (let p = 0; p < i; p++) t -= L[i * m + p]! * z[p]!;
-    z[i] = t / L[i * m + i]!;
-    total += z[i]! * z[i]!;
-  }
-  return total;
+  return inverseQuadraticForm(A, Float64Array.from(use, (u) => g[u]!), m, CERTIFICATE_SOLVE);
 }

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backend/types.js';
 import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError, ModelError, NumericalError, show } from '../errors.js';
+import { gateDefinition, temperatureGates } from '../gates/index.js';
 import { parseGate, parseModel } from '../models/validate.js';
 import type { InputSpec, Model } from '../models/types.js';
 import { Rng, validateSeed } from '../rng/rng.js';
@@ -64,8 +65,8 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   if (options.tau !== undefined && options.tau !== 'known' && options.tau !== 'free') {
     throw new ConfigError(`tau: ${show(options.tau)} is not a temperature mode; must be "known" or "free"`);
   }
-  if (options.tau === 'free' && gate.type !== 'temperature' && gate.type !== 'activation') {
-    throw new ConfigError(`tau: "free" needs a temperature or activation gate; the gate is ${gate.type}`);
+  if (options.tau === 'free' && !gateDefinition(gate.type).traits.temperature) {
+    throw new ConfigError(`tau: "free" needs a gate with a temperature (${temperatureGates()}); the gate is ${gate.type}`);
   }
   if (options.method !== undefined && options.method !== 'em' && options.method !== 'mle') {
     throw new ConfigError(`method: ${show(options.method)} is not a fitting method; must be "em" or "mle"`);
@@ -103,6 +104,9 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   if (options.nuMin !== undefined) positiveNumber(options.nuMin, 'nuMin');
   if (options.gateSteps !== undefined) positiveInteger(options.gateSteps, 'gateSteps');
   if (options.gateTol !== undefined) positiveNumber(options.gateTol, 'gateTol', true);
+  if (options.trace !== undefined && typeof options.trace !== 'boolean') {
+    throw new ConfigError(`trace: ${show(options.trace)} is not allowed; must be true or false`);
+  }
   return out;
 }
 
@@ -191,7 +195,7 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
         throw new ConfigError(`shrinkExponent: ${show(start.shrinkExponent)} is not allowed; must be a number in [0, 10] (the [DEMYS] code uses 0.083)`);
       }
       for (let t = 0; t < restarts; t++) {
-        const pinLast = (opts.identifiability ?? 'reference') === 'reference' && opts.gate.type === 'activation';
+        const pinLast = (opts.identifiability ?? 'reference') === 'reference' && gateDefinition(opts.gate.type).traits.reference.beta1 === 'zero';
         const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free', pinLast);
         starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
       }

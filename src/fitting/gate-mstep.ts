@@ -9,8 +9,8 @@
  */
 import type { Backend } from '../backend/types.js';
 import type { Gate } from '../gates/types.js';
-import { solveDamped } from '../linalg/solve.js';
-import { lbfgs } from './lbfgs.js';
+import { solveDamped } from '../numerics/cholesky.js';
+import { lbfgs } from '../numerics/lbfgs.js';
 
 export interface GateMStepOptions {
   /** maximum Newton (or L-BFGS) iterations per M-step */

@@ -13,7 +13,7 @@ import type { Backend } from '../backend/types.js';
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize } from '../experts/gaussian-linear.js';
-import { lbfgs } from './lbfgs.js';
+import { lbfgs } from '../numerics/lbfgs.js';
 import type { EngineResult } from './em.js';
 import type { PackedState } from './state.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';

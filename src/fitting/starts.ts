@@ -17,8 +17,8 @@
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
-import { createGate } from '../gates/index.js';
-import { solveDamped } from '../linalg/solve.js';
+import { createGate, gateDefinition, specTau } from '../gates/index.js';
+import { solveDamped } from '../numerics/cholesky.js';
 import { gateTau, type Expert, type GateSpec, type Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
 import { gateMStep } from './gate-mstep.js';
@@ -80,10 +80,11 @@ export function nearTruthStart(
       : `nearTruth(s=${spec.noise}*n^-${spec.shrinkExponent}, shrinking: the rate depends on the start)`;
   const trueTau = gateTau(truth.gate);
   let startGate = gate.type === truth.gate.type && trueTau !== undefined ? { ...gate, tau: trueTau } : gate;
-  if (perturbTau && (startGate.type === 'temperature' || startGate.type === 'activation')) {
+  const startTau = specTau(startGate);
+  if (perturbTau && startTau !== undefined) {
     // tau is a fitted parameter: perturbed like the others (reflected at 0); otherwise a start at
     // tau* would never leave it along the temperature gate's invariant ray
-    startGate = { ...startGate, tau: Math.max(Math.abs(startGate.tau + s * rng.normal()), 1e-3) };
+    startGate = { ...startGate, tau: Math.max(Math.abs(startTau + s * rng.normal()), 1e-3) } as GateSpec;
   }
   return { model: { gate: startGate as GateSpec, experts, input: truth.input }, label };
 }
@@ -206,7 +207,7 @@ export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng):
   const pinned = (j: number) => j === k - 1 || (j >= k + (k - 1) * d && j < k + k * d);
   const free = Int32Array.from({ length: softmax.nParams }, (_, j) => j).filter((j) => !pinned(j));
   gateMStep(softmax, new CpuBackend(), theta, X, n, R, new Float64Array(n * k), free, { maxSteps: 20, tol: 1e-8 });
-  const scale = gate.type === 'temperature' ? gate.tau : 1;
+  const scale = gateDefinition(gate.type).startScale(gate);
   const { beta0, beta1 } = softmax.unpack(theta);
   experts.forEach((e, j) => {
     e.beta0 = beta0[j]! * scale;

@@ -4,7 +4,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { packExperts, type GaussianExperts } from '../experts/gaussian-linear.js';
-import { createGate } from '../gates/index.js';
+import { createGate, gateDefinition } from '../gates/index.js';
 import type { Gate } from '../gates/types.js';
 import type { Expert, InputSpec, Model } from '../models/types.js';
 import type { FitOptions } from './types.js';
@@ -33,18 +33,20 @@ export function packState(start: Model, options: FitOptions): PackedState {
   const theta = gate.pack(start.experts, startSpec);
   const reference = (options.identifiability ?? 'reference') === 'reference';
   const pinned = new Set<number>();
+  const { reference: pin } = gateDefinition(spec.type).traits;
   if (reference) {
     const last = k - 1;
-    const shift0 = theta[last]!;
-    for (let i = 0; i < k; i++) theta[i] = theta[i]! - shift0;
-    const slopeInvariant = gate.type !== 'activation';
-    for (let p = 0; p < d; p++) {
+    if (pin.beta0 === 'shift') {
+      const shift0 = theta[last]!;
+      for (let i = 0; i < k; i++) theta[i] = theta[i]! - shift0;
+      pinned.add(last);
+    }
+    for (let p = 0; p < d && pin.beta1 !== 'none'; p++) {
       const shift1 = theta[k + last * d + p]!;
-      if (slopeInvariant) for (let i = 0; i < k; i++) theta[k + i * d + p] = theta[k + i * d + p]! - shift1;
+      if (pin.beta1 === 'shift') for (let i = 0; i < k; i++) theta[k + i * d + p] = theta[k + i * d + p]! - shift1;
       else theta[k + last * d + p] = 0;
       pinned.add(k + last * d + p);
     }
-    pinned.add(last);
   }
   const free = Int32Array.from({ length: gate.nParams }, (_, j) => j).filter((j) => !pinned.has(j));
   return { gate, theta, experts: packExperts(start.experts, d), free };

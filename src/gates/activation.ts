@@ -4,9 +4,19 @@
  * The objective is not concave in beta1: the M-step takes damped Newton steps with the exact
  * Hessian (sigma'' enters through the second-derivative term).
  */
-import type { Activation, GateSpec } from '../models/types.js';
-import { ACTIVATION_FUNCTIONS, type ActivationFunction } from './activations.js';
+import { positive } from '../checks.js';
+import { ModelError, show } from '../errors.js';
+import { ACTIVATION_FUNCTIONS, ACTIVATIONS, type Activation, type ActivationFunction } from './activations.js';
+import type { GateDefinition } from './definition.js';
 import { LogitGate } from './logit-gate.js';
+import type { GateSpec } from './registry.js';
+
+export interface ActivationGateSpec {
+  type: 'activation';
+  activation: Activation;
+  /** temperature, > 0: G = softmax(sigma(beta1.x) / tau + beta0) */
+  tau: number;
+}
 
 export class ActivationGate extends LogitGate {
   readonly type = 'activation' as const;
@@ -99,10 +109,36 @@ export class ActivationGate extends LogitGate {
     if (t >= 0) H[t * P + t] = H[t * P + t]! + D * this.sigma.value(v) * inv;
   }
 
-  protected specFrom(theta: Float64Array): GateSpec {
+  protected specFrom(theta: Float64Array): ActivationGateSpec {
     return { type: 'activation', activation: this.activation, tau: this.tau(theta) };
   }
   protected specTau(spec: GateSpec): number {
     return spec.type === 'activation' ? spec.tau : this.knownTau;
   }
 }
+
+export const activationGate: GateDefinition<ActivationGateSpec> = {
+  type: 'activation',
+  summary: `activation dense-to-sparse gate [TEMP]: G_i(x) = softmax_i(sigma(beta1_i.x) / tau + beta0_i), sigma one of ${ACTIVATIONS.join(', ')}`,
+  keys: ['type', 'activation', 'tau'],
+  // beta0 is outside sigma (shift-invariant); beta1 inside it is not: the last slope is 0 by convention
+  traits: { temperature: true, reference: { beta0: 'shift', beta1: 'zero' }, tauRay: false, multiExponents: 'temperature' },
+  parse: (o, _k, path) => {
+    const activation = o.activation;
+    if (typeof activation !== 'string' || !ACTIVATIONS.includes(activation as Activation)) {
+      throw new ModelError(`${path}.activation: ${show(activation)} is not a known activation; must be one of ${ACTIVATIONS.join(', ')}`);
+    }
+    return { type: 'activation', activation: activation as Activation, tau: o.tau === undefined ? 1 : positive(o.tau, `${path}.tau`, 'a temperature') };
+  },
+  create: (spec, k, d, tauFree) => new ActivationGate(k, d, spec.activation, spec.tau, tauFree),
+  tau: (spec) => spec.tau,
+  describe: (spec) => `${spec.activation}, tau = ${spec.tau}`,
+  // a common shift of beta1 changes sigma(beta1.x) unless sigma is the identity
+  translation: (spec) => (spec.activation === 'identity' ? 'full' : 'intercept'),
+  startScale: () => 1,
+  examples: () =>
+    ACTIVATIONS.flatMap((activation) => [
+      { spec: { type: 'activation', activation, tau: 0.8 }, tau: 'known' as const },
+      { spec: { type: 'activation', activation, tau: 0.8 }, tau: 'free' as const },
+    ]),
+};

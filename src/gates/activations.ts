@@ -5,7 +5,8 @@
  * violate [TEMP]'s linear-independence condition (they should behave like the temperature gate).
  * gelu(v) = v Phi(v) with the exact normal CDF (not the tanh approximation).
  */
-import type { Activation } from '../models/types.js';
+export type Activation = 'tanh' | 'sigmoid' | 'gelu' | 'identity' | 'relu';
+export const ACTIVATIONS: readonly Activation[] = ['tanh', 'sigmoid', 'gelu', 'identity', 'relu'];
 
 export interface ActivationFunction {
   readonly name: Activation;
@@ -110,9 +111,10 @@ export const ACTIVATION_FUNCTIONS: Readonly<Record<Activation, ActivationFunctio
   },
   relu: {
     name: 'relu',
-    value: (v) => (v > 0 ? v : 0),
+    // written so that NaN stays NaN (v > 0 ? v : 0 would turn a NaN input into a weight)
+    value: (v) => (v < 0 ? 0 : v + 0),
     // sigma'(0) := 0 (a subgradient); relu is not differentiable there
-    derivative: (v) => (v > 0 ? 1 : 0),
-    second: () => 0,
+    derivative: (v) => (v > 0 ? 1 : v <= 0 ? 0 : NaN),
+    second: (v) => (v === v ? 0 : NaN),
   },
 };

@@ -1,60 +1,39 @@
 /**
- * Gates: the factory from a gate spec to a {@link Gate}, and model-level helpers.
- * Adding a gate: write its class (see softmax.ts), add one case to `createGate`, and one to
- * `parseGate` in models/validate.ts.
+ * Gates: the registry (registry.ts), the factory from a gate spec to a {@link Gate}, and
+ * model-level helpers. Adding a gate: write its file (spec type, Gate class, GateDefinition; see
+ * sigmoid.ts) and add its line to registry.ts.
  */
 import { ConfigError, show } from '../errors.js';
-import type { GateSpec, Model } from '../models/types.js';
-import { ActivationGate } from './activation.js';
-import { SoftmaxGate } from './softmax.js';
-import { TemperatureGate } from './temperature.js';
-import { TopKGate } from './topk.js';
+import { GATE_TYPES, gateDefinition, type GateSpec } from './registry.js';
 import type { Gate, GateOptions } from './types.js';
 
-export type { Gate, GateOptions } from './types.js';
-export { ACTIVATION_FUNCTIONS, normalCdf, normalPdf, type ActivationFunction } from './activations.js';
+export type { Gate, GateOptions, GatingParameters } from './types.js';
+export type { GateDefinition, GateExample, GateTraits, Translation } from './definition.js';
+export { GATES, GATE_TYPES, definitionOf, gateDefinition, specTau, type GateSpec, type GateType } from './registry.js';
+export { ACTIVATION_FUNCTIONS, ACTIVATIONS, normalCdf, normalPdf, type Activation, type ActivationFunction } from './activations.js';
 
 /**
- * The gate for `spec` over k experts in dimension d.
+ * The gate for `spec` over k experts in dimension d (the registry's factory).
  * @param options.tau 'known' (default) keeps tau fixed; 'free' adds log tau to the parameters
- *   (only for temperature and activation gates).
+ *   (only for gates with the temperature trait).
  * @throws ConfigError when tau 'free' is asked of a gate without a temperature.
+ * @example createGate({ type: 'softmax' }, 2, 1).nParams // => 4
  */
 export function createGate(spec: GateSpec, k: number, d: number, options: GateOptions = {}): Gate {
   const tauMode = options.tau ?? 'known';
   if (tauMode !== 'known' && tauMode !== 'free') {
     throw new ConfigError(`tau: ${show(tauMode)} is not a temperature mode; must be "known" or "free"`);
   }
+  const def = gateDefinition(spec.type);
   const free = tauMode === 'free';
-  if (free && spec.type !== 'temperature' && spec.type !== 'activation') {
-    throw new ConfigError(`tau: "free" needs a gate with a temperature (temperature, activation); got ${spec.type}`);
+  if (free && !def.traits.temperature) {
+    throw new ConfigError(`tau: "free" needs a gate with a temperature (${temperatureGates()}); got ${spec.type}`);
   }
-  switch (spec.type) {
-    case 'softmax':
-      return new SoftmaxGate(k, d);
-    case 'topk':
-      return new TopKGate(k, d, spec.K, spec.rankBy);
-    case 'temperature':
-      return new TemperatureGate(k, d, spec.tau, free);
-    case 'activation':
-      return new ActivationGate(k, d, spec.activation, spec.tau, free);
-  }
+  return def.create(spec, k, d, free);
 }
 
-/** Gate of a model together with its packed parameters. */
-export function modelGate(model: Model, options: GateOptions = {}): { gate: Gate; theta: Float64Array } {
-  const gate = createGate(model.gate, model.experts.length, model.input.dim, options);
-  return { gate, theta: gate.pack(model.experts, model.gate) };
+/** The registered gate types that have a temperature, e.g. "temperature, activation". */
+export function temperatureGates(): string {
+  return GATE_TYPES.filter((t) => gateDefinition(t).traits.temperature).join(', ');
 }
 
-/** log G_i(x_n) of a model's gate into out (n x k); -Infinity where a sparse gate gives weight 0. */
-export function modelLogWeights(model: Model, x: Float64Array, n: number, out: Float64Array): void {
-  const { gate, theta } = modelGate(model);
-  gate.logWeights(theta, x, n, out);
-}
-
-/** G_i(x_n) of a model's gate into out (n x k). */
-export function modelWeights(model: Model, x: Float64Array, n: number, out: Float64Array): void {
-  const { gate, theta } = modelGate(model);
-  gate.weights(theta, x, n, out);
-}

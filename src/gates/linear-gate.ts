@@ -3,7 +3,7 @@
  * (softmax: K = k, tau = 1; top-K: tau = 1; temperature: K = k). With tau fixed the objective is
  * concave on a fixed selection, so these gates offer a Hessian and the fused Newton pass.
  */
-import type { TopKGateSpec } from '../models/types.js';
+import type { TopKGateSpec } from './topk.js';
 import { newtonKernel } from './linear-kernel.js';
 import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
 import { LogitGate } from './logit-gate.js';

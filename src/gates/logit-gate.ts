@@ -5,8 +5,8 @@
  * from dQ/du to dQ/dtheta. Weights, log-weights and the objective are computed here once, with
  * log-sum-exp, for every such gate.
  */
-import type { Expert, GateSpec, GateType } from '../models/types.js';
-import type { Gate } from './types.js';
+import type { GateSpec, GateType } from './registry.js';
+import type { Gate, GatingParameters } from './types.js';
 
 export abstract class LogitGate implements Gate {
   abstract readonly type: GateType;
@@ -117,7 +117,7 @@ export abstract class LogitGate implements Gate {
     return this.scratch.length === size ? this.scratch : this.scratch.subarray(0, size);
   }
 
-  pack(experts: readonly Expert[], spec: GateSpec): Float64Array {
+  pack(experts: readonly GatingParameters[], spec: GateSpec): Float64Array {
     const { k, d } = this;
     const theta = new Float64Array(this.nParams);
     for (let i = 0; i < k; i++) {

@@ -9,7 +9,15 @@
  *   theta[k + k*d]       = log tau                  only when the gate's tau is fitted (free)
  * Batches of inputs are row-major Float64Array X (n x d); per-point-per-expert arrays are n x k.
  */
-import type { Expert, GateSpec, GateType } from '../models/types.js';
+import type { GateSpec, GateType } from './registry.js';
+
+/** The gating parameters of one expert, as a model file holds them (models/types.ts Expert extends it). */
+export interface GatingParameters {
+  /** gating intercept */
+  beta0: number;
+  /** gating slope (length d) */
+  beta1: number[];
+}
 
 export interface Gate {
   readonly type: GateType;
@@ -30,7 +38,7 @@ export interface Gate {
   readonly selective?: boolean;
 
   /** Pack the gating parameters of `experts` (and tau of `spec` when free) into theta. */
-  pack(experts: readonly Expert[], spec: GateSpec): Float64Array;
+  pack(experts: readonly GatingParameters[], spec: GateSpec): Float64Array;
   /** Unpack theta into gating parameters and the gate spec (with the fitted tau, if any). */
   unpack(theta: Float64Array): { beta0: number[]; beta1: number[][]; spec: GateSpec };
 

@@ -1,18 +1,18 @@
 /**
  * The GPU sampler: draws X, Z and Y of many replicates at once, from the same counter-based
  * streams as the CPU sampler (sampling/sample.ts): replicate j uses rngs[j].derive(SAMPLE_TAG), and
- * point r reads Philox blocks (r, b) of it. Words are bit-identical to the CPU's; uniforms are
+ * point r reads Philox blocks (r, b) of it, in the layout of rng/stream-layout.ts. Words are bit-identical to the CPU's; uniforms are
  * those words rounded to f32, so X and Y agree with the CPU to f32 precision and Z agrees except
  * where f32 rounding flips a comparison of u with the cumulative gate weights.
  * The sample stays on the GPU (for the batched EM) and can be read back.
  */
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { modelGate } from '../gates/index.js';
+import { modelGate } from '../models/model-gate.js';
 import type { Model } from '../models/types.js';
-import { choleskyLower } from '../models/validate.js';
 import type { Rng } from '../rng/rng.js';
-import { SAMPLE_TAG } from '../sampling/sample.js';
+import { SAMPLE_TAG } from '../rng/stream-layout.js';
+import { covarianceFactor } from '../sampling/input.js';
 import { gateKernelSpec, type GpuBatchData } from './batched-em.js';
 import { bufferBudget, type GpuBuffer, type GpuContext } from './context.js';
 import { addFunctions } from './functions.js';
@@ -38,7 +38,12 @@ export function streamKeyHalves(rngs: readonly Rng[]): Float32Array {
 
 function samplerInput(model: Model): SamplerInput {
   const input = model.input;
-  if (input.type === 'normal') return { type: 'normal', mean: input.mean, L: choleskyLower(input.cov, 'input.cov'), dim: input.dim };
+  if (input.type === 'normal') {
+    // the CPU sampler's factor (sampling/input.ts), as rows for the kernel source
+    const d = input.dim;
+    const flat = covarianceFactor(input.cov, 'input.cov');
+    return { type: 'normal', mean: input.mean, L: Array.from({ length: d }, (_, p) => Array.from(flat.subarray(p * d, (p + 1) * d))), dim: d };
+  }
   return input;
 }
 

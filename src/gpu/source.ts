@@ -11,6 +11,7 @@
  *    DROPPED (exp(DROPPED) = 0 in f32), recognised by `lg < DROPPED_TEST`.
  */
 import type { Activation } from '../models/types.js';
+import { inputWords, labelWord, responseWord, wordBlock, wordPair, WORDS_PER_NORMAL, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
 import type { KernelFunction } from './functions.js';
 
 /** The least responsibility of a kept expert whose f64 responsibility is positive (a normal f32). */
@@ -451,8 +452,9 @@ export function gatePassTable(g: GateKernelSpec): Float32Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sampler kernels (the layout of sampling/sample.ts: point r reads Philox blocks (r, b) of its
-// replicate's sampling stream; inputs, then 2 words for Z, then 4 words for Y's normal)
+// Sampler kernels (the stream layout of rng/stream-layout.ts, shared with sampling/sample.ts:
+// point r reads Philox blocks (r, b) of its replicate's sampling stream; inputs, then one uniform
+// for Z, then one normal for Y; the word offsets below are interpolated from that file)
 
 /** The sampling-stream key of replicate j as 16-bit halves in keys[8 j ..] (exact in f32). */
 const streamKeys = [
@@ -466,9 +468,9 @@ const streamKeys = [
 ];
 
 /** f32 uniform from the (even) word index w of the point's sequence. */
-const uniformAt = (w: number) => `gatelabPhiloxUniform(r, ${w >> 2}, ps0, ps1, pk0, pk1, ${(w & 3) >> 1})`;
+const uniformAt = (w: number) => `gatelabPhiloxUniform(r, ${wordBlock(w)}, ps0, ps1, pk0, pk1, ${wordPair(w)})`;
 /** Box-Muller normal from the uniforms at words w and w + 2 (cosine branch, as on the CPU). */
-const normalAt = (w: number) => `(Math.sqrt(-2.0 * Math.log(${uniformAt(w)})) * Math.cos(6.283185307179586 * ${uniformAt(w + 2)}))`;
+const normalAt = (w: number) => `(Math.sqrt(-2.0 * Math.log(${uniformAt(w)})) * Math.cos(6.283185307179586 * ${uniformAt(w + WORDS_PER_UNIFORM)}))`;
 
 /** The sampler's input design (models/types.ts InputSpec, with the normal's Cholesky factor). */
 export type SamplerInput =
@@ -476,20 +478,18 @@ export type SamplerInput =
   | { type: 'grid'; low: number; high: number; dim: 1 }
   | { type: 'normal'; mean: number[]; L: number[][]; dim: number };
 
-/** Number of uint32 words the inputs of one point use. */
-export function inputWords(input: SamplerInput): number {
-  return input.type === 'uniform' ? 2 * input.dim : input.type === 'normal' ? 4 * input.dim : 0;
-}
+/** Number of uint32 words the inputs of one point use (rng/stream-layout.ts). */
+const samplerInputWords = (input: SamplerInput): number => inputWords(input.type, input.dim);
 
 const lit = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
 
 /** Coordinate p of the inputs, output [n, D] (x = point, y = replicate). Argument: keys. */
 export function sampleInputSource(input: SamplerInput, p: number, n: number): string {
   let body: string;
-  if (input.type === 'uniform') body = `return ${lit(input.low)} + ${lit(input.high - input.low)} * ${uniformAt(2 * p)};`;
+  if (input.type === 'uniform') body = `return ${lit(input.low)} + ${lit(input.high - input.low)} * ${uniformAt(WORDS_PER_UNIFORM * p)};`;
   else if (input.type === 'grid') body = n === 1 ? `return ${lit(input.low)};` : `return ${lit(input.low)} + ${lit(input.high - input.low)} * (r / ${lit(n - 1)});`;
   else {
-    const terms = range(p + 1).map((q) => `${lit(input.L[p]![q]!)} * ${normalAt(4 * q)}`);
+    const terms = range(p + 1).map((q) => `${lit(input.L[p]![q]!)} * ${normalAt(WORDS_PER_NORMAL * q)}`);
     body = `return ${lit(input.mean[p]!)} + ${terms.join(' + ')};`;
   }
   return ['function(keys) {', ...streamKeys, body, '}'].join('\n');
@@ -511,7 +511,7 @@ export function sampleLabelSource(g: GateKernelSpec, input: SamplerInput): strin
     int('o', '0'),
     `let iv = meta[${P}];`,
     gateCode(g),
-    `let u = ${uniformAt(inputWords(input))};`,
+    `let u = ${uniformAt(labelWord(samplerInputWords(input)))};`,
     'let label = -1.0; let cum = 0.0; let lastPositive = 0.0;',
   ];
   for (const i of range(k)) {
@@ -539,7 +539,7 @@ export function sampleResponseSource(g: GateKernelSpec, input: SamplerInput): st
     `let mean = meta[e + ${d}]${range(d)
       .map((p) => ` + meta[e + ${p}] * x${p}`)
       .join('')};`,
-    `return mean + meta[e + ${d + 1}] * ${normalAt(inputWords(input) + 2)};`,
+    `return mean + meta[e + ${d + 1}] * ${normalAt(responseWord(samplerInputWords(input)))};`,
     '}',
   ];
   void k;

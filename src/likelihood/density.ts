@@ -10,7 +10,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { DataError } from '../errors.js';
 import { expertLogDensities, packExperts } from '../experts/gaussian-linear.js';
-import { modelGate } from '../gates/index.js';
+import { modelGate } from '../models/model-gate.js';
 import type { Model } from '../models/types.js';
 
 /** log p(y_n | x_n) for each of the n points into `out` (length n); returns out. */

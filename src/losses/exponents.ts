@@ -2,6 +2,7 @@
  * Exponents of the Voronoi losses, per parameter block and per kind of cell
  * (spec: losses.md, "Over-specified loss D2" and "Temperature and activation gates").
  */
+import { gateDefinition } from '../gates/registry.js';
 import type { GateType } from '../models/types.js';
 import { ConfigError, show } from '../errors.js';
 import { rbar } from './rbar.js';
@@ -54,10 +55,10 @@ const BLOCKS = ['beta1', 'a', 'b', 'nu', 'tau'] as const;
 const ONES: BlockExponents = Object.freeze({ beta1: 1, a: 1, b: 1, nu: 1, tau: 1 });
 
 /**
- * Default exponents by gate type (losses.md):
- * - softmax, topk: exact and singleton all 1; multi-atom cells
+ * Default exponents by the gate's multiExponents trait (losses.md):
+ * - the softmax family (softmax, topk, sigmoid): exact and singleton all 1; multi-atom cells
  *   `{beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2'}` ([DEMYS] D2; tau unused: 1).
- * - activation, temperature: exact and singleton all 1; multi-atom cells
+ * - the temperature family (activation, temperature): exact and singleton all 1; multi-atom cells
  *   `{beta1: 2, tau: 2, a: 2, b: 'rbar', nu: 'rbar/2'}` ([TEMP], our reading, see rates.md).
  *
  * @example
@@ -65,7 +66,7 @@ const ONES: BlockExponents = Object.freeze({ beta1: 1, a: 1, b: 1, nu: 1, tau: 1
  */
 export function defaultExponents(gate: GateType): ResolvedExponents {
   const multi: BlockExponents =
-    gate === 'activation' || gate === 'temperature'
+    gateDefinition(gate).traits.multiExponents === 'temperature'
       ? { beta1: 2, a: 2, b: 'rbar', nu: 'rbar/2', tau: 2 }
       : { beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2', tau: 1 };
   return { exact: { ...ONES }, singleton: { ...ONES }, multi };

@@ -44,13 +44,14 @@
  *
  * ## Search
  *
- * Seeded multi-start Levenberg–Marquardt on the residual vector F (length r) with the exact
- * Jacobian; the reported `residual` is the least ||F||_2 found. A residual at rounding level
- * (< 1e-10) means a solution exists (it is returned, and can be plugged back into
+ * Seeded multi-start Levenberg–Marquardt (numerics/levenberg-marquardt.ts) on the residual vector
+ * F (length r) with the exact Jacobian; the reported `residual` is the least ||F||_2 found. A
+ * residual at rounding level (< 1e-10) means a solution exists (it is returned, and can be plugged back into
  * {@link hoSystem}); a residual floor well above it over many starts is numerical evidence, not
  * proof, that none exists on the normalised set.
  */
 import { ConfigError, NumericalError, show } from '../errors.js';
+import { levenbergMarquardt } from '../numerics/levenberg-marquardt.js';
 import { Rng, validateSeed } from '../rng/rng.js';
 import { KNOWN_RBAR } from './rbar.js';
 import { checkInteger, checkOptionKeys } from './validate.js';
@@ -142,32 +143,6 @@ export function hoSystem(point: HoPoint, r: number): number[] {
   return out;
 }
 
-/** Solve the small dense system A x = b (A n x n) by Gaussian elimination with partial pivoting. */
-function solveDense(A: number[][], b: number[]): number[] | undefined {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    if (!(Math.abs(M[p]![c]!) > 0)) return undefined;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const piv = M[c]!;
-    for (let r = c + 1; r < n; r++) {
-      const row = M[r]!;
-      const f = row[c]! / piv[c]!;
-      for (let cc = c; cc <= n; cc++) row[cc] = row[cc]! - f * piv[cc]!;
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) {
-    const row = M[r]!;
-    let s = row[n]!;
-    for (let c = r + 1; c < n; c++) s -= row[c]! * x[c]!;
-    x[r] = s / row[r]!;
-  }
-  return x;
-}
-
 interface Layout {
   m: number;
   r: number;
@@ -233,57 +208,6 @@ function residualAndJacobian(z: readonly number[], L: Layout): { F: number[]; J:
   return { F, J };
 }
 
-const norm2 = (v: readonly number[]): number => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
-
-/** Levenberg–Marquardt from z0; returns the best z and its ||F||. */
-function levenbergMarquardt(z0: number[], L: Layout, maxIter: number): { z: number[]; res: number } {
-  let z = z0.slice();
-  let { F, J } = residualAndJacobian(z, L);
-  let res = norm2(F);
-  let lambda = 1e-3;
-  const nz = z.length;
-  for (let it = 0; it < maxIter && res > 1e-15; it++) {
-    const JtJ: number[][] = [];
-    const g: number[] = [];
-    for (let a = 0; a < nz; a++) {
-      const row: number[] = [];
-      for (let b = 0; b < nz; b++) {
-        let s = 0;
-        for (let q = 0; q < F.length; q++) s += J[q]![a]! * J[q]![b]!;
-        row.push(s);
-      }
-      JtJ.push(row);
-      let s = 0;
-      for (let q = 0; q < F.length; q++) s += J[q]![a]! * F[q]!;
-      g.push(-s);
-    }
-    let improved = false;
-    for (let tries = 0; tries < 30; tries++) {
-      const A = JtJ.map((row, a) => row.map((v, b) => (a === b ? v + lambda * (1 + v) : v)));
-      const step = solveDense(A, g);
-      if (step) {
-        const zn = z.map((v, a) => v + step[a]!);
-        const next = residualAndJacobian(zn, L);
-        const rn = norm2(next.F);
-        if (Number.isFinite(rn) && rn < res) {
-          const small = norm2(step) < 1e-14 * (1 + norm2(z));
-          z = zn;
-          F = next.F;
-          J = next.J;
-          res = rn;
-          lambda = Math.max(lambda / 10, 1e-15);
-          improved = !small;
-          break;
-        }
-      }
-      lambda *= 10;
-      if (lambda > 1e15) break;
-    }
-    if (!improved) break;
-  }
-  return { z, res };
-}
-
 function resolveSearch(fn: string, m: number, opts: HoSearchOptions | undefined): Required<HoSearchOptions> {
   checkOptionKeys(fn, opts, ['starts', 'seed', 'wMin', 'maxIter']);
   const starts = checkInteger(fn, 'starts', opts?.starts, 1, 100000, 60);
@@ -333,7 +257,7 @@ export function hoSystemResidual(m: number, r: number, opts?: HoSearchOptions): 
     for (let l = 1; l < m; l++) z0.push(rng.normal());
     for (let i = 0; i < m; i++) z0.push(rng.normal());
     for (let i = 0; i < m; i++) z0.push(rng.normal());
-    const { z, res } = levenbergMarquardt(z0, L, o.maxIter);
+    const { z, res } = levenbergMarquardt((zz) => residualAndJacobian(zz, L), z0, o.maxIter);
     if (res < best) {
       best = res;
       bestZ = z;

@@ -27,13 +27,12 @@ export {
   lossD1,
   lossD2,
   voronoiLoss,
-  type AlignmentRule,
   type LossKind,
   type LossOptions,
-  type ShiftMode,
   type VoronoiLossOptions,
   type VoronoiLossResult,
 } from './voronoi-loss.js';
+export { type AlignmentRule, type ShiftMode } from './alignment.js';
 export { parameterErrors, type AtomErrors, type BlockErrors, type GateShift, type ParameterErrorOptions } from './parameter-errors.js';
 export {
   densityDistance,

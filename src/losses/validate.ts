@@ -5,6 +5,7 @@
  * each expert against `input.dim`), finiteness of parameters, and option names and values.
  * Messages follow `src/errors.ts`: `<function>: <field>: <what is wrong> (got <value>); <allowed>`.
  */
+import { temperatureGates } from '../gates/index.js';
 import type { Expert, Model } from '../models/types.js';
 import { gateTau } from '../models/types.js';
 import { ConfigError, ModelError, show } from '../errors.js';
@@ -112,12 +113,12 @@ export function tauDifference(fn: string, fit: Model, truth: Model, tauFitted: b
   const tt = gateTau(truth.gate);
   if (tf === undefined) {
     throw new ConfigError(
-      `${fn}: tauFitted: fit.gate has no tau (got ${show(fit.gate?.type)}); tauFitted needs a temperature or activation gate`,
+      `${fn}: tauFitted: fit.gate has no tau (got ${show(fit.gate?.type)}); tauFitted needs a gate with a temperature (${temperatureGates()})`,
     );
   }
   if (tt === undefined) {
     throw new ConfigError(
-      `${fn}: tauFitted: truth.gate has no tau (got ${show(truth.gate?.type)}); tauFitted needs a temperature or activation gate`,
+      `${fn}: tauFitted: truth.gate has no tau (got ${show(truth.gate?.type)}); tauFitted needs a gate with a temperature (${temperatureGates()})`,
     );
   }
   if (!Number.isFinite(tf) || !Number.isFinite(tt)) {

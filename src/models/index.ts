@@ -16,3 +16,4 @@ export type {
 export { ACTIVATIONS, gateTau, modelDim } from './types.js';
 export { DEMYS_MODEL } from './examples.js';
 export { choleskyLower, parseGate, parseInput, parseModel } from './validate.js';
+export { modelGate, modelLogWeights, modelWeights } from './model-gate.js';

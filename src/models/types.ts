@@ -6,12 +6,19 @@
  * nu is a VARIANCE, not a standard deviation.
  */
 
-/** One expert with its gating parameters. beta1 and a have length d. */
-export interface Expert {
-  /** gating intercept */
-  beta0: number;
-  /** gating slope (length d) */
-  beta1: number[];
+import type { GatingParameters } from '../gates/types.js';
+import { specTau, type GateSpec } from '../gates/registry.js';
+
+export type { ActivationGateSpec } from '../gates/activation.js';
+export type { SigmoidGateSpec } from '../gates/sigmoid.js';
+export type { SoftmaxGateSpec } from '../gates/softmax.js';
+export type { TemperatureGateSpec } from '../gates/temperature.js';
+export type { TopKGateSpec } from '../gates/topk.js';
+export type { GateSpec, GateType } from '../gates/registry.js';
+export { ACTIVATIONS, type Activation } from '../gates/activations.js';
+
+/** One expert with its gating parameters (beta0, beta1 of length d) and its regression (a of length d, b, nu). */
+export interface Expert extends GatingParameters {
   /** expert slope (length d) */
   a: number[];
   /** expert intercept */
@@ -19,33 +26,6 @@ export interface Expert {
   /** expert variance, > 0 */
   nu: number;
 }
-
-export type Activation = 'tanh' | 'sigmoid' | 'gelu' | 'identity' | 'relu';
-export const ACTIVATIONS: readonly Activation[] = ['tanh', 'sigmoid', 'gelu', 'identity', 'relu'];
-
-export interface SoftmaxGateSpec {
-  type: 'softmax';
-}
-export interface TopKGateSpec {
-  type: 'topk';
-  /** number of experts kept at each x, 1..k */
-  K: number;
-  /** ranking score: 'slope' ranks by beta1.x (default), 'logit' by beta1.x + beta0 */
-  rankBy: 'slope' | 'logit';
-}
-export interface TemperatureGateSpec {
-  type: 'temperature';
-  /** temperature, > 0: G = softmax((beta1.x + beta0) / tau) */
-  tau: number;
-}
-export interface ActivationGateSpec {
-  type: 'activation';
-  activation: Activation;
-  /** temperature, > 0: G = softmax(sigma(beta1.x) / tau + beta0) */
-  tau: number;
-}
-export type GateSpec = SoftmaxGateSpec | TopKGateSpec | TemperatureGateSpec | ActivationGateSpec;
-export type GateType = GateSpec['type'];
 
 export interface UniformInput {
   type: 'uniform';
@@ -81,7 +61,7 @@ export function modelDim(model: Model): number {
   return model.input.dim;
 }
 
-/** The gate temperature where the gate has one (temperature, activation), else undefined. */
+/** The gate temperature where the gate has one (the temperature trait), else undefined. */
 export function gateTau(gate: GateSpec): number | undefined {
-  return gate.type === 'temperature' || gate.type === 'activation' ? gate.tau : undefined;
+  return specTau(gate);
 }

@@ -4,56 +4,18 @@
  *   experts[1].nu: -0.2 is not a variance; must be > 0
  *   gate.K: 4 exceeds the number of experts (2); must be an integer in 1..2
  */
+import { finite, isObject, noUnknownKeys, object, positive, vector, type JsonObject } from '../checks.js';
 import { ModelError, show } from '../errors.js';
+import { gateDefinition } from '../gates/registry.js';
+import { cholesky } from '../numerics/cholesky.js';
 import {
-  ACTIVATIONS,
-  type Activation,
   type Expert,
   type GateSpec,
   type InputSpec,
   type Model,
 } from './types.js';
 
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function object(v: unknown, path: string): Obj {
-  if (!isObject(v)) throw new ModelError(`${path}: ${show(v)} is not an object; must be a JSON object`);
-  return v;
-}
-
-function finite(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ModelError(`${path}: ${show(v)} is not a finite number; must be a finite number`);
-  }
-  return v;
-}
-
-function positive(v: unknown, path: string, what: string): number {
-  const x = finite(v, path);
-  if (!(x > 0)) throw new ModelError(`${path}: ${show(x)} is not ${what}; must be > 0`);
-  return x;
-}
-
-function vector(v: unknown, path: string, length: number | undefined): number[] {
-  if (!Array.isArray(v)) throw new ModelError(`${path}: ${show(v)} is not an array; must be an array of numbers`);
-  if (length !== undefined && v.length !== length) {
-    throw new ModelError(`${path}: has length ${v.length}; must have length ${length} (the input dimension d)`);
-  }
-  return v.map((x, i) => finite(x, `${path}[${i}]`));
-}
-
-function noUnknownKeys(o: Obj, path: string, allowed: readonly string[]): void {
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) {
-      const where = path ? `${path}.${key}` : key;
-      throw new ModelError(`${where}: unknown field; allowed here: ${allowed.join(', ')}`);
-    }
-  }
-}
+type Obj = JsonObject;
 
 function parseExpert(v: unknown, path: string, d: number): Expert {
   const o = object(v, path);
@@ -70,53 +32,16 @@ function parseExpert(v: unknown, path: string, d: number): Expert {
   return { beta0, beta1, a, b, nu };
 }
 
-/** Validate a gate spec for k experts; fills defaults (topk rankBy 'slope', tau 1). */
+/**
+ * Validate a gate spec for k experts, by its registry definition (gates/registry.ts), which fills
+ * the defaults (e.g. topk rankBy 'slope', tau 1).
+ */
 export function parseGate(v: unknown, k: number, path = 'gate'): GateSpec {
   checkDepth(v, path);
   const o = object(v, path);
-  const type = o.type;
-  switch (type) {
-    case 'softmax':
-      noUnknownKeys(o, path, ['type']);
-      return { type };
-    case 'topk': {
-      noUnknownKeys(o, path, ['type', 'K', 'rankBy']);
-      const K = o.K;
-      if (typeof K !== 'number' || !Number.isInteger(K) || K < 1) {
-        throw new ModelError(`${path}.K: ${show(K)} is not a valid K; must be an integer in 1..${k}`);
-      }
-      if (K > k) {
-        throw new ModelError(`${path}.K: ${K} exceeds the number of experts (${k}); must be an integer in 1..${k}`);
-      }
-      const rankBy = o.rankBy ?? 'slope';
-      if (rankBy !== 'slope' && rankBy !== 'logit') {
-        throw new ModelError(`${path}.rankBy: ${show(rankBy)} is not a ranking score; must be "slope" or "logit"`);
-      }
-      return { type, K, rankBy };
-    }
-    case 'temperature': {
-      noUnknownKeys(o, path, ['type', 'tau']);
-      return { type, tau: o.tau === undefined ? 1 : positive(o.tau, `${path}.tau`, 'a temperature') };
-    }
-    case 'activation': {
-      noUnknownKeys(o, path, ['type', 'activation', 'tau']);
-      const activation = o.activation;
-      if (typeof activation !== 'string' || !ACTIVATIONS.includes(activation as Activation)) {
-        throw new ModelError(
-          `${path}.activation: ${show(activation)} is not a known activation; must be one of ${ACTIVATIONS.join(', ')}`,
-        );
-      }
-      return {
-        type,
-        activation: activation as Activation,
-        tau: o.tau === undefined ? 1 : positive(o.tau, `${path}.tau`, 'a temperature'),
-      };
-    }
-    default:
-      throw new ModelError(
-        `${path}.type: ${show(type)} is not a gate type; must be one of softmax, topk, temperature, activation`,
-      );
-  }
+  const def = gateDefinition(o.type, `${path}.type`);
+  noUnknownKeys(o, path, def.keys);
+  return def.parse(o, k, path);
 }
 
 /** Validate an input design of dimension d; missing -> uniform on [0, 1]^d. */
@@ -172,23 +97,12 @@ export function parseInput(v: unknown, d: number, path = 'input'): InputSpec {
   }
 }
 
-/** Lower Cholesky factor of a symmetric positive definite matrix; ModelError naming `path` if not PD. */
+/** Lower Cholesky factor of a symmetric positive definite matrix (numerics/cholesky.ts); ModelError naming `path` if not PD. */
 export function choleskyLower(A: number[][], path: string): number[][] {
   const m = A.length;
-  const L = A.map(() => new Array<number>(m).fill(0));
-  for (let j = 0; j < m; j++) {
-    let s = A[j]![j]!;
-    for (let p = 0; p < j; p++) s -= L[j]![p]! * L[j]![p]!;
-    if (!(s > 0)) throw new ModelError(`${path}: is not positive definite (pivot ${j} is ${show(s)}); must be a covariance matrix`);
-    const ljj = Math.sqrt(s);
-    L[j]![j] = ljj;
-    for (let i = j + 1; i < m; i++) {
-      let t = A[i]![j]!;
-      for (let p = 0; p < j; p++) t -= L[i]![p]! * L[j]![p]!;
-      L[i]![j] = t / ljj;
-    }
-  }
-  return L;
+  const f = cholesky(A.flat(), m);
+  if (!f.ok) throw new ModelError(`${path}: is not positive definite (pivot ${f.failedPivot} is ${show(f.failedValue)}); must be a covariance matrix`);
+  return A.map((_, i) => Array.from(f.L.subarray(i * m, i * m + m)));
 }
 
 /** The deepest nesting a model (or any gatelab JSON file) may have; real ones have at most 5. */

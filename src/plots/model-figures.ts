@@ -2,7 +2,8 @@
  * Figures of one model or one fit (d = 1): the gate weights over x, the fitted against the true
  * conditional density at a few x, and the Voronoi cells of a fit in the (beta1, a) plane.
  */
-import { modelWeights } from '../gates/index.js';
+import { definitionOf } from '../gates/registry.js';
+import { modelWeights } from '../models/model-gate.js';
 import { logDensity } from '../likelihood/density.js';
 import type { Model } from '../models/types.js';
 import type { Figure } from './types.js';
@@ -32,7 +33,7 @@ export function gateWeightsFigure(model: Model, title: string, points = 400): Fi
     line: { color: color(i), width: 2.5 },
   }));
   const g = model.gate;
-  const detail = g.type === 'topk' ? `top-${g.K}, ranked by ${g.rankBy}` : g.type === 'temperature' ? `tau = ${g.tau}` : g.type === 'activation' ? `${g.activation}, tau = ${g.tau}` : 'dense';
+  const detail = definitionOf(g).describe(g);
   return {
     name: 'gate-weights',
     data,

@@ -1,2 +1,2 @@
 export { sample, sampleChunks, sampleRange, SAMPLE_TAG } from './sample.js';
-export { sampleMany, releaseSampleBatch, type SampleBatch } from './batch.js';
+export { covarianceFactor, drawInput, inputSampler, sampleInputs, type InputSampler, type VariateSource } from './input.js';

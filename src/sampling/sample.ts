@@ -3,30 +3,28 @@
  *   X ~ input design,  Z ~ Categorical(G(X)),  Y ~ N(a_Z.X + b_Z, nu_Z).
  *
  * Reproducibility contract (what a GPU sampler must reproduce): the sample of `sample(model, n, rng)`
- * uses the stream s = rng.derive(SAMPLE_TAG). Point r (0-based) reads the Philox blocks at counters
- * (r, 0, s), (r, 1, s), ... as one sequence of uint32 words, in this order:
- *   - inputs: uniform -> 2 words per coordinate (a 53-bit uniform); normal -> 4 words per coordinate
- *     (one Box–Muller cosine variate from two uniforms); grid -> none (x_r = low + (high-low) r/(n-1));
- *   - Z: 2 words (a uniform u; Z = the first i with G_1 + ... + G_i > u, skipping zero weights);
- *   - Y: 4 words (two uniforms u1, u2; eps = sqrt(-2 log u1) cos(2 pi u2)).
- * So point r depends only on (seed, stream, r): the same seed gives the same bytes, and any range of
- * points can be drawn independently.
+ * uses the stream s = rng.derive(SAMPLE_TAG), and point r reads its Philox blocks (r, 0..) in the
+ * order of rng/stream-layout.ts (the one statement of the layout): its inputs (drawn by the input
+ * sampler, input.ts), then a uniform u for Z (Z = the first i with G_1 + ... + G_i > u, skipping
+ * zero weights), then a normal eps for Y = a_Z.x + b_Z + sqrt(nu_Z) eps. So point r depends only
+ * on (seed, stream, r): the same seed gives the same bytes, and any range of points can be drawn
+ * independently.
  */
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, NumericalError, show } from '../errors.js';
-import { modelGate } from '../gates/index.js';
+import { modelGate } from '../models/model-gate.js';
 import type { Model } from '../models/types.js';
-import { choleskyLower } from '../models/validate.js';
 import { philox4x32, uniformFromWords } from '../rng/philox.js';
 import type { Rng } from '../rng/rng.js';
+import { inputWords, pointBlocks, SAMPLE_TAG, WORDS_PER_BLOCK, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
+import { drawInput, inputSampler } from './input.js';
 
-/** Tag of the sampling stream derived from the caller's Rng. */
-export const SAMPLE_TAG = 0x5a4d504c; // "SMPL"
+export { SAMPLE_TAG } from '../rng/stream-layout.js';
 
 /** The uint32 words of one point: its Philox blocks (r, 0..blocks-1), drawn at once, read in order. */
 class PointWords {
   private readonly words: Uint32Array;
-  private readonly block = new Uint32Array(4);
+  private readonly block = new Uint32Array(WORDS_PER_BLOCK);
   private next = 0;
   constructor(
     private readonly blocks: number,
@@ -35,19 +33,19 @@ class PointWords {
     private readonly s0: number,
     private readonly s1: number,
   ) {
-    this.words = new Uint32Array(4 * blocks);
+    this.words = new Uint32Array(WORDS_PER_BLOCK * blocks);
   }
   reset(point: number): void {
     for (let b = 0; b < this.blocks; b++) {
       philox4x32(point, b, this.s0, this.s1, this.k0, this.k1, this.block);
-      this.words.set(this.block, 4 * b);
+      this.words.set(this.block, WORDS_PER_BLOCK * b);
     }
     this.next = 0;
   }
   uniform(): number {
     const w = this.words;
     const u = uniformFromWords(w[this.next]!, w[this.next + 1]!);
-    this.next += 2;
+    this.next += WORDS_PER_UNIFORM;
     return u;
   }
   normal(): number {
@@ -106,47 +104,22 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
   const k = model.experts.length;
   const stream = rng.derive(SAMPLE_TAG);
   const input = model.input;
-  const wordsPerInput = input.type === 'uniform' ? 2 * d : input.type === 'normal' ? 4 * d : 0;
-  const words = new PointWords(Math.ceil((wordsPerInput + 6) / 4), stream.k0, stream.k1, stream.s0, stream.s1);
+  const words = new PointWords(pointBlocks(inputWords(input.type, d)), stream.k0, stream.k1, stream.s0, stream.s1);
   const X = new Float64Array(count * d);
   const Y = new Float64Array(count);
   const Z = new Int32Array(count);
-  const L = input.type === 'normal' ? choleskyLower(input.cov, 'input.cov') : null;
-  const z = new Float64Array(d);
+  const design = inputSampler(input);
   // pass 1: each point's whole word sequence (inputs, then the uniform of Z, then the normal of Y),
   // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights.
   // r is the index within this range, first + r the point's index in the sample
   const uniformZ = new Float64Array(count);
   const noise = new Float64Array(count);
-  if (input.type === 'normal') {
-    for (let r = 0; r < count; r++) {
-      words.reset(first + r);
-      for (let p = 0; p < d; p++) z[p] = words.normal();
-      for (let p = 0; p < d; p++) {
-        let v = input.mean[p]!;
-        for (let q = 0; q <= p; q++) v += L![p]![q]! * z[q]!;
-        X[r * d + p] = v;
-      }
-      uniformZ[r] = words.uniform();
-      noise[r] = words.normal();
-    }
-  } else if (input.type === 'uniform') {
-    const { low } = input;
-    const width = input.high - input.low;
-    for (let r = 0; r < count; r++) {
-      words.reset(first + r);
-      for (let p = 0; p < d; p++) X[r * d + p] = low + width * words.uniform();
-      uniformZ[r] = words.uniform();
-      noise[r] = words.normal();
-    }
-  } else {
-    for (let r = 0; r < count; r++) {
-      const point = first + r;
-      X[r] = n === 1 ? input.low : input.low + ((input.high - input.low) * point) / (n - 1);
-      words.reset(point);
-      uniformZ[r] = words.uniform();
-      noise[r] = words.normal();
-    }
+  for (let r = 0; r < count; r++) {
+    const point = first + r;
+    words.reset(point);
+    drawInput(design, words, X, r * d, point, n);
+    uniformZ[r] = words.uniform();
+    noise[r] = words.normal();
   }
   const { gate, theta } = modelGate(model);
   const G = new Float64Array(count * k);

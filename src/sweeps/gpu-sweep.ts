@@ -5,9 +5,9 @@
  * (run-task.ts taskRow) and keep their shape, with backend: 'gpu'. A GPU failure is thrown (not
  * recorded as failed rows): the rows already appended stay, and a re-run resumes.
  */
-import type { ComputeBackend } from '../backend/choice.js';
+import type { ComputeBackend } from '../compute/backend-choice.js';
 import { ConfigError } from '../errors.js';
-import { fitMany } from '../fitting/batch.js';
+import { fitMany } from '../compute/fit-many.js';
 import { Rng } from '../rng/rng.js';
 import { maxReplicates, readSamples, releaseSample, sampleOnGpu } from '../gpu/sampler.js';
 import { failedRow, taskFitOptions, taskRow, taskStart } from './run-task.js';

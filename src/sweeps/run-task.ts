@@ -3,6 +3,7 @@
  * and error as a flat row. A task that throws becomes a row with status 'failed' and the message:
  * failures are counted by the analysis, never dropped.
  */
+import { definitionOf } from '../gates/registry.js';
 import { GatelabError, NumericalError, show } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitResult } from '../fitting/types.js';
@@ -166,7 +167,7 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       q[`b[${j}]`] = e.b;
       q[`nu[${j}]`] = e.nu;
     }
-    if (tauFitted && config.fit.gate.type === 'temperature') {
+    if (tauFitted && definitionOf(config.fit.gate).traits.tauRay) {
       const r = errors.map((e) => e.exponents?.beta1);
       ratioErrors(result.model, config.truth, loss.alignedCells, r).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
     }

@@ -13,7 +13,7 @@ import type { Shard } from './shard.js';
 import { writeRunInfo } from './status.js';
 import { ResultsStore } from './store.js';
 import type { ExperimentConfig, SweepRow } from './types.js';
-import type { ComputeBackend } from '../backend/choice.js';
+import type { ComputeBackend } from '../compute/backend-choice.js';
 import { runGpuTasks } from './gpu-sweep.js';
 
 export interface SweepProgress {

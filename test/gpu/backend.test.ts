@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { resolveBackend, validateBackendChoice } from '../../src/backend/choice.js';
+import { resolveBackend, validateBackendChoice } from '../../src/compute/backend-choice.js';
 import { ConfigError } from '../../src/errors.js';
 import { probeWebGpu } from '../../src/gpu/context.js';
 

@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import type { ComputeBackend } from '../../src/backend/choice.js';
+import type { ComputeBackend } from '../../src/compute/backend-choice.js';
 import { expertStatsSize } from '../../src/experts/gaussian-linear.js';
-import { fitMany } from '../../src/fitting/batch.js';
+import { fitMany } from '../../src/compute/fit-many.js';
 import { nearTruthStart } from '../../src/fitting/starts.js';
 import { packState } from '../../src/fitting/state.js';
 import type { FitOptions } from '../../src/fitting/types.js';
@@ -268,7 +268,7 @@ test('GPU gate log-weights: rows sum to 1, top-K keeps exactly K, equal to the C
 
 test('GPU fits and samples larger than one device buffer run in groups, with the same results', async (t) => {
   await withGpu(t, async (ctx) => {
-    const { sampleMany } = await import('../../src/sampling/batch.js');
+    const { sampleMany } = await import('../../src/compute/sample-many.js');
     const c = CASES.softmax!;
     const n = 2000;
     // a device that allows 3 datasets of n per buffer and 1 fit's responsibilities per batch

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { erf } from 'mathjs';
 import { densityDistance, type LogWeightsFn } from '../../src/losses/index.js';
-import { modelLogWeights } from '../../src/gates/index.js';
+import { modelLogWeights } from '../../src/models/model-gate.js';
 import { ConfigError, ModelError } from '../../src/errors.js';
 import type { Model } from '../../src/models/types.js';
 import { demys, frozen, withExperts } from './fixtures.js';

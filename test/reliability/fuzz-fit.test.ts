@@ -74,6 +74,7 @@ function gateSpec(k: number, awkward: boolean): fc.Arbitrary<unknown> {
     { weight: 2, arbitrary: fc.record({ type: fc.constant('topk'), K: orOdd(fc.integer({ min: 1, max: k }), awkward), rankBy: fc.constantFrom('slope', 'logit') }) },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('temperature'), tau }) },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('activation'), activation: fc.constantFrom('tanh', 'sigmoid', 'gelu', 'identity', 'relu'), tau }) },
+    { weight: 2, arbitrary: fc.constant({ type: 'sigmoid' }) },
     { weight: 1, arbitrary: awkward ? weirdValue : edgeValue },
   );
 }

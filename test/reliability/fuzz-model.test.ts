@@ -75,6 +75,7 @@ function gateArb(k: number): fc.Arbitrary<unknown> {
         { requiredKeys: ['type', 'activation'] },
       ),
     },
+    { weight: 2, arbitrary: fc.constant({ type: 'sigmoid' }) },
     { weight: 1, arbitrary: weirdValue },
   );
 }

@@ -1,5 +1,6 @@
 /**
- * Nelder–Mead simplex minimisation (internal helper of the aligned Voronoi loss; not re-exported).
+ * Nelder–Mead simplex minimisation, derivative-free (used by the alignment search of the Voronoi
+ * loss, losses/alignment.ts; not part of the public API).
  *
  * Standard coefficients (reflection 1, expansion 2, contraction 1/2, shrink 1/2), an
  * axis-aligned initial simplex of side `step`, a hard `maxEval` cap, and stopping when both the
@@ -25,7 +26,20 @@ export interface NelderMeadResult {
   nEval: number;
 }
 
-/** Minimise f from x0 (length >= 1). Returns the best point seen. */
+/**
+ * Minimise f from x0 (length >= 1). Returns the best point seen.
+ *
+ * Each iteration replaces the worst vertex x_w by a point on the line through it and the
+ * centroid c of the others, x = c + t (x_w - c) with t = -1 (reflection), -2 (expansion),
+ * -1/2 or 1/2 (outside / inside contraction), or shrinks every vertex halfway to the best.
+ *
+ * @param f the objective; NaN counts as +Infinity
+ * @param x0 the start, one vertex of the initial simplex (the others are x0 + step e_i)
+ * @param opts `step` (defaults to 1), `xTol` (1e-12), `fTol` (1e-15), `maxEval` (400 (dim + 1))
+ * @returns `{x, f, nEval}`: the best vertex, its value and the number of evaluations
+ * @example
+ *   nelderMead((x) => (x[0]! - 1) ** 2 + (x[1]! + 2) ** 2, [0, 0]).x // => [1, -2] (to about 1e-8)
+ */
 export function nelderMead(
   f: (x: readonly number[]) => number,
   x0: readonly number[],

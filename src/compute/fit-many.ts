@@ -6,17 +6,17 @@
  * final parameters, re-evaluated on the host, which is also the reported `loglik`.
  */
 import { performance } from 'node:perf_hooks';
-import type { ComputeBackend } from '../backend/choice.js';
+import type { ComputeBackend } from './backend-choice.js';
 import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { GPU_RULE_MESSAGE, runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
 import { bufferBudget, type GpuBuffer, type GpuContext } from '../gpu/context.js';
 import { maxReplicates } from '../gpu/sampler.js';
 import { logLikelihood } from '../likelihood/density.js';
-import type { EngineResult } from './em.js';
-import { bestFit, defaultNuMin, expandStarts, fitMoE, validateFitOptions, withNuMin, type StartSpec } from './fit.js';
-import { dataInputBox, packState, unpackState } from './state.js';
-import { resolveStopping, type FitOptions, type FitResult } from './types.js';
+import type { EngineResult } from '../fitting/em.js';
+import { bestFit, defaultNuMin, expandStarts, fitMoE, validateFitOptions, withNuMin, type StartSpec } from '../fitting/fit.js';
+import { dataInputBox, packState, unpackState } from '../fitting/state.js';
+import { resolveStopping, type FitOptions, type FitResult } from '../fitting/types.js';
 
 export interface FitProblem {
   data: Dataset;

@@ -33,8 +33,19 @@ export interface LbfgsResult {
 
 /**
  * Minimise f over x, starting from x0 (not modified).
+ *
+ * Direction d = -H g by the two-loop recursion over the last `memory` pairs
+ * (s, y) = (x_{t+1} - x_t, g_{t+1} - g_t), H_0 = (s'y / y'y) I; step 2^-j, the first j with
+ * f(x + 2^-j d) <= f(x) + 1e-4 2^-j g'd (Armijo); pairs with s'y <= 1e-300 are not stored.
+ *
  * @param evaluate returns f(x) and writes the gradient into g; may return +Infinity or NaN for x
  *   outside the domain (the line search then shortens the step).
+ * @param x0 the start
+ * @param options iteration cap, history, tolerances, callbacks (see {@link LbfgsOptions})
+ * @returns `{x, f, iterations, stopReason}`
+ * @example
+ *   // the 2-d Rosenbrock function from (-1.2, 1): x => [1, 1] (to about 1e-6)
+ *   lbfgs(rosenbrock, Float64Array.from([-1.2, 1]), { maxIterations: 500 }).x
  */
 export function lbfgs(
   evaluate: (x: Float64Array, g: Float64Array) => number,

@@ -3,12 +3,12 @@
  * `sample(model, n, rngs[j])` on the CPU; on the GPU it comes from the same Philox streams (see
  * gpu/sampler.ts: identical words, values to f32 precision).
  */
-import type { ComputeBackend } from '../backend/choice.js';
+import type { ComputeBackend } from './backend-choice.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
 import { maxReplicates, readSamples, releaseSample, sampleOnGpu, type GpuSample } from '../gpu/sampler.js';
-import { sample } from './sample.js';
+import { sample } from '../sampling/sample.js';
 
 export interface SampleBatch {
   datasets: Dataset[];

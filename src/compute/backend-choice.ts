@@ -5,6 +5,8 @@
  * path is tested): it runs the same kernels on the CPU, slower than the CPU backend and in f32;
  * `--backend gpu` still uses it.
  * The choice is made once, here; nothing above the backend branches on it except to pass it on.
+ * It lives in compute/, above both engines (fitting/ on the CPU kernels of backend/, and gpu/),
+ * because the GPU engine reuses fitting's state and rules: neither engine imports the choice.
  */
 import { ConfigError, show } from '../errors.js';
 import { openGpu, probeWebGpuQuietly, type GpuContext } from '../gpu/context.js';

@@ -1,0 +1,70 @@
+/**
+ * What a gate is, once (the gate registry's entry type; see registry.ts). A gate definition holds
+ * its spec's parsing and defaults, its traits, a one-line description and the factory of its
+ * float64 kernels ({@link Gate}). Everything outside gates/ asks the definition, never the type
+ * name: the start code, the packing, the losses and the figures read traits.
+ */
+import type { JsonObject } from '../checks.js';
+import type { Gate } from './types.js';
+
+/** How the loss removes a translation of the gating parameters (losses.md, "Translation"). */
+export type Translation = 'full' | 'intercept' | 'none';
+
+export interface GateTraits {
+  /** the spec carries a temperature tau > 0 (default 1), and `tau: "free"` may fit log tau */
+  readonly temperature: boolean;
+  /**
+   * Identifiability under the 'reference' convention: how the last expert's gating parameters are
+   * fixed. 'shift': a common shift of every expert's beta0 (beta1) leaves G unchanged, so the
+   * start is shifted to make the last one 0; 'zero': no such invariance, the last beta1 is set to 0
+   * by convention (the activation gate); 'none': nothing is pinned (no invariance, e.g. sigmoid).
+   */
+  readonly reference: { readonly beta0: 'shift' | 'none'; readonly beta1: 'shift' | 'zero' | 'none' };
+  /**
+   * (beta0, beta1, tau) -> c (beta0, beta1, tau) leaves G unchanged for c > 0: with tau free only
+   * beta / tau is identifiable, and sweeps report the ratio errors (the temperature gate).
+   */
+  readonly tauRay: boolean;
+  /** default loss exponents of multi-atom cells (losses/exponents.ts): the softmax or the temperature family */
+  readonly multiExponents: 'softmax' | 'temperature';
+}
+
+export interface GateDefinition<S extends { type: string } = { type: string }> {
+  readonly type: S['type'];
+  /** one line with the formula, for help texts and docs */
+  readonly summary: string;
+  /** the keys a spec of this gate may have (type included) */
+  readonly keys: readonly string[];
+  readonly traits: GateTraits;
+  /**
+   * Validate a spec object whose `type` is this gate's and whose keys are among `keys`, and fill
+   * its defaults; ModelError naming `path.<field>` otherwise.
+   */
+  parse(o: JsonObject, k: number, path: string): S;
+  /** The float64 gate over k experts in dimension d (log tau a parameter when tauFree). */
+  create(spec: S, k: number, d: number, tauFree: boolean): Gate;
+  /** The temperature of a spec (gates with the temperature trait). */
+  tau?(spec: S): number;
+  /** Short text for figure titles, e.g. "top-2, ranked by slope". */
+  describe(spec: S): string;
+  /** How the aligned loss treats the translation of the gating parameters for this spec. */
+  translation(spec: S): Translation;
+  /**
+   * The factor c by which the data-driven start multiplies the (beta0, beta1) of a softmax gate
+   * fitted to the k-means memberships, so that this gate's weights start close to them
+   * (temperature: c = tau; 1 where no such exact map exists).
+   */
+  startScale(spec: S): number;
+  /**
+   * Representative specs for k experts (every variant with its own code path: each K mode, each
+   * activation, tau known and free), with a temperature mode. The conformance suite
+   * (test/conformance/) runs each on every backend; docs and help texts show the first.
+   */
+  examples(k: number): readonly GateExample<S>[];
+}
+
+/** One spec of a gate with how its temperature is fitted. */
+export interface GateExample<S> {
+  spec: S;
+  tau: 'known' | 'free';
+}
