@@ -17,6 +17,7 @@ import { DEMYS_MODEL } from '../models/examples.js';
 import { parseGate } from '../models/validate.js';
 import { Rng } from '../rng/rng.js';
 import { sample, sampleChunks } from '../sampling/sample.js';
+import { cpuOnlyGate } from '../compute/backend-choice.js';
 import { fitMany } from '../compute/fit-many.js';
 import { sampleMany } from '../compute/sample-many.js';
 import type { Command } from './command.js';
@@ -225,12 +226,7 @@ optimisation itself (no file I/O, no start-up).`,
     // more experts than points cannot be fitted (and a near-truth start of a huge k would exhaust
     // the memory before the fit could say so)
     if (k > data.n) throw new UsageError(`--experts: ${k} experts need at least ${k} data rows; ${dataPath} has ${data.n}`);
-    const cpuOnly =
-      method === 'mle'
-        ? 'method mle runs on the CPU'
-        : (stop ?? 'score') !== 'relative' || (accelerate ?? 'squarem') !== 'none'
-          ? 'the score rule and SQUAREM run on the CPU'
-          : undefined;
+    const cpuOnly = method === 'mle' ? 'method mle runs on the CPU' : cpuOnlyGate(gate, k, data.d, stop ?? 'score');
     const [result] = await withBackend(v.backend, io, (backend) => fitMany([{ data, start }], options, backend), cpuOnly);
     const { model, fit } = result!;
     // a fit that failed numerically can end with parameters or a log-likelihood that are not

@@ -1,4 +1,5 @@
 /** `gatelab sweep` and `gatelab rates`. */
+import { cpuOnlyGate } from '../compute/backend-choice.js';
 import { availableParallelism } from 'node:os';
 import { RunError } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
@@ -65,12 +66,7 @@ even a killed run loses only the tasks in flight.`,
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const cpuOnly =
-      (config.fit.method ?? 'em') === 'mle'
-        ? 'method mle runs on the CPU'
-        : (config.fit.stop ?? 'score') !== 'relative' || (config.fit.accelerate ?? 'squarem') !== 'none'
-          ? 'the score rule and SQUAREM run on the CPU (set fit.stop "relative" and fit.accelerate "none" for the GPU)'
-          : undefined;
+    const cpuOnly = (config.fit.method ?? 'em') === 'mle' ? 'method mle runs on the CPU' : cpuOnlyGate(config.fit.gate, config.fit.k, config.truth.input.dim, config.fit.stop ?? 'score');
     try {
       const summary = await withBackend(
         v.backend,

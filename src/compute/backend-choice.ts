@@ -9,6 +9,8 @@
  * because the GPU engine reuses fitting's state and rules: neither engine imports the choice.
  */
 import { ConfigError, show } from '../errors.js';
+import { createGate, type GateSpec } from '../gates/index.js';
+import { gateKernelSpec } from '../gpu/batched-em.js';
 import { openGpu, probeWebGpuQuietly, type GpuContext } from '../gpu/context.js';
 
 export type BackendChoice = 'cpu' | 'gpu' | 'auto';
@@ -46,4 +48,22 @@ export async function resolveBackend(choice: BackendChoice = 'auto'): Promise<Co
 /** Release a resolved backend (the GPU device), so that the process can exit. */
 export function releaseBackend(backend: ComputeBackend): void {
   if (backend.kind === 'gpu') backend.ctx.destroy();
+}
+
+/**
+ * Why a fit with this gate (and stopping rule) runs on the CPU only, or undefined when the GPU
+ * backend has kernels for it (gpu/batched-em.ts gateKernelSpec decides) and can certify its fits. For `auto` (take the CPU) and `gpu` (refuse).
+ * @example cpuOnlyGate({ type: 'softmax' }, 2, 1) // => undefined
+ */
+export function cpuOnlyGate(spec: GateSpec, k: number, d: number, stop: 'score' | 'relative' = 'score'): string | undefined {
+  let gate;
+  try {
+    gate = createGate(spec, k, d);
+    gateKernelSpec(gate);
+  } catch {
+    return `the ${spec.type} gate has no GPU kernels`;
+  }
+  // at a selection tie f32 cannot resolve, the float64 certificate need not fall below scoreTol
+  if (gate.selective && stop === 'score') return `the score rule under a selective ${spec.type} gate needs float64 selections (or set stop "relative" for the GPU)`;
+  return undefined;
 }

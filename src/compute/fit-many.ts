@@ -9,14 +9,15 @@ import { performance } from 'node:perf_hooks';
 import type { ComputeBackend } from './backend-choice.js';
 import { checkFitMagnitude, validateDataset, type Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { GPU_RULE_MESSAGE, runBatchedEM, uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
+import { uploadBatchData, type BatchFit, type GpuBatchData } from '../gpu/batched-em.js';
+import { runBatchedEM } from '../gpu/batched-run.js';
 import { bufferBudget, type GpuBuffer, type GpuContext } from '../gpu/context.js';
 import { maxReplicates } from '../gpu/sampler.js';
 import { logLikelihood } from '../likelihood/density.js';
 import type { EngineResult } from '../fitting/em.js';
 import { bestFit, defaultNuMin, expandStarts, fitMoE, validateFitOptions, withNuMin, type StartSpec } from '../fitting/fit.js';
 import { dataInputBox, packState, unpackState } from '../fitting/state.js';
-import { resolveStopping, type FitOptions, type FitResult } from '../fitting/types.js';
+import type { FitOptions, FitResult } from '../fitting/types.js';
 
 export interface FitProblem {
   data: Dataset;
@@ -49,7 +50,9 @@ async function runInBuffers(
     const last = Math.min(problems.length, first + perUpload);
     const data = gpuData ?? (await uploadBatchData(ctx, problems.slice(first, last).map((p) => p.data)));
     try {
-      const group = fits.flatMap((fit, t) => (fit.problem >= first && fit.problem < last ? [{ t, fit: { dataIndex: fit.problem - (gpuData ? 0 : first), state: fit.state } }] : []));
+      const group = fits.flatMap((fit, t) =>
+        fit.problem >= first && fit.problem < last ? [{ t, fit: { dataIndex: fit.problem - (gpuData ? 0 : first), state: fit.state, host: problems[fit.problem]!.data } }] : [],
+      );
       for (let b = 0; b < group.length; b += perBatch) {
         const batch = group.slice(b, b + perBatch);
         const out = await runBatchedEM(ctx, data, batch.map((g) => g.fit), opts);
@@ -72,8 +75,6 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
   if (problems.length === 0) return [];
   const opts = validateFitOptions(options);
   if ((opts.method ?? 'em') !== 'em') throw new ConfigError(`method: "${opts.method}" runs on the CPU backend only; use --backend cpu (the GPU backend runs EM)`);
-  const rule = resolveStopping(opts);
-  if (rule.stop !== 'relative' || rule.accelerate !== 'none') throw new ConfigError(GPU_RULE_MESSAGE);
   const { n, d } = problems[0]!.data;
   for (const [j, p] of problems.entries()) {
     validateDataset(p.data);

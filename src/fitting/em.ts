@@ -61,8 +61,31 @@ export const ROUNDING_TOLERANCE = 1e-10;
 export const STALL_WINDOW = 1000;
 export const STALL_FRACTION = 0.01;
 
-/** The EM map and the E-step over one state, with its buffers (no allocation per iteration). */
-class EmMachine {
+/**
+ * What an EM run asks of the backend that holds its data (the request protocol of the drivers
+ * below, written once for every backend): an E-step at the current parameters (answer: L), the
+ * M-step from the last E-step (answer ignored), the score statistic T at the current parameters
+ * after an E-step there (answer: T, float64). The CPU answers at once ({@link runEM}); the GPU
+ * engine answers the requests of many fits with one kernel pass (gpu/batched-em.ts).
+ */
+export type EmRequest = { op: 'estep' } | { op: 'mstep' } | { op: 'certificate' };
+
+/** A driver of one EM run: yields requests, receives their answers, returns the run's result. */
+export type EmRun = Generator<EmRequest, EngineCore, number>;
+
+/** The host side of one fit: its parameters as one vector (SQUAREM, failure restore). */
+export interface EmHost {
+  readonly state: PackedState;
+  /** the parameters as the MLE vector v (free gate coordinates, a, b, log nu) */
+  getVector(): Float64Array;
+  /** move to v, variances projected onto [nuMin, Infinity) */
+  setVector(v: Float64Array): void;
+  /** the parameters changed outside the M-step (a restore): cached gate weights are stale */
+  invalidate(): void;
+}
+
+/** The EM map and the E-step over one state on the CPU, with its buffers (no allocation per iteration). */
+class EmMachine implements EmHost {
   readonly G: Float64Array;
   readonly R: Float64Array;
   readonly stats: Float64Array;
@@ -113,15 +136,11 @@ class EmMachine {
     return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs).T;
   }
 
-  /** Move the parameters to v (MLE packing), variances projected onto [nuMin, Infinity). */
   setVector(v: Float64Array): void {
-    unpackMle(this.state, v);
-    const nu = this.state.experts.nu;
-    for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= this.stopping.nuMin)) nu[i] = this.stopping.nuMin;
+    setVectorFloored(this.state, v, this.stopping.nuMin);
     this.gValid = false;
   }
 
-  /** The gate parameters changed outside the M-step: G must be recomputed. */
   invalidate(): void {
     this.gValid = false;
   }
@@ -129,6 +148,34 @@ class EmMachine {
   getVector(): Float64Array {
     return packMle(this.state);
   }
+
+  /** Answer one request of a driver. */
+  answer(request: EmRequest): number {
+    if (request.op === 'estep') return this.evaluate();
+    if (request.op === 'mstep') {
+      this.mstep();
+      return 0;
+    }
+    return this.certificate();
+  }
+}
+
+/**
+ * The score statistic T at a state's parameters, in float64 on host data: one E-step and the
+ * certificate pass (certificate.ts). For engines whose E-step runs elsewhere (the GPU's f32 sums
+ * are too coarse for T <= 1e-3 nats at large n); the check runs rarely (see Stopper).
+ */
+export function certificateAt(data: Dataset, state: PackedState, stopping: ResolvedStopping): number {
+  const machine = new EmMachine(data, state, stopping, new CpuBackend(), { maxSteps: 0, tol: 0 });
+  machine.evaluate();
+  return machine.certificate();
+}
+
+/** Move a state to the MLE vector v, variances projected onto [nuMin, Infinity). */
+export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: number): void {
+  unpackMle(state, v);
+  const nu = state.experts.nu;
+  for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= nuMin)) nu[i] = nuMin;
 }
 
 /**
@@ -143,13 +190,10 @@ class Stopper {
   private wait = 0;
   private gap = 1;
 
-  constructor(
-    private readonly rule: ResolvedStopping,
-    private readonly machine: EmMachine,
-  ) {}
+  constructor(private readonly rule: ResolvedStopping) {}
 
   /** Whether the point just evaluated (log-likelihood L, the accepted point before it: previous) stops the run. */
-  check(L: number, previous: number): boolean {
+  *check(L: number, previous: number): Generator<EmRequest, boolean, number> {
     this.certificate = null;
     const change = L - previous;
     this.lastChange = Number.isFinite(previous) ? Math.abs(change) : NaN;
@@ -164,7 +208,7 @@ class Stopper {
       this.wait--;
       return false;
     }
-    const T = this.machine.certificate();
+    const T = yield { op: 'certificate' };
     this.certificate = T;
     this.lastComputed = T;
     if (T <= rule.scoreTol) return true;
@@ -173,6 +217,15 @@ class Stopper {
     return false;
   }
 }
+
+/** The rounding level of a backend's log-likelihood: a decrease within it is not counted. */
+export interface EngineRounding {
+  /** relative size of a decrease of L that is rounding (1e-10 in float64) */
+  relative: number;
+  /** how the warnings name it, e.g. "rounding", "float32 rounding" */
+  label: string;
+}
+const FLOAT64_ROUNDING: EngineRounding = { relative: ROUNDING_TOLERANCE, label: 'rounding' };
 
 /**
  * Run EM (plain or SQUAREM-accelerated, see the module comment) in place on `state`: its
@@ -186,16 +239,36 @@ class Stopper {
  */
 export function runEM(data: Dataset, state: PackedState, options: FitOptions, backend: Backend = new CpuBackend()): EngineResult {
   const stopping = resolveStopping(options);
-  const mstep = { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
-  const machine = new EmMachine(data, state, stopping, backend, mstep);
-  const run = stopping.accelerate === 'squarem' ? squarem : plainEM;
-  const core = run(machine, stopping);
-  const nuFloorHits = machine.floorHits.flatMap((hit, i) => (hit ? [i] : []));
-  core.warnings.push(...closingWarnings(nuFloorHits, core.stopReason, core.decreases, stopping, 'rounding'));
+  const machine = new EmMachine(data, state, stopping, backend, gateMStepOptions(options));
+  const run = emDriver(machine, stopping, FLOAT64_ROUNDING);
+  let answer = 0;
+  let next = run.next();
+  while (!next.done) {
+    answer = machine.answer(next.value);
+    next = run.next(answer);
+  }
+  return finishRun(next.value, machine.floorHits, stopping, FLOAT64_ROUNDING);
+}
+
+/** The gate M-step settings of fit options (gateSteps default 5, gateTol 1e-10). */
+export function gateMStepOptions(options: FitOptions): { maxSteps: number; tol: number } {
+  return { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
+}
+
+/** The driver of the options' accelerator (plain EM or SQUAREM) for one fit. */
+export function emDriver(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding): EmRun {
+  return stopping.accelerate === 'squarem' ? squarem(host, stopping, rounding) : plainEM(host, stopping, rounding);
+}
+
+/** An engine result from a driver's result and the experts on the variance floor (with the closing warnings). */
+export function finishRun(core: EngineCore, floorHits: readonly boolean[], stopping: ResolvedStopping, rounding: EngineRounding): EngineResult {
+  const nuFloorHits = floorHits.flatMap((hit, i) => (hit ? [i] : []));
+  core.warnings.push(...closingWarnings(nuFloorHits, core.stopReason, core.decreases, stopping, rounding.label));
   return { ...core, nuFloorHits };
 }
 
-type CoreResult = Omit<EngineResult, 'nuFloorHits'>;
+export type EngineCore = Omit<EngineResult, 'nuFloorHits'>;
+type CoreResult = EngineCore;
 
 /** The bookkeeping every driver shares: trace, decreases, the last finite point, failure. */
 class Run {
@@ -213,30 +286,31 @@ class Run {
   readonly stopper: Stopper;
 
   constructor(
-    readonly machine: EmMachine,
+    readonly host: EmHost,
     readonly stopping: ResolvedStopping,
+    private readonly rounding: EngineRounding,
   ) {
-    this.stopper = new Stopper(stopping, machine);
+    this.stopper = new Stopper(stopping);
   }
 
   /** E-step at the current parameters; records the point on the accepted path when it is finite. */
-  evaluate(onPath = true): number {
+  *evaluate(onPath = true): Generator<EmRequest, number, number> {
     this.evaluations++;
-    const L = this.machine.evaluate();
+    const L = yield { op: 'estep' };
     if (onPath && Number.isFinite(L)) this.record(L);
     return L;
   }
 
   record(L: number): void {
-    if (L < this.loglik - ROUNDING_TOLERANCE * Math.abs(this.loglik)) this.decreases++;
+    if (L < this.loglik - this.rounding.relative * Math.abs(this.loglik)) this.decreases++;
     this.loglik = L;
     this.trace.push(L);
-    this.good = copyState(this.machine.state);
+    this.good = copyState(this.host.state);
   }
 
   /** One EM-map evaluation from the last E-step. */
-  map(): void {
-    this.machine.mstep();
+  *map(): Generator<EmRequest, void, number> {
+    yield { op: 'mstep' };
     this.maps++;
   }
 
@@ -257,12 +331,12 @@ class Run {
   }
 
   /** Stop with a numerical failure: back to the last finite point (its E-step is redone). */
-  fail(L: number): CoreResult {
+  *fail(L: number): Generator<EmRequest, CoreResult, number> {
     this.warnings.push(nonFiniteWarning(L, this.maps));
     if (this.good) {
-      restoreState(this.machine.state, this.good);
-      this.machine.invalidate();
-      this.machine.evaluate();
+      restoreState(this.host.state, this.good);
+      this.host.invalidate();
+      yield { op: 'estep' };
     }
     return this.finish('numericalFailure', null);
   }
@@ -284,60 +358,47 @@ class Run {
 }
 
 /** Plain EM: v <- M(v) until the stopping rule holds. */
-function plainEM(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
-  const run = new Run(machine, stopping);
-  let L = run.evaluate();
-  if (!Number.isFinite(L)) return run.fail(L);
+function* plainEM(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding): EmRun {
+  const run = new Run(host, stopping, rounding);
+  let L = yield* run.evaluate();
+  if (!Number.isFinite(L)) return yield* run.fail(L);
   let previous = -Infinity;
   for (;;) {
-    if (run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
+    if (yield* run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
     if (run.maps >= stopping.maxIterations) return run.finish('maxIterations', run.stopper.certificate);
     if (run.stalled()) return run.finish('stalled', run.stopper.certificate);
-    run.map();
+    yield* run.map();
     previous = L;
-    L = run.evaluate();
-    if (!Number.isFinite(L)) return run.fail(L);
+    L = yield* run.evaluate();
+    if (!Number.isFinite(L)) return yield* run.fail(L);
   }
 }
 
 /** SQUAREM with the monotone safeguard and a stabilising EM step (see the module comment). */
-function squarem(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
-  const run = new Run(machine, stopping);
-  let L0 = run.evaluate();
-  if (!Number.isFinite(L0)) return run.fail(L0);
-  if (run.stopper.check(L0, -Infinity)) return run.finish('converged', run.stopper.certificate);
+function* squarem(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding): EmRun {
+  const run = new Run(host, stopping, rounding);
+  let L0 = yield* run.evaluate();
+  if (!Number.isFinite(L0)) return yield* run.fail(L0);
+  if (yield* run.stopper.check(L0, -Infinity)) return run.finish('converged', run.stopper.certificate);
   let alphaMax = 1;
-  // one plain EM step from the last evaluated point; null when the run must stop (result in `done`)
-  let done: CoreResult | null = null;
-  const step = (previous: number): number | null => {
-    if (run.maps >= stopping.maxIterations) {
-      done = run.finish('maxIterations', run.stopper.certificate);
-      return null;
-    }
-    run.map();
-    const L = run.evaluate();
-    if (!Number.isFinite(L)) {
-      done = run.fail(L);
-      return null;
-    }
-    if (run.stopper.check(L, previous)) {
-      done = run.finish('converged', run.stopper.certificate);
-      return null;
-    }
-    if (run.stalled()) {
-      done = run.finish('stalled', run.stopper.certificate);
-      return null;
-    }
+  // one plain EM step from the last evaluated point; a number (L) to go on, or the run's result
+  const step = function* (previous: number): Generator<EmRequest, number | CoreResult, number> {
+    if (run.maps >= stopping.maxIterations) return run.finish('maxIterations', run.stopper.certificate);
+    yield* run.map();
+    const L = yield* run.evaluate();
+    if (!Number.isFinite(L)) return yield* run.fail(L);
+    if (yield* run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
+    if (run.stalled()) return run.finish('stalled', run.stopper.certificate);
     return L;
   };
   for (;;) {
-    const v0 = machine.getVector();
-    const L1 = step(L0);
-    if (L1 === null) return done!;
-    const v1 = machine.getVector();
-    const L2 = step(L1);
-    if (L2 === null) return done!;
-    const v2 = machine.getVector();
+    const v0 = host.getVector();
+    const L1 = yield* step(L0);
+    if (typeof L1 !== 'number') return L1;
+    const v1 = host.getVector();
+    const L2 = yield* step(L1);
+    if (typeof L2 !== 'number') return L2;
+    const v2 = host.getVector();
     const P = v0.length;
     const r = new Float64Array(P);
     const w = new Float64Array(P);
@@ -363,8 +424,8 @@ function squarem(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
     let Lx = -Infinity;
     for (let attempt = 0; attempt < 3 && alpha < -1; attempt++) {
       for (let t = 0; t < P; t++) vx[t] = v0[t]! - 2 * alpha * r[t]! + alpha * alpha * w[t]!;
-      machine.setVector(vx);
-      Lx = run.evaluate(false);
+      host.setVector(vx);
+      Lx = yield* run.evaluate(false);
       if (Number.isFinite(Lx) && Lx >= L2) {
         accepted = true;
         break;
@@ -374,16 +435,16 @@ function squarem(machine: EmMachine, stopping: ResolvedStopping): CoreResult {
     if (!accepted) {
       run.refused++;
       alphaMax = Math.max(1, alphaMax / 4);
-      machine.setVector(v2);
-      L0 = run.evaluate();
+      host.setVector(v2);
+      L0 = yield* run.evaluate();
       continue;
     }
     run.accepted++;
     run.record(Lx);
     if (full) alphaMax *= 4;
     // the stabilising EM step from the extrapolated point
-    const L3 = step(Lx);
-    if (L3 === null) return done!;
+    const L3 = yield* step(Lx);
+    if (typeof L3 !== 'number') return L3;
     L0 = L3;
   }
 }

@@ -60,10 +60,10 @@ export function gateMStep(
   options: GateMStepOptions,
   cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
-  if (gate.newtonPass) return newtonMStep(gate, theta, G, free, options, fusedEvaluator(gate, backend, theta, X, n, R, G, cache), cache);
+  if (gate.newtonPass) return runNewtonSync(newtonSteps(gate, theta, free, options, cache), fusedEvaluator(gate, backend, theta, X, n, R, G, cache), theta);
   cache.lseSum = NaN;
   return gate.hessian
-    ? newtonMStep(gate, theta, G, free, options, plainEvaluator(gate, backend, theta, X, n, R, G), cache)
+    ? runNewtonSync(newtonSteps(gate, theta, free, options, cache), plainEvaluator(gate, backend, theta, X, n, R, G), theta)
     : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
 }
 
@@ -87,96 +87,165 @@ export const MAX_HALVINGS = 30;
 export const ROUNDING = 1e-12;
 
 /**
- * How a Newton M-step evaluates Q: `start` fills grad and H at theta (G holds the weights at
- * theta) and returns Q with the rounding floor of its computation; `trial` evaluates a candidate
- * into the trial arrays; `accept` is told when a trial becomes the new theta.
+ * What the Newton M-step asks of the backend that evaluates Q (the request protocol of
+ * {@link newtonSteps}): the gate pass at the current theta ('start'), at a trial theta ('trial'),
+ * and committing the last trial as the new current point ('accept'). The CPU answers at once
+ * ({@link runNewtonSync}); the GPU engine answers many fits' requests with one kernel pass.
  */
-interface NewtonEvaluator {
-  start(grad: Float64Array, H: Float64Array): { q: number; floor: number };
-  trial(theta: Float64Array, grad: Float64Array, H: Float64Array, G: Float64Array): number;
-  /** called with the accepted trial; an evaluator whose trials skip H computes it here */
-  accept(theta: Float64Array, G: Float64Array, H: Float64Array): void;
+export type NewtonRequest = { op: 'start' } | { op: 'trial'; theta: Float64Array } | { op: 'accept' };
+
+/** The answer to 'start': Q, its gradient and Hessian at theta, the rounding floor of Q and the acceptance slack. */
+export interface NewtonStart {
+  q: number;
+  grad: Float64Array;
+  H: Float64Array;
+  /** the rounding of Q's computation: a predicted gain below it cannot be verified */
+  floor: number;
+  /** a trial is accepted when Q(trial) >= Q - slack (0 in float64; the f32 noise of Q on the GPU) */
+  slack: number;
+}
+
+/** The answer to 'trial' (grad and H at the trial where the evaluator computes them) and to 'accept' (at the new point). */
+export interface NewtonPoint {
+  q: number;
+  grad: Float64Array;
+  H: Float64Array;
+}
+
+export type NewtonAnswer = NewtonStart | NewtonPoint | number;
+
+/**
+ * A float64 evaluator of the Newton requests for one fit on the CPU: it owns the current and
+ * trial buffers (swapped on accept, no allocation per step) and writes the weights at the
+ * accepted theta into G.
+ */
+interface CpuEvaluator {
+  start(): NewtonStart;
+  trial(theta: Float64Array): NewtonPoint;
+  accept(theta: Float64Array): NewtonPoint;
+}
+
+/** Double buffers of the gate pass: current (grad, H) and trial (grad, H, G). */
+class PassBuffers {
+  grad: Float64Array;
+  H: Float64Array;
+  gradTrial: Float64Array;
+  HTrial: Float64Array;
+  readonly Gtrial: Float64Array;
+  constructor(P: number, size: number) {
+    this.grad = new Float64Array(P);
+    this.H = new Float64Array(P * P);
+    this.gradTrial = new Float64Array(P);
+    this.HTrial = new Float64Array(P * P);
+    this.Gtrial = new Float64Array(size);
+  }
+  swap(): void {
+    [this.grad, this.gradTrial] = [this.gradTrial, this.grad];
+    [this.H, this.HTrial] = [this.HTrial, this.H];
+  }
 }
 
 /** The fused, cached pass of gates with linear logits (no exponential in `start` when cached). */
-function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, cache: GateMStepCache): NewtonEvaluator {
+function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, cache: GateMStepCache): CpuEvaluator {
+  const b = new PassBuffers(gate.nParams, G.length);
   let trialLse = NaN;
+  let trialQ = NaN;
   return {
-    start(grad, H) {
+    start() {
       // Q = linear - lseSum is a difference of two sums of n terms: its rounding is the floor
       const cached = Number.isFinite(cache.lseSum);
-      const pass = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, cached ? 'fromWeights' : 'evaluate');
+      const pass = backend.gateNewtonPass(gate, theta, X, n, R, G, b.grad, b.H, cached ? 'fromWeights' : 'evaluate');
       if (!cached) cache.lseSum = pass.lseSum;
-      return { q: pass.linear - cache.lseSum, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)) };
+      return { q: pass.linear - cache.lseSum, grad: b.grad, H: b.H, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)), slack: 0 };
     },
-    trial(trial, grad, H, Gt) {
-      const pass = backend.gateNewtonPass(gate, trial, X, n, R, Gt, grad, H, 'evaluate');
+    trial(trial) {
+      const pass = backend.gateNewtonPass(gate, trial, X, n, R, b.Gtrial, b.gradTrial, b.HTrial, 'evaluate');
       trialLse = pass.lseSum;
-      return pass.linear - pass.lseSum;
+      trialQ = pass.linear - pass.lseSum;
+      return { q: trialQ, grad: b.gradTrial, H: b.HTrial };
     },
     accept() {
+      G.set(b.Gtrial);
+      b.swap();
       cache.lseSum = trialLse;
+      return { q: trialQ, grad: b.grad, H: b.H };
     },
   };
 }
 
 /** The plain gate objective and Hessian (any gate with a Hessian; damped where Q is not concave). */
-function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array): NewtonEvaluator {
+function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array): CpuEvaluator {
+  const b = new PassBuffers(gate.nParams, G.length);
+  let trialQ = NaN;
   return {
-    start(grad, H) {
-      const q = backend.gateObjective(gate, theta, X, n, R, grad, G);
-      backend.gateHessian(gate, theta, X, n, G, H, R);
-      return { q, floor: ROUNDING * Math.abs(q) };
+    start() {
+      const q = backend.gateObjective(gate, theta, X, n, R, b.grad, G);
+      backend.gateHessian(gate, theta, X, n, G, b.H, R);
+      return { q, grad: b.grad, H: b.H, floor: ROUNDING * Math.abs(q), slack: 0 };
     },
-    trial(trial, grad, _H, Gt) {
-      return backend.gateObjective(gate, trial, X, n, R, grad, Gt);
+    trial(trial) {
+      trialQ = backend.gateObjective(gate, trial, X, n, R, b.gradTrial, b.Gtrial);
+      return { q: trialQ, grad: b.gradTrial, H: b.HTrial };
     },
-    accept(accepted, Gt, H) {
+    accept(accepted) {
+      G.set(b.Gtrial);
+      b.swap();
       // only an accepted point needs its Hessian (a rejected trial would waste a pass)
-      backend.gateHessian(gate, accepted, X, n, Gt, H, R);
+      backend.gateHessian(gate, accepted, X, n, G, b.H, R);
+      return { q: trialQ, grad: b.grad, H: b.H };
     },
   };
 }
 
+/** Drive {@link newtonSteps} with a float64 CPU evaluator, synchronously. */
+function runNewtonSync(steps: Generator<NewtonRequest, GateMStepResult, NewtonAnswer>, evaluator: CpuEvaluator, theta: Float64Array): GateMStepResult {
+  let answer: NewtonAnswer | undefined;
+  for (;;) {
+    const next = answer === undefined ? steps.next(undefined as never) : steps.next(answer);
+    if (next.done) return next.value;
+    const request = next.value;
+    answer = request.op === 'start' ? evaluator.start() : request.op === 'trial' ? evaluator.trial(request.theta) : evaluator.accept(theta);
+  }
+}
+
 /**
- * Newton with step halving on the free coordinates: (-H) delta = grad, then the longest step
- * 2^-j delta with Q(theta + step) >= Q(theta). Stops after maxSteps, or when the predicted gain
+ * Newton with step halving on the free coordinates, written once for every backend as a generator
+ * of {@link NewtonRequest}s: (-H) delta = grad, then the longest step 2^-j delta with
+ * Q(theta + step) >= Q(theta) - slack. Stops after maxSteps, or when the predicted gain
  * delta.grad / 2 is below tol * max(1, |Q|) or below the rounding of Q (such a step cannot be
- * verified).
+ * verified). Under a selective gate a step that crosses a selection boundary in some coordinates
+ * only holds those coordinates (probed one by one, remembered in `cache.blocked` for the next
+ * M-step) and goes on with the others. `theta` is updated in place.
  */
-function newtonMStep(
+export function* newtonSteps(
   gate: Gate,
   theta: Float64Array,
-  G: Float64Array,
   free: Int32Array,
   options: GateMStepOptions,
-  evaluator: NewtonEvaluator,
   cache: GateMStepCache = { lseSum: NaN },
-): GateMStepResult {
+): Generator<NewtonRequest, GateMStepResult, NewtonAnswer> {
   const P = gate.nParams;
-  let grad = new Float64Array(P);
-  let H = new Float64Array(P * P);
-  const started = evaluator.start(grad, H);
-  let q = started.q;
+  const started = (yield { op: 'start' }) as NewtonStart;
+  let { q, grad, H } = started;
   const q0 = q;
   let steps = 0;
   const trial = theta.slice();
-  let gradTrial = new Float64Array(P);
-  let HTrial = new Float64Array(P * P);
-  const Gtrial = new Float64Array(G.length);
+  const tryAt = function* (t: Float64Array): Generator<NewtonRequest, NewtonPoint, NewtonAnswer> {
+    return (yield { op: 'trial', theta: t }) as NewtonPoint;
+  };
   // the coordinates Newton moves: all free ones, fewer after a refusal at a selection boundary
   const remembered = gate.selective ? (cache.blocked ??= new Set<number>()) : undefined;
   let active = remembered && remembered.size > 0 && remembered.size < free.length ? free.filter((j) => !remembered.has(j)) : free;
   // under a selective gate a step may cross a selection boundary in some coordinates only (a tie
   // the fit sits on): those coordinates are held fixed and Newton goes on with the others
-  const blockedAlong = (delta: Float64Array): Set<number> => {
+  const blockedAlong = function* (delta: Float64Array): Generator<NewtonRequest, Set<number>, NewtonAnswer> {
     const blocked = new Set<number>();
     for (let a = 0; a < active.length; a++) {
       const j = active[a]!;
       if (delta[a] === 0) continue;
       trial.set(theta);
       trial[j] = theta[j]! + Math.sign(delta[a]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
-      if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) blocked.add(j);
+      if (!Number.isFinite((yield* tryAt(trial)).q)) blocked.add(j);
     }
     return blocked;
   };
@@ -190,13 +259,10 @@ function newtonMStep(
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
       for (let a = 0; a < active.length; a++) trial[active[a]!] = theta[active[a]!]! + step * delta[a]!;
-      const qt = evaluator.trial(trial, gradTrial, HTrial, Gtrial);
-      if (qt >= q) {
+      const qt = (yield* tryAt(trial)).q;
+      if (qt >= q - started.slack) {
         theta.set(trial);
-        G.set(Gtrial);
-        [grad, gradTrial] = [gradTrial, grad];
-        [H, HTrial] = [HTrial, H];
-        evaluator.accept(theta, G, H);
+        ({ grad, H } = (yield { op: 'accept' }) as NewtonPoint);
         q = qt;
         accepted = true;
         break;
@@ -205,7 +271,7 @@ function newtonMStep(
         // the full step changes a selection: if single coordinates are blocked, drop them at once
         // instead of halving towards a boundary the fit already sits on
         checked = true;
-        const blocked = blockedAlong(delta);
+        const blocked = yield* blockedAlong(delta);
         if (blocked.size > 0 && blocked.size < active.length) {
           active = active.filter((j) => !blocked.has(j));
           redirected = true;
@@ -218,7 +284,7 @@ function newtonMStep(
     steps++;
     if (!accepted) {
       if (!gate.selective || checked) break;
-      const blocked = blockedAlong(delta);
+      const blocked = yield* blockedAlong(delta);
       if (blocked.size === 0 || blocked.size === active.length) break;
       active = active.filter((j) => !blocked.has(j));
     }
@@ -230,7 +296,7 @@ function newtonMStep(
       if (active.includes(j) || grad[j] === 0) continue;
       trial.set(theta);
       trial[j] = theta[j]! + Math.sign(grad[j]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
-      if (!Number.isFinite(evaluator.trial(trial, gradTrial, HTrial, Gtrial))) remembered.add(j);
+      if (!Number.isFinite((yield* tryAt(trial)).q)) remembered.add(j);
     }
   }
   return { q, q0, steps };

@@ -6,8 +6,9 @@
  */
 import { positive } from '../checks.js';
 import { ModelError, show } from '../errors.js';
-import { ACTIVATION_FUNCTIONS, ACTIVATIONS, type Activation, type ActivationFunction } from './activations.js';
+import { ACTIVATION_FUNCTIONS, ACTIVATION_GPU, ACTIVATIONS, type Activation, type ActivationFunction } from './activations.js';
 import type { GateDefinition } from './definition.js';
+import { logTauIndex, slopeCode, slopeIndex, type GateGpuCode, type GpuNames, type GpuSecondEntry, type GpuShape } from './gpu-code.js';
 import { LogitGate } from './logit-gate.js';
 import type { GateSpec } from './registry.js';
 
@@ -117,6 +118,44 @@ export class ActivationGate extends LogitGate {
   }
 }
 
+/**
+ * The f32 code of the activation gate (gpu-code.ts), the formulas of ActivationGate with
+ * v_i = beta1_i.x and s, s', s'' = sigma(v_i) and its derivatives (activations.ts ACTIVATION_GPU):
+ *   u_i = s / tau + beta0_i;  du_i/dbeta0_i = 1, du_i/dbeta1_i = s' x / tau, du_i/dlog tau = -s / tau;
+ *   d2u_i/dbeta1_i dbeta1_i' = s'' x x' / tau, d2u_i/dbeta1_i dlog tau = -s' x / tau, d2u_i/dlog tau^2 = s / tau.
+ * @param shape k, d and whether log tau is a parameter
+ * @param activation sigma
+ */
+export function activationGpuCode(shape: GpuShape, activation: Activation): GateGpuCode {
+  const sigma = ACTIVATION_GPU[activation];
+  const T = logTauIndex(shape);
+  const ps = Array.from({ length: shape.d }, (_, p) => p);
+  // v{i} = beta1_i.x; sv{i}, dv{i}, ddv{i} = sigma, sigma', sigma'' at v{i}
+  const values = (i: number, at: GpuNames) =>
+    [`let v${i} = ${slopeCode(shape, i, at)};`, sigma.code(`v${i}`, { s: `sv${i}`, ds: `dv${i}`, dds: `ddv${i}` })].join('\n');
+  return {
+    K: shape.k,
+    functions: sigma.functions,
+    logit: (i, at) => [values(i, at), `let u${i} = sv${i} * ${at.invTau} + ${at.theta(i)};`].join('\n'),
+    derivatives: values,
+    jacobian: (i, at) => [
+      { index: i, value: '1.0' },
+      ...ps.map((p) => ({ index: slopeIndex(shape, i, p), value: `dv${i} * ${at.x(p)} * ${at.invTau}` })),
+      ...(T >= 0 ? [{ index: T, value: `-sv${i} * ${at.invTau}` }] : []),
+    ],
+    second: (i, at) => {
+      const entries: GpuSecondEntry[] = [];
+      for (const p of ps) {
+        const jp = slopeIndex(shape, i, p);
+        for (const q of ps.slice(p)) entries.push({ a: jp, b: slopeIndex(shape, i, q), value: `ddv${i} * ${at.x(p)} * ${at.x(q)} * ${at.invTau}` });
+        if (T >= 0) entries.push({ a: jp, b: T, value: `-dv${i} * ${at.x(p)} * ${at.invTau}` });
+      }
+      if (T >= 0) entries.push({ a: T, b: T, value: `sv${i} * ${at.invTau}` });
+      return entries;
+    },
+  };
+}
+
 export const activationGate: GateDefinition<ActivationGateSpec> = {
   type: 'activation',
   summary: `activation dense-to-sparse gate [TEMP]: G_i(x) = softmax_i(sigma(beta1_i.x) / tau + beta0_i), sigma one of ${ACTIVATIONS.join(', ')}`,
@@ -141,4 +180,5 @@ export const activationGate: GateDefinition<ActivationGateSpec> = {
       { spec: { type: 'activation', activation, tau: 0.8 }, tau: 'known' as const },
       { spec: { type: 'activation', activation, tau: 0.8 }, tau: 'free' as const },
     ]),
+  gpu: (spec, shape) => activationGpuCode(shape, spec.activation),
 };

@@ -5,6 +5,8 @@
  * violate [TEMP]'s linear-independence condition (they should behave like the temperature gate).
  * gelu(v) = v Phi(v) with the exact normal CDF (not the tanh approximation).
  */
+import type { GpuFunction } from './gpu-code.js';
+
 export type Activation = 'tanh' | 'sigmoid' | 'gelu' | 'identity' | 'relu';
 export const ACTIVATIONS: readonly Activation[] = ['tanh', 'sigmoid', 'gelu', 'identity', 'relu'];
 
@@ -116,5 +118,87 @@ export const ACTIVATION_FUNCTIONS: Readonly<Record<Activation, ActivationFunctio
     // sigma'(0) := 0 (a subgradient); relu is not differentiable there
     derivative: (v) => (v > 0 ? 1 : v <= 0 ? 0 : NaN),
     second: (v) => (v === v ? 0 : NaN),
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The same activations in f32, for the generated GPU kernels (gpu-code.ts): the forms above, so
+// that the GPU and the CPU differ only by f32 rounding
+
+/** The f32 code of an activation: sigma, sigma', sigma'' as kernel statements. */
+export interface ActivationGpuCode {
+  /**
+   * Statements defining the locals out.s = sigma(v), out.ds = sigma'(v), out.dds = sigma''(v), and
+   * helper locals named out.s + a suffix.
+   * @param v the argument, a local name (read several times)
+   * @param out the names to define
+   */
+  code(v: string, out: { s: string; ds: string; dds: string }): string;
+  /** helper functions the statements call */
+  readonly functions: readonly GpuFunction[];
+}
+
+/**
+ * The numbers of Numerical Recipes' erfcc (Press et al., 2nd ed., 6.2): for z >= 0,
+ *   erfc(z) = t exp(-z^2 + P(t)),  t = 1 / (1 + z/2),  P(t) = c0 + c1 t + ... + c9 t^9,
+ * a Chebyshev fit with relative error below 1.2e-7 for every z >= 0, so that the tails of Phi are
+ * relatively accurate (the Abramowitz-Stegun erf the GPU used before, |error| < 1.5e-7 absolute,
+ * is 2% off in the tail at v = -10).
+ */
+const ERFCC = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277];
+
+/**
+ * Phi(v) in f32, the GPU twin of normalCdf: T = Phi(-|v|) = erfc(|v|/sqrt 2) / 2 by ERFCC, Phi = T
+ * for v < 0 and 1 - T otherwise. exp(-v^2/2) is split as exp(-h^2/2) exp(-(a - h)(a + h)/2 + P)
+ * with a = |v|, h = a rounded down to a multiple of 1/256 (h^2/2 is exact in f32 for a < 16):
+ * the large exponent is then not rounded, only the f32 exp's own error remains.
+ * Error (test/gpu/activations.test.ts, against normalCdf on [-10, 10]): relative error of the tail
+ * min(Phi, 1 - Phi) at most (16 + v^2) 2^-24, i.e. 1e-6 at |v| = 1 and 6.9e-6 at |v| = 10, plus
+ * 2^-24 absolute for v > 0 (the rounding of 1 - T). The v^2 term is WGSL's allowance for exp,
+ * (3 + 2|x|) ulp at x ~ -v^2/2 (measured on lavapipe: 5.0e-6 at v = -9.66; the approximation
+ * itself contributes 1.2e-7).
+ */
+const PHI_F32 = `function gatelabPhi(v) {
+  let a = Math.abs(v);
+  let t = 1.0 / (1.0 + 0.5 * (a * 0.7071067811865476));
+  let p = ${ERFCC.slice(0, -1)
+    .map((c) => `${c} + t * (`)
+    .join('')}${ERFCC[ERFCC.length - 1]}${')'.repeat(ERFCC.length - 1)};
+  let h = Math.floor(a * 256.0) / 256.0;
+  let tail = 0.5 * t * Math.exp(-0.5 * h * h) * Math.exp(p - 0.5 * (a - h) * (a + h));
+  let out = 1.0 - tail;
+  if (v < 0.0) { out = tail; }
+  return out;
+}`;
+
+export const ACTIVATION_GPU: Readonly<Record<Activation, ActivationGpuCode>> = {
+  tanh: {
+    code: (v, { s, ds, dds }) => `let ${s} = Math.tanh(${v}); let ${ds} = 1.0 - ${s} * ${s}; let ${dds} = -2.0 * ${s} * ${ds};`,
+    functions: [],
+  },
+  sigmoid: {
+    // the CPU's two branches, 1/(1 + e^-v) for v >= 0 and e^v/(1 + e^v) below, from e = e^-|v|
+    // (never overflows); sigma(-v) from the other branch, so that sigma' = sigma(v) sigma(-v) and
+    // sigma'' = sigma' (sigma(-v) - sigma(v)) do not lose digits to 1 - sigma where sigma ~ 1
+    code: (v, { s, ds, dds }) =>
+      `let ${s}e = Math.exp(-Math.abs(${v})); let ${s} = ${s}e / (1.0 + ${s}e); let ${s}c = 1.0 / (1.0 + ${s}e);` +
+      ` if (${v} >= 0.0) { ${s} = 1.0 / (1.0 + ${s}e); ${s}c = ${s}e / (1.0 + ${s}e); }` +
+      ` let ${ds} = ${s} * ${s}c; let ${dds} = ${ds} * (${s}c - ${s});`,
+    functions: [],
+  },
+  gelu: {
+    code: (v, { s, ds, dds }) =>
+      `let ${s}cdf = gatelabPhi(${v}); let ${s}pdf = 0.3989422804014327 * Math.exp(-0.5 * ${v} * ${v});` +
+      `let ${s} = ${v} * ${s}cdf; let ${ds} = ${s}cdf + ${v} * ${s}pdf; let ${dds} = ${s}pdf * (2.0 - ${v} * ${v});`,
+    functions: [{ source: PHI_F32, settings: {} }],
+  },
+  identity: {
+    code: (v, { s, ds, dds }) => `let ${s} = ${v}; let ${ds} = 1.0; let ${dds} = 0.0;`,
+    functions: [],
+  },
+  relu: {
+    // as the CPU: a branch, not max(v, 0), which WGSL lets turn a NaN into 0
+    code: (v, { s, ds, dds }) => `let ${s} = ${v}; if (${v} < 0.0) { ${s} = 0.0; } let ${ds} = 0.0; if (${v} > 0.0) { ${ds} = 1.0; } let ${dds} = 0.0;`,
+    functions: [],
   },
 };

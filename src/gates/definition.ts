@@ -5,6 +5,7 @@
  * name: the start code, the packing, the losses and the figures read traits.
  */
 import type { JsonObject } from '../checks.js';
+import type { GateGpuCode, GpuShape } from './gpu-code.js';
 import type { Gate } from './types.js';
 
 /** How the loss removes a translation of the gating parameters (losses.md, "Translation"). */
@@ -61,6 +62,12 @@ export interface GateDefinition<S extends { type: string } = { type: string }> {
    * (test/conformance/) runs each on every backend; docs and help texts show the first.
    */
   examples(k: number): readonly GateExample<S>[];
+  /**
+   * Optional: the gate's f32 code for the generated GPU kernels (gpu/source.ts; the contract is
+   * gpu-code.ts): its logits and their derivatives in theta for this spec's structure (K, ranking,
+   * activation; tau reaches the kernels per fit). The GPU backend refuses a gate without it.
+   */
+  gpu?(spec: S, shape: GpuShape): GateGpuCode;
 }
 
 /** One spec of a gate with how its temperature is fitted. */

@@ -9,6 +9,7 @@
  * pinned and the loss aligns no translation. Q is not concave: the M-step damps its Newton steps.
  */
 import type { GateDefinition } from './definition.js';
+import { slopeCode, slopeIndex, type GateGpuCode, type GpuNames, type GpuSecondEntry, type GpuShape } from './gpu-code.js';
 import { LogitGate } from './logit-gate.js';
 
 export interface SigmoidGateSpec {
@@ -100,6 +101,39 @@ export class SigmoidGate extends LogitGate {
   }
 }
 
+/**
+ * The f32 code of the sigmoid gate (gpu-code.ts), in the float64 forms above: with
+ * lin_i = beta0_i + beta1_i.x and e = exp(-|lin_i|) (never overflows),
+ *   u_i = log sigma(lin_i) = min(lin_i, 0) - log(1 + e),
+ *   du_i/dbeta0_i = sigma(-lin_i) (1/(1 + e) for lin <= 0, e/(1 + e) above), du_i/dbeta1_i = sigma(-lin_i) x,
+ *   d2u_i/dz dz' = -sigma(lin_i) sigma(-lin_i) z z' = -e/(1 + e)^2 z z',  z = (1, x) on expert i's block.
+ * log(1 + e) has no log1p in WGSL: its absolute error is about 2^-24 (the rounding of 1 + e), which
+ * is what a log-weight's f32 error is anyway. -e/(1 + e)^2 keeps its digits where sigma ~ 1.
+ * @param shape k and d (the gate has no temperature)
+ */
+export function sigmoidGpuCode(shape: GpuShape): GateGpuCode {
+  const ps = Array.from({ length: shape.d }, (_, p) => p);
+  const linear = (i: number, at: GpuNames) => `let lin${i} = ${at.theta(i)} + ${slopeCode(shape, i, at)};`;
+  // p = -1: beta0_i (z = 1); p >= 0: (beta1_i)_p (z = x_p)
+  const index = (i: number, p: number) => (p < 0 ? i : slopeIndex(shape, i, p));
+  return {
+    K: shape.k,
+    functions: [],
+    logit: (i, at) => `${linear(i, at)} let u${i} = Math.min(lin${i}, 0.0) - Math.log(1.0 + Math.exp(-Math.abs(lin${i})));`,
+    derivatives: (i, at) =>
+      `${linear(i, at)} let sge${i} = Math.exp(-Math.abs(lin${i}));` +
+      ` let sgm${i} = 1.0 / (1.0 + sge${i}); if (lin${i} > 0.0) { sgm${i} = sge${i} / (1.0 + sge${i}); }` +
+      ` let sgh${i} = -sge${i} / ((1.0 + sge${i}) * (1.0 + sge${i}));`,
+    jacobian: (i, at) => [{ index: i, value: `sgm${i}` }, ...ps.map((p) => ({ index: slopeIndex(shape, i, p), value: `sgm${i} * ${at.x(p)}` }))],
+    second: (i, at) => {
+      const entries: GpuSecondEntry[] = [];
+      const z = (p: number) => (p < 0 ? '' : ` * ${at.x(p)}`);
+      for (const p of [-1, ...ps]) for (const q of [-1, ...ps].filter((q) => q >= p)) entries.push({ a: index(i, p), b: index(i, q), value: `sgh${i}${z(p)}${z(q)}` });
+      return entries;
+    },
+  };
+}
+
 export const sigmoidGate: GateDefinition<SigmoidGateSpec> = {
   type: 'sigmoid',
   summary: 'normalised sigmoid gate: G_i(x) = sigma(beta1_i.x + beta0_i) / sum_j sigma(beta1_j.x + beta0_j)',
@@ -113,4 +147,5 @@ export const sigmoidGate: GateDefinition<SigmoidGateSpec> = {
   translation: () => 'none',
   startScale: () => 1,
   examples: () => [{ spec: { type: 'sigmoid' }, tau: 'known' }],
+  gpu: (_spec, shape) => sigmoidGpuCode(shape),
 };

@@ -4,6 +4,7 @@
  */
 import type { GateDefinition } from './definition.js';
 import { LinearLogitGate } from './linear-gate.js';
+import { linearGpuCode } from './linear-gpu.js';
 
 export interface SoftmaxGateSpec {
   type: 'softmax';
@@ -33,4 +34,6 @@ export const softmaxGate: GateDefinition<SoftmaxGateSpec> = {
   translation: () => 'full',
   startScale: () => 1,
   examples: () => [{ spec: { type: 'softmax' }, tau: 'known' }],
+  // u_i = beta0_i + beta1_i.x on every expert (1/tau = 1 in the kernels)
+  gpu: (_spec, shape) => linearGpuCode(shape, shape.k, 'slope'),
 };

@@ -8,6 +8,7 @@
 import { positive } from '../checks.js';
 import type { GateDefinition } from './definition.js';
 import { LinearLogitGate } from './linear-gate.js';
+import { linearGpuCode } from './linear-gpu.js';
 import type { GateSpec } from './registry.js';
 
 export interface TemperatureGateSpec {
@@ -45,4 +46,6 @@ export const temperatureGate: GateDefinition<TemperatureGateSpec> = {
     { spec: { type: 'temperature', tau: 0.5 }, tau: 'known' },
     { spec: { type: 'temperature', tau: 0.5 }, tau: 'free' },
   ],
+  // u_i = (beta0_i + beta1_i.x) / tau on every expert, with the log tau terms when tau is free
+  gpu: (_spec, shape) => linearGpuCode(shape, shape.k, 'slope'),
 };

@@ -10,6 +10,7 @@
 import { ModelError, show } from '../errors.js';
 import type { GateDefinition } from './definition.js';
 import { LinearLogitGate } from './linear-gate.js';
+import { linearGpuCode } from './linear-gpu.js';
 
 export interface TopKGateSpec {
   type: 'topk';
@@ -61,4 +62,6 @@ export const topkGate: GateDefinition<TopKGateSpec> = {
     { spec: { type: 'topk', K: Math.max(1, k - 1), rankBy: 'slope' }, tau: 'known' },
     { spec: { type: 'topk', K: 1, rankBy: 'logit' }, tau: 'known' },
   ],
+  // softmax logits on the top K; rankBy defaults as in TopKGate, for specs not from parse
+  gpu: (spec, shape) => linearGpuCode(shape, spec.K, spec.rankBy ?? 'slope'),
 };

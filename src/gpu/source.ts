@@ -1,7 +1,9 @@
 /**
  * Kernel sources for gpu.js (webgpu mode), generated per gate and shape. Generated, not written by
  * hand, because gpu.js kernels cannot loop over a per-fit array of experts cheaply: k and d are baked
- * in as literals and the per-expert code is unrolled.
+ * in as literals and the per-expert code is unrolled. The gate's own math (its logits and their
+ * derivatives in theta) comes from its definition's `gpu` member (gates/gpu-code.ts); everything a
+ * softmax over logits has in common is written here once.
  *
  * gpu.js traps this code works around (../../shared/toolchain.md, verified here):
  *  - a local initialised from an integer expression is emitted as f32; a variable that is somewhere
@@ -10,7 +12,7 @@
  *  - every float is f32: there is no Infinity. A dropped expert's log-weight is the sentinel
  *    DROPPED (exp(DROPPED) = 0 in f32), recognised by `lg < DROPPED_TEST`.
  */
-import type { Activation } from '../models/types.js';
+import type { GateGpuCode, GpuNames } from '../gates/gpu-code.js';
 import { inputWords, labelWord, responseWord, wordBlock, wordPair, WORDS_PER_NORMAL, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
 import type { KernelFunction } from './functions.js';
 
@@ -21,19 +23,25 @@ const R_FLOOR = '1e-37';
 export const DROPPED = -99999.5;
 const DROPPED_TEST = -99999.0;
 
-/** What a kernel needs to know of a gate (the four built-in gates; see gateKernelSpec). */
+/** What a kernel needs to know of a gate (gpu/batched-em.ts gateKernelSpec builds it). */
 export interface GateKernelSpec {
-  /** linear logits (softmax, top-K, temperature) or the activation gate */
-  kind: 'linear' | 'activation';
+  /** the gate type */
+  type: string;
   k: number;
   d: number;
-  /** experts kept at each x (k: dense) */
+  /** experts kept at each x (k: dense; code.K) */
   K: number;
-  rankBy: 'slope' | 'logit';
-  activation: Activation | null;
   /** theta has log tau at index k + k d */
   tauFree: boolean;
+  /** the gate's f32 code (its definition's gpu member) */
+  code: GateGpuCode;
 }
+
+/**
+ * The names gate code uses in every kernel: theta of the fit at meta[o ..] (MetaLayout; the
+ * sampler puts it at o = 0), the point's coordinates x0.., 1/tau in `iv`.
+ */
+const NAMES: GpuNames = { theta: (j) => `meta[o + ${j}]`, x: (p) => `x${p}`, invTau: 'iv' };
 
 /** Length of the packed gate parameter vector (gates/types.ts). */
 export function gateParamCount(g: GateKernelSpec): number {
@@ -132,70 +140,30 @@ export const PHILOX_FUNCTIONS: KernelFunction[] = [
   },
 ];
 
-// ---------------------------------------------------------------------------------------------
-// Activations (value, first and second derivative), in f32
-
-const PHI_APPROX = `function gatelabPhi(v) {
-  let x = Math.abs(v) * 0.7071067811865476;
-  let t = 1.0 / (1.0 + 0.3275911 * x);
-  let p = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  let tail = 0.5 * p * Math.exp(-x * x);
-  let out = 1.0 - tail;
-  if (v < 0.0) { out = tail; }
-  return out;
-}`;
-
-/** sigma, sigma', sigma'' of v as f32 expressions (gelu uses gatelabPhi, A&S 7.1.26, |error| < 1.5e-7). */
-function activationCode(a: Activation, v: string, out: { s: string; ds: string; dds: string }): string {
-  const { s, ds, dds } = out;
-  switch (a) {
-    case 'tanh':
-      return `let ${s} = Math.tanh(${v}); let ${ds} = 1.0 - ${s} * ${s}; let ${dds} = -2.0 * ${s} * ${ds};`;
-    case 'sigmoid':
-      return `let ${s} = 1.0 / (1.0 + Math.exp(-${v})); let ${ds} = ${s} * (1.0 - ${s}); let ${dds} = ${ds} * (1.0 - 2.0 * ${s});`;
-    case 'gelu':
-      return (
-        `let ${s}cdf = gatelabPhi(${v}); let ${s}pdf = 0.3989422804014327 * Math.exp(-0.5 * ${v} * ${v});` +
-        `let ${s} = ${v} * ${s}cdf; let ${ds} = ${s}cdf + ${v} * ${s}pdf; let ${dds} = ${s}pdf * (2.0 - ${v} * ${v});`
-      );
-    case 'identity':
-      return `let ${s} = ${v}; let ${ds} = 1.0; let ${dds} = 0.0;`;
-    case 'relu':
-      return `let ${s} = Math.max(${v}, 0.0); let ${ds} = 0.0; if (${v} > 0.0) { ${ds} = 1.0; } let ${dds} = 0.0;`;
-  }
-}
-
 /** Helper functions a gate's kernels need (gpu.addFunction sources). */
 export function gateFunctions(g: GateKernelSpec): KernelFunction[] {
-  return g.activation === 'gelu' ? [{ source: PHI_APPROX, settings: {} }] : [];
+  return [...g.code.functions];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Gate: per point, the logits u_i, kept flags kp_i and log-weights lg_i
 
 /**
- * Code computing, for the point with coordinates x0..x{d-1}, gate parameters th[o + ...] and
- * 1/tau in `iv`:  u{i} (the logit), kp{i} (1 kept, 0 dropped), lg{i} = log G_i (DROPPED if dropped),
- * and per expert the quantities the derivatives need (s{i} = beta0 + beta1.x for linear gates;
- * v{i}, sv{i}, dv{i}, ddv{i} = beta1.x, sigma, sigma', sigma'' for the activation gate).
+ * Code computing, for the point with coordinates x0..x{d-1}, gate parameters meta[o + ...] and
+ * 1/tau in `iv`:  u{i} (the logit, and the gate's helper locals: its `logit` emitter), kp{i} (1
+ * kept, 0 dropped), lg{i} = log G_i (DROPPED if dropped).
  */
 export function gateCode(g: GateKernelSpec): string {
-  const { k, d, K } = g;
+  const { k, K, code } = g;
   const lines: string[] = [];
-  const slope = (i: number) => range(d).map((p) => `meta[o + ${k + i * d + p}] * x${p}`).join(' + ');
   for (const i of range(k)) {
-    if (g.kind === 'linear') {
-      lines.push(`let s${i} = meta[o + ${i}] + ${slope(i)}; let u${i} = s${i} * iv;`);
-    } else {
-      lines.push(`let v${i} = ${slope(i)};`);
-      lines.push(activationCode(g.activation!, `v${i}`, { s: `sv${i}`, ds: `dv${i}`, dds: `ddv${i}` }));
-      lines.push(`let u${i} = sv${i} * iv + meta[o + ${i}];`);
-    }
+    lines.push(code.logit(i, NAMES));
     lines.push(`let kp${i} = 1.0;`);
   }
   if (K < k) {
+    if (!code.rank) throw new Error(`gate ${g.type}: K = ${K} < k = ${k} needs a ranking score (GateGpuCode.rank)`);
     // keep the K largest ranking scores; ties go to the lower index (gates/linear-gate.ts)
-    for (const i of range(k)) lines.push(g.rankBy === 'logit' ? `let q${i} = u${i};` : `let q${i} = ${slope(i)};`);
+    for (const i of range(k)) lines.push(`let q${i} = ${code.rank(i, NAMES)};`);
     for (const i of range(k)) {
       lines.push(`let bt${i} = 0.0;`);
       for (const j of range(k)) {
@@ -352,45 +320,25 @@ export function expertStatsSource(g: GateKernelSpec, n: number, F: number): stri
  *   (then Q = -Infinity);  kind 2: dQ/dtheta_a = sum_n sum_i (R_ni - G_ni) du_i/dtheta_a;
  *   kind 3: d2Q/dtheta_a dtheta_b = sum_n [ -sum_i G_i J_ia J_ib + (sum_i G_i J_ia)(sum_i G_i J_ib)
  *           + sum_i (R_i - G_i) d2u_i/dtheta_a dtheta_b ],   J_ia = du_i/dtheta_a,
- * the formulas of gates/logit-gate.ts (with jacobianRow and secondTerm of the gate). tab[3 s ..]
- * = (kind, a, b).
+ * the formulas of gates/logit-gate.ts, with J and d2u from the gate's `jacobian` and `second`
+ * emitters (its jacobianRow and secondTerm in f32). tab[3 s ..] = (kind, a, b), b >= a.
  */
 export function gatePassSource(g: GateKernelSpec, n: number, F: number): string {
-  const { k, d } = g;
+  const { k, d, code } = g;
   const { W, P, tabG } = metaLayout(g, F);
-  const T = g.tauFree ? k + k * d : -1;
   const C = Math.ceil(n / CHUNK);
+  // J_ia as a local: the entry whose index is a (0 elsewhere)
   const jac = (v: 'a' | 'b', i: number): string => {
     const name = `j${v}${i}`;
     const parts = [`let ${name} = 0.0;`];
-    if (g.kind === 'linear') {
-      parts.push(`if (${v} == ${i}) { ${name} = iv; }`);
-      for (const p of range(d)) parts.push(`if (${v} == ${k + i * d + p}) { ${name} = x${p} * iv; }`);
-      if (T >= 0) parts.push(`if (${v} == ${T}) { ${name} = -u${i}; }`);
-    } else {
-      parts.push(`if (${v} == ${i}) { ${name} = 1.0; }`);
-      for (const p of range(d)) parts.push(`if (${v} == ${k + i * d + p}) { ${name} = dv${i} * x${p} * iv; }`);
-      if (T >= 0) parts.push(`if (${v} == ${T}) { ${name} = -sv${i} * iv; }`);
-    }
+    for (const { index, value } of code.jacobian(i, NAMES)) parts.push(`if (${v} == ${index}) { ${name} = ${value}; }`);
     return parts.join(' ');
   };
   const pair = (x: number, y: number) => `((a == ${x} && b == ${y}) || (a == ${y} && b == ${x}))`;
   const second = (i: number): string => {
     const name = `sd${i}`;
     const parts = [`let ${name} = 0.0;`];
-    if (g.kind === 'linear') {
-      if (T >= 0) {
-        parts.push(`if (${pair(i, T)}) { ${name} = -iv; }`);
-        for (const p of range(d)) parts.push(`if (${pair(k + i * d + p, T)}) { ${name} = -x${p} * iv; }`);
-        parts.push(`if (a == ${T} && b == ${T}) { ${name} = u${i}; }`);
-      }
-    } else {
-      for (const p of range(d)) {
-        for (const q of range(d)) parts.push(`if (a == ${k + i * d + p} && b == ${k + i * d + q}) { ${name} = ddv${i} * x${p} * x${q} * iv; }`);
-        if (T >= 0) parts.push(`if (${pair(k + i * d + p, T)}) { ${name} = -dv${i} * x${p} * iv; }`);
-      }
-      if (T >= 0) parts.push(`if (a == ${T} && b == ${T}) { ${name} = sv${i} * iv; }`);
-    }
+    for (const { a, b, value } of code.second(i, NAMES)) parts.push(`if (${a === b ? `a == ${a} && b == ${b}` : pair(a, b)}) { ${name} = ${value}; }`);
     return parts.join(' ');
   };
   const lines = [
@@ -401,16 +349,9 @@ export function gatePassSource(g: GateKernelSpec, n: number, F: number): string 
     `if (r < ${n}) {`,
     readX(d, 'r'),
   ];
-  // the logits and activation values at theta (cheap; the exponentials come from LG)
+  // what the gate's derivatives read at theta (cheap; the exponentials of G come from LG)
   for (const i of range(k)) {
-    const slope = range(d)
-      .map((p) => `meta[o + ${k + i * d + p}] * x${p}`)
-      .join(' + ');
-    if (g.kind === 'linear') lines.push(`let u${i} = (meta[o + ${i}] + ${slope}) * iv;`);
-    else {
-      lines.push(`let v${i} = ${slope};`);
-      lines.push(activationCode(g.activation!, `v${i}`, { s: `sv${i}`, ds: `dv${i}`, dds: `ddv${i}` }));
-    }
+    lines.push(code.derivatives(i, NAMES));
     lines.push(`let lw${i} = LG[f][r][${i}]; let g${i} = 0.0; if (lw${i} > ${DROPPED_TEST}) { g${i} = Math.exp(lw${i}); }`);
     lines.push(`let rr${i} = R[f][r][${i}];`);
   }

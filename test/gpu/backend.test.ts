@@ -58,5 +58,15 @@ test('the GPU backend refuses a plug-in gate it has no kernels for, saying so', 
   const { SoftmaxGate } = await import('../../src/gates/softmax.js');
   const plugin = { type: 'custom', k: 2, d: 1, nParams: 4, logTauIndex: -1 } as unknown as import('../../src/gates/types.js').Gate;
   assert.throws(() => gateKernelSpec(plugin), (e: Error) => e instanceof ConfigError && /gate type "custom" has no GPU kernels .*use --backend cpu/.test(e.message));
-  assert.equal(gateKernelSpec(new SoftmaxGate(2, 1)).kind, 'linear');
+  assert.equal(gateKernelSpec(new SoftmaxGate(2, 1)).type, 'softmax');
+  // a registered gate whose definition has no `gpu` member is refused the same way
+  const { gateDefinition } = await import('../../src/gates/registry.js');
+  const definition = gateDefinition('softmax') as { gpu?: unknown };
+  const gpu = definition.gpu;
+  try {
+    delete definition.gpu;
+    assert.throws(() => gateKernelSpec(new SoftmaxGate(2, 1)), (e: Error) => e instanceof ConfigError && /gate type "softmax" has no GPU kernels .*use --backend cpu/.test(e.message));
+  } finally {
+    definition.gpu = gpu;
+  }
 });

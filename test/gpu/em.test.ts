@@ -19,7 +19,7 @@ import { nearTruthStart } from '../../src/fitting/starts.js';
 import { packState } from '../../src/fitting/state.js';
 import type { FitOptions } from '../../src/fitting/types.js';
 
-/** The GPU engine runs plain EM with the relative rule (the score rule and SQUAREM are CPU-only for now). */
+/** The authors' rule (plain EM, relative change): the kernel-level cases; whole fits also run the defaults (below). */
 const GPU_RULE = { stop: 'relative', accelerate: 'none' } as const;
 import { BatchEngine, uploadBatchData } from '../../src/gpu/batched-em.js';
 import { fitMoE, parseModel, Rng, sample, voronoiLoss } from '../../src/index.js';
@@ -71,6 +71,11 @@ const CASES: Record<string, Case> = {
   'activation gelu, tau free': {
     truth: parseModel({ gate: { type: 'activation', activation: 'gelu', tau: 1 }, experts: THREE_EXPERTS, input }),
     options: { ...GPU_RULE, k: 3, gate: { type: 'activation', activation: 'gelu', tau: 1 }, tau: 'free' },
+  },
+  // normalised sigmoid: no expert pinned, Q not concave (damped Newton on both engines)
+  sigmoid: {
+    truth: parseModel({ gate: { type: 'sigmoid' }, experts: THREE_EXPERTS, input }),
+    options: { ...GPU_RULE, k: 3, gate: { type: 'sigmoid' } },
   },
 };
 
@@ -142,7 +147,18 @@ for (const [name, c] of Object.entries(CASES)) {
       // the stopping rule fires, so a path perturbed by f32 noise stops some iterations earlier or
       // later and L differs by more than 1e-6 (measured: 8e-6), as two CPU runs with tol 1e-6 and
       // 1e-8 differ by 3e-3. There both engines run the same fixed number of iterations instead.
-      const options: FitOptions = c.options.k > c.truth.experts.length ? { ...c.options, tol: 0, maxIterations: 150 } : c.options;
+      // The other cases run the default rule (score certificate T <= 1e-3 nats, SQUAREM) on both
+      // engines: one engine (fitting/em.ts drivers, gate-mstep.ts Newton) with the GPU's requests
+      // answered by the kernels, so both stop within scoreTol of the same maximum.
+      // Under a selective gate (top-K with K < k) EM ends at a selection tie that f32 cannot
+      // resolve: the float64 certificate sees a selection the GPU's kernels do not, so T need not
+      // fall below scoreTol there (measured: the top-2-by-logit case stalls); those cases keep the
+      // relative rule (README, GPU backend).
+      const { stop: _stop, accelerate: _accelerate, ...defaults } = c.options;
+      const selective = c.options.gate.type === 'topk' && c.options.gate.K < c.options.k;
+      // and, as for over-specified fits, the same fixed number of EM maps on both engines: near a tie
+      // the relative rule stops the two paths some iterations apart (measured: 6e-3 nats)
+      const options: FitOptions = c.options.k > c.truth.experts.length ? { ...c.options, tol: 0, maxIterations: 150 } : selective ? { ...c.options, tol: 0, maxIterations: 40 } : defaults;
       const onGpu = await fitMany(problems, { ...options, trace: true }, gpu);
       const again = await fitMany(problems, { ...options, trace: true }, gpu);
       problems.forEach((p, j) => {
@@ -155,15 +171,22 @@ for (const [name, c] of Object.entries(CASES)) {
         t.diagnostic(`${name}, problem ${j}: ${N - keep.filter(Boolean).length} point(s) at an unresolvable top-K tie left out`);
         const lg = loglikOver(g.model, p.data, keep);
         const lc = loglikOver(cpu.model, p.data, keep);
-        if (c.options.gate.type === 'topk' && c.options.gate.rankBy === 'logit' && lc > lg + 1e-6 * Math.abs(lc)) {
-          // known gap (README, GPU backend): the CPU M-step holds coordinates blocked by a
-          // selection tie and moves the others (gate-mstep.ts); the GPU engine's port of that rule
-          // still stops short when the gate ranks by logit (measured: 10 nats here). Until one
-          // engine serves both backends (issue 13) the CPU must reach at least the GPU's maximum.
-          t.diagnostic(`${name}, problem ${j}: CPU ${lc} above GPU ${lg} (selection-tie gap of the GPU engine)`);
-        } else {
-          assertClose(lg, lc, 1e-6 * Math.abs(lc), `${name}, problem ${j}: log-likelihood over ${keep.filter(Boolean).length} of ${N} points`);
+        // score rule: T estimates the gain left to the maximum, so two fits that stopped with
+        // T <= scoreTol at the same maximum differ in L by at most about 2 scoreTol (their final L
+        // is float64 on the host); with fixed iterations the f32 path noise bound of issue 6, 1e-6 |L|
+        const tol = options.stop === undefined ? 2 * 1e-3 + 1e-9 * Math.abs(lc) : 1e-6 * Math.abs(lc);
+        if (options.stop === undefined) {
+          assert.equal(g.fit.stopReason, 'converged', `${name}, problem ${j}: GPU ${g.fit.stopReason}`);
+          assert.equal(cpu.fit.stopReason, 'converged', `${name}, problem ${j}: CPU ${cpu.fit.stopReason}`);
         }
+        if (selective) {
+          // near a selection tie f32 cannot tell that a step moves a point across it: the GPU
+          // accepts steps the float64 M-step refuses (Q = -Infinity there), and its path climbs
+          // past the tie (measured: +0.14 nats after 40 maps). One engine, so the GPU must not stop
+          // short of the CPU; it may end higher.
+          t.diagnostic(`${name}, problem ${j}: GPU - CPU = ${lg - lc} nats after ${options.maxIterations} maps`);
+          assert.ok(lg >= lc - tol, `${name}, problem ${j}: GPU ${lg} below CPU ${lc} (tolerance ${tol})`);
+        } else assertClose(lg, lc, tol, `${name}, problem ${j}: log-likelihood over ${keep.filter(Boolean).length} of ${N} points`);
         // monotone EM, up to the f32 rounding of the GPU's log-likelihood sums
         assert.equal(g.fit.decreases, 0, `${name}: decreases ${g.fit.warnings.join('; ')}`);
         const trace = g.fit.trace!;

@@ -76,6 +76,15 @@ const MODELS: Record<string, Model> = {
     ],
     input: { type: 'uniform', low: -2, high: 2, dim: 1 },
   }),
+  'normalised sigmoid, uniform input in 2-d': parseModel({
+    gate: { type: 'sigmoid' },
+    experts: [
+      { beta0: 1, beta1: [-3, 1], a: [2, 0], b: 0, nu: 0.1 },
+      { beta0: -0.5, beta1: [2, -1], a: [-2, 1], b: 1, nu: 0.2 },
+      { beta0: 0, beta1: [0.5, 2], a: [0, -1], b: -1, nu: 0.3 },
+    ],
+    input: { type: 'uniform', low: -1, high: 1, dim: 2 },
+  }),
 };
 
 for (const [name, model] of Object.entries(MODELS)) {
