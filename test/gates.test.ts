@@ -4,7 +4,7 @@ import { ACTIVATION_FUNCTIONS, createGate, GATE_TYPES, gateDefinition, normalCdf
 import type { Gate } from '../src/gates/index.js';
 import { ACTIVATIONS, type GateSpec } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
-import { centralDifference, maxRelativeError } from './helpers.js';
+import { centralDifference, keptResponsibilities, maxRelativeError } from './helpers.js';
 
 const k = 3;
 const n = 300;
@@ -42,20 +42,7 @@ function randomTheta(gate: Gate, seed = 2): Float64Array {
 
 /** Responsibilities that are zero exactly where the gate drops an expert (so Q is finite). */
 function responsibilities(gate: Gate, theta: Float64Array, X: Float64Array, seed = 3): Float64Array {
-  const G = new Float64Array(n * gate.k);
-  gate.weights(theta, X, n, G);
-  const rng = new Rng(seed);
-  const R = new Float64Array(n * gate.k);
-  for (let r = 0; r < n; r++) {
-    let s = 0;
-    for (let i = 0; i < gate.k; i++) {
-      const w = G[r * gate.k + i]! > 0 ? rng.uniform() + 0.05 : 0;
-      R[r * gate.k + i] = w;
-      s += w;
-    }
-    for (let i = 0; i < gate.k; i++) R[r * gate.k + i] = R[r * gate.k + i]! / s;
-  }
-  return R;
+  return keptResponsibilities(gate, theta, X, n, seed);
 }
 
 /** Every registered gate's examples (a new gate in the registry is covered here, unedited). */

@@ -1,5 +1,7 @@
 /** Shared test fixtures: the spec's true models (experiments.md). */
+import { GATE_TYPES, gateDefinition, type Gate, type GateSpec } from '../src/gates/index.js';
 import type { Model } from '../src/models/types.js';
+import { Rng } from '../src/rng/index.js';
 
 export const DEMYS: Model = {
   gate: { type: 'softmax' },
@@ -63,4 +65,34 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, sca
   let m = 0;
   for (let j = 0; j < a.length; j++) m = Math.max(m, Math.abs(a[j]! - b[j]!) / (Math.abs(b[j]!) + scale));
   return m;
+}
+
+/** One example spec of a registered gate, with its name for test titles. */
+export interface GateExampleCase {
+  name: string;
+  spec: GateSpec;
+  tau: 'known' | 'free';
+}
+
+/** Every registered gate's examples for k experts (a gate added to the registry is covered unedited). */
+export function registryExamples(k: number): GateExampleCase[] {
+  return GATE_TYPES.flatMap((type) =>
+    gateDefinition(type)
+      .examples(k)
+      .map(({ spec, tau }) => ({ name: `${type} (${gateDefinition(type).describe(spec as never)}, tau ${tau})`, spec: spec as GateSpec, tau })),
+  );
+}
+
+/** Responsibilities (n x k, rows summing to 1) positive exactly where the gate keeps an expert, so Q is finite. */
+export function keptResponsibilities(gate: Gate, theta: Float64Array, X: Float64Array, n: number, seed: number): Float64Array {
+  const G = new Float64Array(n * gate.k);
+  gate.weights(theta, X, n, G);
+  const rng = new Rng(seed);
+  const R = new Float64Array(n * gate.k);
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let i = 0; i < gate.k; i++) s += R[r * gate.k + i] = G[r * gate.k + i]! > 0 ? rng.uniform() + 0.05 : 0;
+    for (let i = 0; i < gate.k; i++) R[r * gate.k + i] = R[r * gate.k + i]! / s;
+  }
+  return R;
 }

@@ -12,25 +12,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { gateMStep } from '../../src/fitting/gate-mstep.js';
-import { createGate, GATE_TYPES, gateDefinition, type Gate, type GateSpec } from '../../src/gates/index.js';
+import { createGate, GATE_TYPES, gateDefinition, type Gate } from '../../src/gates/index.js';
 import { fitMoE, parseModel, Rng, sample } from '../../src/index.js';
 import type { Model } from '../../src/models/types.js';
 import { withGpu } from '../gpu/helpers.js';
+import { keptResponsibilities, registryExamples, type GateExampleCase } from '../helpers.js';
 
 const k = 3;
 const EPS = 2 ** -52;
 
-interface Example {
-  name: string;
-  spec: GateSpec;
-  tau: 'known' | 'free';
-}
-
-const EXAMPLES: Example[] = GATE_TYPES.flatMap((type) =>
-  gateDefinition(type)
-    .examples(k)
-    .map(({ spec, tau }) => ({ name: `${type} (${gateDefinition(type).describe(spec as never)}, tau ${tau})`, spec: spec as GateSpec, tau })),
-);
+type Example = GateExampleCase;
+const EXAMPLES = registryExamples(k);
 
 test('the registry lists every gate with at least one example, and each example parses to itself', () => {
   assert.ok(GATE_TYPES.length >= 5);
@@ -56,19 +48,7 @@ function inputs(n: number, d: number, seed: number): Float64Array {
   return Float64Array.from({ length: n * d }, () => -1 + 2 * rng.uniform());
 }
 
-/** Responsibilities positive exactly where the gate keeps an expert (rows sum to 1). */
-function responsibilities(gate: Gate, theta: Float64Array, X: Float64Array, n: number, seed: number): Float64Array {
-  const G = new Float64Array(n * gate.k);
-  gate.weights(theta, X, n, G);
-  const rng = new Rng(seed);
-  const R = new Float64Array(n * gate.k);
-  for (let r = 0; r < n; r++) {
-    let s = 0;
-    for (let i = 0; i < gate.k; i++) s += R[r * gate.k + i] = G[r * gate.k + i]! > 0 ? rng.uniform() + 0.05 : 0;
-    for (let i = 0; i < gate.k; i++) R[r * gate.k + i] = R[r * gate.k + i]! / s;
-  }
-  return R;
-}
+const responsibilities = keptResponsibilities;
 
 for (const e of EXAMPLES) {
   for (const scale of [100, 1000]) {

@@ -8,24 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createGate, GATE_TYPES, gateDefinition, type Gate, type GateSpec } from '../../src/gates/index.js';
+import { createGate, type Gate } from '../../src/gates/index.js';
 import { gateKernelSpec } from '../../src/gpu/batched-em.js';
 import { gateFunctions, gatePassSource, gatePassTable, logWeightsSource, metaLayout, type GateKernelSpec } from '../../src/gpu/source.js';
 import { Rng } from '../../src/rng/rng.js';
+import { registryExamples, type GateExampleCase } from '../helpers.js';
 
 const k = 3;
 const n = 300;
 
-interface Example {
-  name: string;
-  spec: GateSpec;
-  tau: 'known' | 'free';
-}
-const EXAMPLES: Example[] = GATE_TYPES.flatMap((type) =>
-  gateDefinition(type)
-    .examples(k)
-    .map(({ spec, tau }) => ({ name: `${type} (${gateDefinition(type).describe(spec as never)}, tau ${tau})`, spec: spec as GateSpec, tau })),
-);
+type Example = GateExampleCase;
+const EXAMPLES = registryExamples(k);
 
 type Kernel = (this: { thread: { x: number; y: number; z: number } }, ...args: unknown[]) => number;
 
