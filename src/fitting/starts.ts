@@ -17,6 +17,7 @@
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, show } from '../errors.js';
+import { gatingOf } from '../gates/gating.js';
 import { createGate, gateDefinition, specTau } from '../gates/index.js';
 import { solveDamped } from '../numerics/cholesky.js';
 import { gateTau, type Expert, type GateSpec, type Model } from '../models/types.js';
@@ -64,11 +65,15 @@ export function nearTruthStart(
     [map[i], map[j]] = [map[j]!, map[i]!];
   }
   if (pinLast) map.push(kStar - 1);
+  // the gating fields are the fit gate's (GateDefinition.gating): the truth's expert in that form
+  // (adopt), perturbed by the gate (linear: beta0, beta1; gaussian: beta0, c and the Cholesky
+  // factor of Gamma, so Gamma stays positive definite), then a, b, nu
+  const gating = gatingOf(gateDefinition(gate.type));
+  const d = truth.input.dim;
   const experts: Expert[] = map.map((j) => {
     const t = truth.experts[j]!;
     return {
-      beta0: t.beta0 + s * rng.normal(),
-      beta1: t.beta1.map((v) => v + s * rng.normal()),
+      ...gating.perturb(gating.adopt(t, `truth.experts[${j}]`, d), s, () => rng.normal()),
       a: t.a.map((v) => v + s * rng.normal()),
       b: t.b + s * rng.normal(),
       nu: Math.max(Math.abs(t.nu + s * rng.normal()), nuMin),
@@ -200,7 +205,14 @@ export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng):
     }
     experts.push({ beta0: 0, beta1: new Array(d).fill(0), a: Array.from(coef.subarray(0, d)), b: coef[d]!, nu: Math.max(ss / sw, 1e-6) });
   }
-  // gate: a softmax gate fitted to the memberships (a temperature gate's logits are divided by tau)
+  // gate: a gate with its own data-driven form (the gaussian gate: weights, centroids and
+  // covariances of the clusters in x) takes it from the memberships
+  const own = gatingOf(gateDefinition(gate.type)).fromMemberships;
+  if (own) {
+    const gating = own(X, n, d, R, k);
+    return { gate, experts: experts.map((e, j) => ({ ...gating[j]!, a: e.a, b: e.b, nu: e.nu })), input: { type: 'uniform', low: 0, high: 1, dim: d } };
+  }
+  // else a softmax gate fitted to the memberships (a temperature gate's logits are divided by tau)
   const softmax = createGate({ type: 'softmax' }, k, d);
   const theta = new Float64Array(softmax.nParams);
   // reference expert (the last) pinned at 0

@@ -4,6 +4,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { packExperts, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { gatingOf } from '../gates/gating.js';
 import { createGate, gateDefinition } from '../gates/index.js';
 import type { Gate } from '../gates/types.js';
 import type { Expert, InputSpec, Model } from '../models/types.js';
@@ -30,7 +31,13 @@ export function packState(start: Model, options: FitOptions): PackedState {
   const spec = options.gate;
   // the start's tau is used as the starting value when tau is free
   const startSpec = (start.gate.type === spec.type ? start.gate : spec);
-  const theta = gate.pack(start.experts, startSpec);
+  // the start's gating fields in this gate's form (gating.adopt: the same fields, an exact
+  // conversion, or a ModelError naming the field a start under another gate lacks)
+  const gating = gatingOf(gateDefinition(spec.type));
+  const theta = gate.pack(
+    start.experts.map((e, i) => gating.adopt(e, `start.experts[${i}]`, d)),
+    startSpec,
+  );
   const reference = (options.identifiability ?? 'reference') === 'reference';
   const pinned = new Set<number>();
   const { reference: pin } = gateDefinition(spec.type).traits;
@@ -55,13 +62,12 @@ export function packState(start: Model, options: FitOptions): PackedState {
 /** The plain Model of a packed state. */
 export function unpackState(state: PackedState, input: InputSpec): Model {
   const { gate, theta, experts } = state;
-  const { beta0, beta1, spec } = gate.unpack(theta);
+  const { beta0, beta1, spec, gating } = gate.unpack(theta);
   const d = experts.d;
   const list: Expert[] = [];
   for (let i = 0; i < experts.k; i++) {
     list.push({
-      beta0: beta0[i]!,
-      beta1: beta1[i]!,
+      ...(gating ? gating[i]! : { beta0: beta0[i]!, beta1: beta1[i]! }),
       a: Array.from(experts.a.subarray(i * d, i * d + d)),
       b: experts.b[i]!,
       nu: experts.nu[i]!,

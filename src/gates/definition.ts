@@ -6,7 +6,7 @@
  */
 import type { JsonObject } from '../checks.js';
 import type { GateGpuCode, GpuShape } from './gpu-code.js';
-import type { Gate } from './types.js';
+import type { Gate, GatingParameters } from './types.js';
 
 /** How the loss removes a translation of the gating parameters (losses.md, "Translation"). */
 export type Translation = 'full' | 'intercept' | 'none';
@@ -21,6 +21,8 @@ export interface GateTraits {
    * by convention (the activation gate); 'none': nothing is pinned (no invariance, e.g. sigmoid).
    */
   readonly reference: { readonly beta0: 'shift' | 'none'; readonly beta1: 'shift' | 'zero' | 'none' };
+  // (for a gate without a slope beta1, e.g. gaussian, `beta1` is 'none': its other gating
+  // parameters, c and Gamma, have no such invariance and nothing of them is pinned)
   /**
    * (beta0, beta1, tau) -> c (beta0, beta1, tau) leaves G unchanged for c > 0: with tau free only
    * beta / tau is identifiable, and sweeps report the ratio errors (the temperature gate).
@@ -30,6 +32,51 @@ export interface GateTraits {
   readonly multiExponents: 'softmax' | 'temperature';
 }
 
+/** One per-expert gating field of a model file (models.md, "Experts"). */
+export interface GatingField {
+  readonly name: string;
+  /** a number, a vector of length d, or a d x d symmetric positive definite matrix */
+  readonly shape: 'scalar' | 'vector' | 'spd';
+}
+
+/**
+ * The per-expert gating parameters of a gate (gates/gating.ts has the linear default and the
+ * shared parsers): which fields a model file's expert holds, their parsing, and the maps the
+ * starts and the losses need. Code outside gates/ reads an expert's gating fields only through it.
+ */
+export interface GatingDescription {
+  /** the fields, beta0 first (linear gates: beta0, beta1 (d); gaussian: beta0, c (d), Gamma (d x d)) */
+  readonly fields: readonly GatingField[];
+  /**
+   * true when the fields are (beta0, beta1) with beta1 the slope of linear logits: the features
+   * written in beta1 (Voronoi losses, parameter errors, the (beta1, a) figures, sweep ratios)
+   * apply. Where false they refuse the model with a typed error naming the gate.
+   */
+  readonly linear: boolean;
+  /** further keys an expert may hold instead of the fields (an accepted alternative form) */
+  readonly alternativeKeys?: readonly string[];
+  /** Parse the gating fields of the expert object `o` at `path` in dimension d; ModelError naming `path.<field>`. */
+  parse(o: JsonObject, path: string, d: number): GatingParameters;
+  /**
+   * An in-memory expert's gating parameters in this gate's form (a start model for a fit under
+   * this gate): the same fields, or an exact conversion; ModelError naming `path.<field>` where
+   * none exists.
+   */
+  adopt(e: GatingParameters, path: string, d: number): GatingParameters;
+  /**
+   * The near-truth perturbation of one expert's gating parameters with noise s (draws from
+   * `normal` in a fixed order, beta0 first).
+   */
+  perturb(e: GatingParameters, s: number, normal: () => number): GatingParameters;
+  /** The coordinates of an expert's gating atom apart from beta0 (linear: beta1; gaussian: c, vech(Gamma)). */
+  atom(e: GatingParameters): number[];
+  /**
+   * Optional: data-driven gating parameters from cluster memberships R (n x k, rows summing to 1)
+   * of the inputs X (n x d); without it the random start fits a softmax gate to R (starts.ts).
+   */
+  fromMemberships?(X: Float64Array, n: number, d: number, R: Float64Array, k: number): GatingParameters[];
+}
+
 export interface GateDefinition<S extends { type: string } = { type: string }> {
   readonly type: S['type'];
   /** one line with the formula, for help texts and docs */
@@ -37,6 +84,8 @@ export interface GateDefinition<S extends { type: string } = { type: string }> {
   /** the keys a spec of this gate may have (type included) */
   readonly keys: readonly string[];
   readonly traits: GateTraits;
+  /** Optional: the per-expert gating fields; absent means (beta0, beta1) of a linear gate (gating.ts LINEAR_GATING). */
+  readonly gating?: GatingDescription;
   /**
    * Validate a spec object whose `type` is this gate's and whose keys are among `keys`, and fill
    * its defaults; ModelError naming `path.<field>` otherwise.

@@ -12,15 +12,26 @@ export abstract class LogitGate implements Gate {
   abstract readonly type: GateType;
   readonly nParams: number;
   readonly logTauIndex: number;
+  /**
+   * The most nonzeros of one jacobian row du_ri/dtheta (the generic Hessian's and pointScores'
+   * buffers): beta0_i, expert i's other gating parameters, log tau.
+   */
+  protected readonly jacobianWidth: number;
   private scratch = new Float64Array(0);
 
+  /**
+   * @param perExpert the gating parameters of one expert besides beta0 (default d: the slope
+   *   beta1; gaussian: d + d(d+1)/2), each expert's block after the k intercepts
+   */
   constructor(
     readonly k: number,
     readonly d: number,
     tauFree: boolean,
+    perExpert = d,
   ) {
-    this.nParams = k + k * d + (tauFree ? 1 : 0);
-    this.logTauIndex = tauFree ? k + k * d : -1;
+    this.nParams = k + k * perExpert + (tauFree ? 1 : 0);
+    this.logTauIndex = tauFree ? k + k * perExpert : -1;
+    this.jacobianWidth = perExpert + 2;
   }
 
   /** Logits u (n x k) at theta; -Infinity marks an expert outside the selected set. */
@@ -29,7 +40,7 @@ export abstract class LogitGate implements Gate {
   abstract chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void;
   /**
    * For the generic Hessian: the nonzeros of du_ri/dtheta into idx/val from position `at` (at most
-   * d + 2), returning their count. Gates without it have no Hessian from this class.
+   * `jacobianWidth`: d + 2 for the linear gates), returning their count. Gates without it have no Hessian from this class.
    */
   protected jacobianRow?(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number, inv: number): number;
   /** H += D * d2u_ri/dtheta2 (the second-derivative term; absent when u is linear in theta). */
@@ -46,7 +57,7 @@ export abstract class LogitGate implements Gate {
    */
   protected logitHessian(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void {
     const { k, nParams: P } = this;
-    const width = this.d + 2;
+    const width = this.jacobianWidth;
     const idx = new Int32Array(k * width);
     const val = new Float64Array(k * width);
     const count = new Int32Array(k);
@@ -89,7 +100,7 @@ export abstract class LogitGate implements Gate {
       }
       return;
     }
-    const width = this.d + 2;
+    const width = this.jacobianWidth;
     const idx = new Int32Array(width);
     const val = new Float64Array(width);
     const inv = 1 / this.tau(theta);

@@ -11,12 +11,24 @@
  */
 import type { GateSpec, GateType } from './registry.js';
 
-/** The gating parameters of one expert, as a model file holds them (models/types.ts Expert extends it). */
+/**
+ * The gating parameters of one expert, as a model file holds them (models/types.ts Expert extends
+ * it). Which fields an expert has is the gate's (GateDefinition.gating, gates/gating.ts): the
+ * linear gates (softmax, topk, temperature, activation, sigmoid) have beta0 and beta1; the
+ * gaussian gate has beta0, c and Gamma, and NO beta1 (the property is absent at run time, though
+ * typed as present for the linear gates' many readers). Code that reads beta1 outside gates/
+ * therefore first checks `gatingOf(def).linear` (or `requireLinearGating`) and refuses other
+ * gates with a typed error; gating-generic code goes through GateDefinition.gating.
+ */
 export interface GatingParameters {
-  /** gating intercept */
+  /** gating intercept (gaussian gate: log pi_i up to a common shift) */
   beta0: number;
-  /** gating slope (length d) */
+  /** gating slope (length d); absent for a gate whose gating has no slope (gaussian) */
   beta1: number[];
+  /** gaussian gate: the centre c_i (length d) */
+  c?: number[];
+  /** gaussian gate: the covariance Gamma_i (d x d, symmetric positive definite) */
+  Gamma?: number[][];
 }
 
 export interface Gate {
@@ -39,8 +51,12 @@ export interface Gate {
 
   /** Pack the gating parameters of `experts` (and tau of `spec` when free) into theta. */
   pack(experts: readonly GatingParameters[], spec: GateSpec): Float64Array;
-  /** Unpack theta into gating parameters and the gate spec (with the fitted tau, if any). */
-  unpack(theta: Float64Array): { beta0: number[]; beta1: number[][]; spec: GateSpec };
+  /**
+   * Unpack theta into gating parameters and the gate spec (with the fitted tau, if any). A gate
+   * whose gating fields are not (beta0, beta1) gives `gating` (each expert's full gating
+   * parameters, beta1 absent) and an empty beta1 list.
+   */
+  unpack(theta: Float64Array): { beta0: number[]; beta1: number[][]; spec: GateSpec; gating?: GatingParameters[] };
 
   /** G_i(x_n) into G (n x k); rows sum to 1; exactly 0 for experts a sparse gate drops. */
   weights(theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;

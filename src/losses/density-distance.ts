@@ -83,7 +83,7 @@ export interface DensityDistanceResult {
 export function densityDistance(fit: Model, truth: Model, opts: DensityDistanceOptions = {}): DensityDistanceResult {
   const fn = 'densityDistance';
   checkOptionKeys(fn, opts, ['method', 'nx', 'seed', 'logWeights']);
-  const d = checkModels(fn, fit, truth);
+  const d = checkModels(fn, fit, truth, 'any');
   const method = checkChoice(fn, 'method', opts.method, ['mc', 'quadrature'] as const, 'mc');
   let nx = checkInteger(fn, 'nx', opts.nx, 2, 10_000_000, method === 'mc' ? 2000 : 512);
   const logWeights = opts.logWeights ?? modelLogWeights;

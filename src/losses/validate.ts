@@ -5,12 +5,14 @@
  * each expert against `input.dim`), finiteness of parameters, and option names and values.
  * Messages follow `src/errors.ts`: `<function>: <field>: <what is wrong> (got <value>); <allowed>`.
  */
-import { temperatureGates } from '../gates/index.js';
+import type { GatingDescription } from '../gates/definition.js';
+import { gatingOf, LINEAR_GATING, requireLinearGating } from '../gates/gating.js';
+import { GATES, gateDefinition, temperatureGates } from '../gates/index.js';
 import type { Expert, Model } from '../models/types.js';
 import { gateTau } from '../models/types.js';
 import { ConfigError, ModelError, show } from '../errors.js';
 
-function checkExpert(fn: string, where: string, e: Expert, d: number): void {
+function checkExpert(fn: string, where: string, e: Expert, d: number, gating: GatingDescription): void {
   const num = (field: string, v: unknown): void => {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new ModelError(`${fn}: ${where}.${field}: not a finite number (got ${show(v)}); must be a finite number`);
@@ -28,7 +30,8 @@ function checkExpert(fn: string, where: string, e: Expert, d: number): void {
     v.forEach((x, c) => num(`${field}[${c}]`, x));
   };
   num('beta0', e.beta0);
-  vec('beta1', e.beta1);
+  if (gating.linear) vec('beta1', e.beta1);
+  else gating.atom(e).forEach((x, c) => num(`gating atom[${c}]`, x));
   vec('a', e.a);
   num('b', e.b);
   num('nu', e.nu);
@@ -38,7 +41,20 @@ function checkExpert(fn: string, where: string, e: Expert, d: number): void {
   }
 }
 
-function checkModel(fn: string, name: string, m: Model): number {
+/**
+ * The gating of a model's gate; with `linear` a gate whose experts have no slope beta1 (the
+ * gaussian gate) is refused with a ModelError naming `<name>.gate.type` (the Voronoi losses and
+ * parameter errors are written in beta1; density distances take any gate).
+ */
+function modelGating(fn: string, name: string, m: Model, linear: boolean): GatingDescription {
+  const type: unknown = m.gate?.type;
+  if (typeof type !== 'string' || !(type in GATES)) return LINEAR_GATING;
+  const def = gateDefinition(type);
+  if (linear) requireLinearGating(def, fn, `${name}.gate`);
+  return gatingOf(def);
+}
+
+function checkModel(fn: string, name: string, m: Model, linear = true): number {
   if (m === null || typeof m !== 'object') {
     throw new ModelError(`${fn}: ${name}: not a model (got ${show(m)}); must be an object with gate, experts, input`);
   }
@@ -49,14 +65,19 @@ function checkModel(fn: string, name: string, m: Model): number {
   if (!Array.isArray(m.experts) || m.experts.length === 0) {
     throw new ModelError(`${fn}: ${name}.experts: no experts (got ${show(m.experts)}); must be a non-empty array`);
   }
-  m.experts.forEach((e, i) => checkExpert(fn, `${name}.experts[${i}]`, e, d));
+  const gating = modelGating(fn, name, m, linear);
+  m.experts.forEach((e, i) => checkExpert(fn, `${name}.experts[${i}]`, e, d, gating));
   return d;
 }
 
-/** Validate a (fit, truth) pair; returns the common input dimension d. */
-export function checkModels(fn: string, fit: Model, truth: Model): number {
-  const d = checkModel(fn, 'fit', fit);
-  const dt = checkModel(fn, 'truth', truth);
+/**
+ * Validate a (fit, truth) pair; returns the common input dimension d.
+ * @param gating 'linear' (default): both gates must have the slope beta1 (losses written in it);
+ *   'any': any gate (density distances, which go through the gate's weights)
+ */
+export function checkModels(fn: string, fit: Model, truth: Model, gating: 'linear' | 'any' = 'linear'): number {
+  const d = checkModel(fn, 'fit', fit, gating === 'linear');
+  const dt = checkModel(fn, 'truth', truth, gating === 'linear');
   if (d !== dt) {
     throw new ModelError(
       `${fn}: fit.input.dim: differs from truth.input.dim (got ${d} vs ${dt}); fit and truth must have the same input dimension`,

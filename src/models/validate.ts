@@ -6,7 +6,9 @@
  */
 import { finite, isObject, noUnknownKeys, object, positive, vector, type JsonObject } from '../checks.js';
 import { ModelError, show } from '../errors.js';
-import { gateDefinition } from '../gates/registry.js';
+import type { GatingDescription } from '../gates/definition.js';
+import { gatingOf, LINEAR_GATING } from '../gates/gating.js';
+import { GATES, gateDefinition } from '../gates/registry.js';
 import { cholesky } from '../numerics/cholesky.js';
 import {
   type Expert,
@@ -17,19 +19,25 @@ import {
 
 type Obj = JsonObject;
 
-function parseExpert(v: unknown, path: string, d: number): Expert {
+/**
+ * One expert: the gate's gating fields (GateDefinition.gating: beta0, beta1 for the linear gates;
+ * beta0, c, Gamma for the gaussian gate), then a, b, nu.
+ */
+function parseExpert(v: unknown, path: string, d: number, gating: GatingDescription): Expert {
   const o = object(v, path);
-  noUnknownKeys(o, path, ['beta0', 'beta1', 'a', 'b', 'nu']);
-  for (const key of ['beta0', 'beta1', 'a', 'b', 'nu']) {
-    if (!(key in o)) throw new ModelError(`${path}.${key}: missing; every expert needs beta0, beta1, a, b, nu`);
+  const names = [...gating.fields.map((f) => f.name), 'a', 'b', 'nu'];
+  noUnknownKeys(o, path, [...names, ...(gating.alternativeKeys ?? [])]);
+  const alternative = (gating.alternativeKeys ?? []).some((key) => key in o);
+  for (const key of names) {
+    if (alternative && gating.fields.some((f) => f.name === key && f.name !== 'beta0')) continue;
+    if (!(key in o)) throw new ModelError(`${path}.${key}: missing; every expert needs ${names.join(', ')}`);
   }
-  const beta0 = finite(o.beta0, `${path}.beta0`);
-  const beta1 = vector(o.beta1, `${path}.beta1`, d);
+  const g = gating.parse(o, path, d);
   const a = vector(o.a, `${path}.a`, d);
   const b = finite(o.b, `${path}.b`);
   const nu = finite(o.nu, `${path}.nu`);
   if (!(nu > 0)) throw new ModelError(`${path}.nu: ${show(nu)} is not a variance; must be > 0`);
-  return { beta0, beta1, a, b, nu };
+  return { ...g, a, b, nu };
 }
 
 /**
@@ -146,16 +154,25 @@ export function parseModel(v: unknown, path = ''): Model {
     throw new ModelError(`${where('experts')}: ${show(o.experts)} is not a non-empty array; must list at least one expert`);
   }
   const first = object(o.experts[0], `${where('experts')}[0]`);
+  // the gate's gating fields, looked up before the experts are parsed; a gate that is not
+  // registered is reported by parseGate below, after the experts (as before gating was gate-defined)
+  const gateType = isObject(o.gate) ? o.gate.type : undefined;
+  const gating =
+    typeof gateType === 'string' && Object.prototype.hasOwnProperty.call(GATES, gateType) ? gatingOf(gateDefinition(gateType)) : LINEAR_GATING;
+  // d from the first vector field the first expert holds (beta1; gaussian: c), else 1
+  const vectorField = [...gating.fields.filter((f) => f.shape === 'vector').map((f) => f.name), ...(gating.alternativeKeys ?? [])].find((key) =>
+    Array.isArray(first[key]),
+  );
   const d =
     isObject(o.input) && typeof o.input.dim === 'number'
       ? o.input.dim
-      : Array.isArray(first.beta1)
-        ? first.beta1.length
+      : vectorField !== undefined
+        ? (first[vectorField] as unknown[]).length
         : 1;
   if (!Number.isInteger(d) || d < 1) {
     throw new ModelError(`${where('input.dim')}: ${show(d)} is not a dimension; must be a positive integer`);
   }
-  const experts = o.experts.map((e, i) => parseExpert(e, `${where('experts')}[${i}]`, d));
+  const experts = o.experts.map((e, i) => parseExpert(e, `${where('experts')}[${i}]`, d, gating));
   const gate = parseGate(o.gate, experts.length, where('gate'));
   const input = parseInput(o.input, d, where('input'));
   return { gate, experts, input };

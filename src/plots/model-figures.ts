@@ -2,6 +2,7 @@
  * Figures of one model or one fit (d = 1): the gate weights over x, the fitted against the true
  * conditional density at a few x, and the Voronoi cells of a fit in the (beta1, a) plane.
  */
+import { requireLinearGating } from '../gates/gating.js';
 import { definitionOf } from '../gates/registry.js';
 import { modelWeights } from '../models/model-gate.js';
 import { logDensity } from '../likelihood/density.js';
@@ -100,6 +101,9 @@ export function densityFigure(fit: Model, truth: Model, title: string, xs?: numb
  * gating slopes are comparable with the truth's.
  */
 export function voronoiFigure(fit: Model, truth: Model, cells: number[][], title: string): Figure {
+  // written in the slope beta1: a gate without one (gaussian) is refused, naming the gate
+  requireLinearGating(definitionOf(fit.gate), 'voronoiFigure', 'fit.gate');
+  requireLinearGating(definitionOf(truth.gate), 'voronoiFigure', 'truth.gate');
   const data: Record<string, unknown>[] = [];
   cells.forEach((cell, j) => {
     const t = truth.experts[j]!;
