@@ -6,12 +6,13 @@
 import { ModelError, show } from '../errors.js';
 import { activationGate, type ActivationGateSpec } from './activation.js';
 import type { GateDefinition } from './definition.js';
+import { gaussianGate, type GaussianGateSpec } from './gaussian.js';
 import { sigmoidGate, type SigmoidGateSpec } from './sigmoid.js';
 import { softmaxGate, type SoftmaxGateSpec } from './softmax.js';
 import { temperatureGate, type TemperatureGateSpec } from './temperature.js';
 import { topkGate, type TopKGateSpec } from './topk.js';
 
-export type GateSpec = SoftmaxGateSpec | TopKGateSpec | TemperatureGateSpec | ActivationGateSpec | SigmoidGateSpec;
+export type GateSpec = SoftmaxGateSpec | TopKGateSpec | TemperatureGateSpec | ActivationGateSpec | SigmoidGateSpec | GaussianGateSpec;
 export type GateType = GateSpec['type'];
 
 type Registry = { readonly [T in GateType]: GateDefinition<Extract<GateSpec, { type: T }>> };
@@ -22,6 +23,7 @@ export const GATES: Registry = {
   temperature: temperatureGate,
   activation: activationGate,
   sigmoid: sigmoidGate,
+  gaussian: gaussianGate,
 };
 
 /** The gate types, in registry order. */

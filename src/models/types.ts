@@ -10,6 +10,7 @@ import type { GatingParameters } from '../gates/types.js';
 import { specTau, type GateSpec } from '../gates/registry.js';
 
 export type { ActivationGateSpec } from '../gates/activation.js';
+export type { GaussianGateSpec } from '../gates/gaussian.js';
 export type { SigmoidGateSpec } from '../gates/sigmoid.js';
 export type { SoftmaxGateSpec } from '../gates/softmax.js';
 export type { TemperatureGateSpec } from '../gates/temperature.js';
@@ -17,7 +18,11 @@ export type { TopKGateSpec } from '../gates/topk.js';
 export type { GateSpec, GateType } from '../gates/registry.js';
 export { ACTIVATIONS, type Activation } from '../gates/activations.js';
 
-/** One expert with its gating parameters (beta0, beta1 of length d) and its regression (a of length d, b, nu). */
+/**
+ * One expert with its gating parameters (the gate's fields, gates/types.ts GatingParameters:
+ * beta0, beta1 of length d; the gaussian gate: beta0, c of length d, Gamma d x d and no beta1)
+ * and its regression (a of length d, b, nu).
+ */
 export interface Expert extends GatingParameters {
   /** expert slope (length d) */
   a: number[];
