@@ -31,6 +31,7 @@ import { finite, vector, type JsonObject } from '../checks.js';
 import { ModelError } from '../errors.js';
 import { cholesky } from '../numerics/cholesky.js';
 import type { GateDefinition, GatingDescription } from './definition.js';
+import type { GateGpuCode, GpuNames, GpuSecondEntry, GpuShape } from './gpu-code.js';
 import { spdMatrix } from './gating.js';
 import { LogitGate } from './logit-gate.js';
 import type { GatingParameters } from './types.js';
@@ -403,6 +404,102 @@ const GAUSSIAN_GATING: GatingDescription = {
   fromMemberships,
 };
 
+/**
+ * The f32 code of the gaussian gate (gpu-code.ts), the float64 formulas above unrolled for the
+ * shape's d: L (diagonal exp of the log entry, clamped at +-700 as on the CPU; in f32 exp
+ * overflows beyond 88, so the kernels are for covariances within e^+-88), A = L^-1 by forward
+ * substitution, P = A'A, w = A (x - c), s = A' w. Locals end in `x{i}` with the prefix `gu` (logit)
+ * or `gd` (derivatives).
+ */
+export function gaussianGpuCode(shape: GpuShape): GateGpuCode {
+  const { k, d } = shape;
+  const m = (d * (d + 1)) / 2;
+  const cIdx = (i: number, p: number) => k + i * d + p;
+  const lIdx = (i: number, p: number, q: number) => k + k * d + i * m + tri(p, q);
+  const ps = Array.from({ length: d }, (_, p) => p);
+  const name = (pre: string, what: string, i: number) => `${pre}${what}x${i}`;
+  /** statements defining L, A, w (and, with `full`, P and s) of expert i, and the logit `${pre}ux{i}` */
+  const prelude = (pre: string, i: number, at: GpuNames, full: boolean): string => {
+    const L = (p: number, q: number) => name(pre, `L${p}_${q}`, i);
+    const A = (p: number, q: number) => name(pre, `A${p}_${q}`, i);
+    const out: string[] = [];
+    for (const p of ps) {
+      for (let q = 0; q < p; q++) out.push(`let ${L(p, q)} = ${at.theta(lIdx(i, p, q))};`);
+      out.push(`let ${L(p, p)} = Math.exp(Math.min(Math.max(${at.theta(lIdx(i, p, p))}, -700.0), 700.0));`);
+    }
+    for (const q of ps) {
+      for (let p = q; p < d; p++) {
+        const terms = [p === q ? '1.0' : '0.0'];
+        for (let t = q; t < p; t++) terms.push(`- ${L(p, t)} * ${A(t, q)}`);
+        out.push(`let ${A(p, q)} = (${terms.join(' ')}) / ${L(p, p)};`);
+      }
+    }
+    for (const p of ps) out.push(`let ${name(pre, `r${p}`, i)} = ${at.x(p)} - ${at.theta(cIdx(i, p))};`);
+    for (const p of ps) {
+      const terms = Array.from({ length: p + 1 }, (_, t) => `${A(p, t)} * ${name(pre, `r${t}`, i)}`);
+      out.push(`let ${name(pre, `w${p}`, i)} = ${terms.join(' + ')};`);
+    }
+    if (full) {
+      for (const p of ps) {
+        const terms = Array.from({ length: d - p }, (_, j) => `${A(p + j, p)} * ${name(pre, `w${p + j}`, i)}`);
+        out.push(`let ${name(pre, `s${p}`, i)} = ${terms.join(' + ')};`);
+      }
+      for (const p of ps) {
+        for (const q of ps) {
+          const terms: string[] = [];
+          for (let t = Math.max(p, q); t < d; t++) terms.push(`${A(t, p)} * ${A(t, q)}`);
+          out.push(`let ${name(pre, `P${p}_${q}`, i)} = ${terms.join(' + ')};`);
+        }
+      }
+    }
+    const q2 = ps.map((p) => `${name(pre, `w${p}`, i)} * ${name(pre, `w${p}`, i)}`).join(' + ');
+    const logdet = ps.map((p) => ` - ${at.theta(lIdx(i, p, p))}`).join('');
+    out.push(`let ${name(pre, 'u', i)} = ${at.theta(i)}${logdet} - 0.5 * (${q2});`);
+    return out.join(' ');
+  };
+  const pairs: [number, number][] = [];
+  for (const p of ps) for (let q = 0; q <= p; q++) pairs.push([p, q]);
+  return {
+    K: k,
+    nParams: k + k * d + k * m,
+    functions: [],
+    logit: (i, at) => `${prelude('gu', i, at, false)} let u${i} = ${name('gu', 'u', i)};`,
+    derivatives: (i, at) => prelude('gd', i, at, true),
+    jacobian: (i) => {
+      const v = (what: string) => name('gd', what, i);
+      return [
+        { index: i, value: '1.0' },
+        ...ps.map((p) => ({ index: cIdx(i, p), value: v(`s${p}`) })),
+        ...pairs.map(([p, q]) => ({ index: lIdx(i, p, q), value: p === q ? `(${v(`s${p}`)} * ${v(`w${p}`)} * ${v(`L${p}_${p}`)} - 1.0)` : `${v(`s${p}`)} * ${v(`w${q}`)}` })),
+      ];
+    },
+    second: (i) => {
+      const v = (what: string) => name('gd', what, i);
+      const A = (p: number, q: number) => (p >= q ? v(`A${p}_${q}`) : '0.0');
+      const P = (p: number, q: number) => v(`P${p}_${q}`);
+      const scale = (a: number, b: number) => (a === b ? ` * ${v(`L${a}_${a}`)}` : '');
+      const entries: GpuSecondEntry[] = [];
+      for (const p of ps) for (let q = p; q < d; q++) entries.push({ a: cIdx(i, p), b: cIdx(i, q), value: `(-${P(p, q)})` });
+      for (const p of ps) {
+        for (const [a, b] of pairs) entries.push({ a: cIdx(i, p), b: lIdx(i, a, b), value: `((-${v(`s${a}`)} * ${A(b, p)} - ${v(`w${b}`)} * ${P(p, a)})${scale(a, b)})` });
+      }
+      pairs.forEach(([a, b], t) => {
+        pairs.forEach(([e, f], t2) => {
+          if (t2 < t) return;
+          let value = `((-(${v(`s${e}`)} * ${A(f, a)} + ${v(`w${f}`)} * ${P(a, e)}) * ${v(`w${b}`)} - ${v(`s${a}`)} * ${v(`w${f}`)} * ${A(b, e)}`;
+          const diag = a === b && e === f && a === e;
+          if (diag) value += ` + 1.0 / (${v(`L${a}_${a}`)} * ${v(`L${a}_${a}`)})`;
+          value += `)${scale(a, b)}${scale(e, f)}`;
+          if (diag) value += ` + ${v(`s${a}`)} * ${v(`w${a}`)} * ${v(`L${a}_${a}`)} - 1.0`;
+          value += ')'; // the generator multiplies the entry: one parenthesised expression
+          entries.push({ a: lIdx(i, a, b), b: lIdx(i, e, f), value });
+        });
+      });
+      return entries;
+    },
+  };
+}
+
 export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   type: 'gaussian',
   summary: 'gaussian gate (CRPE-GMoE): G_i(x) = exp(beta0_i) N(x | c_i, Gamma_i) / sum_j exp(beta0_j) N(x | c_j, Gamma_j)',
@@ -417,4 +514,5 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   translation: () => 'intercept',
   startScale: () => 1,
   examples: () => [{ spec: { type: 'gaussian' }, tau: 'known' }],
+  gpu: (_spec, shape) => gaussianGpuCode(shape),
 };

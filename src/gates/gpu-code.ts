@@ -59,6 +59,11 @@ export interface GpuShape {
 export interface GateGpuCode {
   /** experts kept at each x: k (dense), or fewer, the K largest `rank` scores (ties: lower index) */
   readonly K: number;
+  /**
+   * Optional: the length of theta where it is not k + k d (+ 1 with tau free), the linear gates'
+   * (beta0, beta1, log tau); the gaussian gate has k + k d + k d(d+1)/2
+   */
+  readonly nParams?: number;
   /** helper functions the emitted code calls */
   readonly functions: readonly GpuFunction[];
   /** Statements defining `u{i}`, the logit of expert i at the point (G = softmax of the u's). */

@@ -45,7 +45,8 @@ const NAMES: GpuNames = { theta: (j) => `meta[o + ${j}]`, x: (p) => `x${p}`, inv
 
 /** Length of the packed gate parameter vector (gates/types.ts). */
 export function gateParamCount(g: GateKernelSpec): number {
-  return g.k + g.k * g.d + (g.tauFree ? 1 : 0);
+  // a gate whose theta is not (beta0, beta1, log tau) says its length (gaussian)
+  return g.code.nParams ?? g.k + g.k * g.d + (g.tauFree ? 1 : 0);
 }
 
 /**
