@@ -4,7 +4,6 @@
  * store); streaming CSV in bounded memory to a file or to standard output.
  */
 import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { formatNumber, parseDatasetCsv } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError, GatelabError, ModelError } from '../errors.js';

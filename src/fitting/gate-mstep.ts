@@ -60,10 +60,10 @@ export function gateMStep(
   options: GateMStepOptions,
   cache: GateMStepCache = { lseSum: NaN },
 ): GateMStepResult {
-  if (gate.newtonPass) return runNewtonSync(newtonSteps(gate, theta, free, options, cache), fusedEvaluator(gate, backend, theta, X, n, R, G, cache), theta);
+  if (gate.newtonPass) return runNewtonSync(newtonSteps(gate, theta, free, options, cache), fusedEvaluator(gate, backend, theta, X, n, R, G, cache));
   cache.lseSum = NaN;
   return gate.hessian
-    ? runNewtonSync(newtonSteps(gate, theta, free, options, cache), plainEvaluator(gate, backend, theta, X, n, R, G), theta)
+    ? runNewtonSync(newtonSteps(gate, theta, free, options, cache), plainEvaluator(gate, backend, theta, X, n, R, G))
     : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
 }
 
@@ -122,7 +122,8 @@ export type NewtonAnswer = NewtonStart | NewtonPoint | number;
 interface CpuEvaluator {
   start(): NewtonStart;
   trial(theta: Float64Array): NewtonPoint;
-  accept(theta: Float64Array): NewtonPoint;
+  /** the trial becomes current (newtonSteps has already written it into theta) */
+  accept(): NewtonPoint;
 }
 
 /** Double buffers of the gate pass: current (grad, H) and trial (grad, H, G). */
@@ -187,24 +188,24 @@ function plainEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Fl
       trialQ = backend.gateObjective(gate, trial, X, n, R, b.gradTrial, b.Gtrial);
       return { q: trialQ, grad: b.gradTrial, H: b.HTrial };
     },
-    accept(accepted) {
+    accept() {
       G.set(b.Gtrial);
       b.swap();
       // only an accepted point needs its Hessian (a rejected trial would waste a pass)
-      backend.gateHessian(gate, accepted, X, n, G, b.H, R);
+      backend.gateHessian(gate, theta, X, n, G, b.H, R);
       return { q: trialQ, grad: b.grad, H: b.H };
     },
   };
 }
 
 /** Drive {@link newtonSteps} with a float64 CPU evaluator, synchronously. */
-function runNewtonSync(steps: Generator<NewtonRequest, GateMStepResult, NewtonAnswer>, evaluator: CpuEvaluator, theta: Float64Array): GateMStepResult {
+function runNewtonSync(steps: Generator<NewtonRequest, GateMStepResult, NewtonAnswer>, evaluator: CpuEvaluator): GateMStepResult {
   let answer: NewtonAnswer | undefined;
   for (;;) {
     const next = answer === undefined ? steps.next(undefined as never) : steps.next(answer);
     if (next.done) return next.value;
     const request = next.value;
-    answer = request.op === 'start' ? evaluator.start() : request.op === 'trial' ? evaluator.trial(request.theta) : evaluator.accept(theta);
+    answer = request.op === 'start' ? evaluator.start() : request.op === 'trial' ? evaluator.trial(request.theta) : evaluator.accept();
   }
 }
 

@@ -326,7 +326,7 @@ export function expertStatsSource(g: GateKernelSpec, n: number, F: number): stri
  */
 export function gatePassSource(g: GateKernelSpec, n: number, F: number): string {
   const { k, d, code } = g;
-  const { W, P, tabG } = metaLayout(g, F);
+  const { W, tabG } = metaLayout(g, F);
   const C = Math.ceil(n / CHUNK);
   // J_ia as a local: the entry whose index is a (0 elsewhere)
   const jac = (v: 'a' | 'b', i: number): string => {

@@ -7,7 +7,7 @@
  */
 
 import type { GatingParameters } from '../gates/types.js';
-import { specTau, type GateSpec } from '../gates/registry.js';
+import type { GateSpec } from '../gates/registry.js';
 
 export type { ActivationGateSpec } from '../gates/activation.js';
 export type { GaussianGateSpec } from '../gates/gaussian.js';
@@ -67,6 +67,4 @@ export function modelDim(model: Model): number {
 }
 
 /** The gate temperature where the gate has one (the temperature trait), else undefined. */
-export function gateTau(gate: GateSpec): number | undefined {
-  return specTau(gate);
-}
+export { specTau as gateTau } from '../gates/registry.js';

@@ -4,7 +4,7 @@
  *   experts[1].nu: -0.2 is not a variance; must be > 0
  *   gate.K: 4 exceeds the number of experts (2); must be an integer in 1..2
  */
-import { finite, isObject, noUnknownKeys, object, positive, vector, type JsonObject } from '../checks.js';
+import { finite, isObject, noUnknownKeys, object, vector } from '../checks.js';
 import { ModelError, show } from '../errors.js';
 import type { GatingDescription } from '../gates/definition.js';
 import { gatingOf, LINEAR_GATING } from '../gates/gating.js';
@@ -16,8 +16,6 @@ import {
   type InputSpec,
   type Model,
 } from './types.js';
-
-type Obj = JsonObject;
 
 /**
  * One expert: the gate's gating fields (GateDefinition.gating: beta0, beta1 for the linear gates;

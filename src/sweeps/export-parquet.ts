@@ -6,7 +6,6 @@
  * hyparquet-writer (pure JavaScript, Snappy-compressed); read by DuckDB, pyarrow/pandas and R arrow.
  */
 import { lstatSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { parquetWriteBuffer, type BasicType, type ColumnSource } from 'hyparquet-writer';
 import { ConfigError } from '../errors.js';
 import { tempSibling, writeAdvice } from '../files.js';
