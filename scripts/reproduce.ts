@@ -9,12 +9,28 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyseRates, formatRates, type RateRow } from '../src/analysis/index.js';
+import { readJson } from '../src/cli/io.js';
 import { progressReporter } from '../src/cli/progress.js';
 import { GatelabError } from '../src/errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../src/sweeps/config.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
 import { makeFigures } from './figures.js';
+
+/** The overview's sections by experiment name ("## name" up to the next such heading), or none. */
+function previousSections(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return out;
+  }
+  const parts = text.split(/^(?=## )/m).slice(1);
+  // each part ends with the newline that joining the overview's lines adds after it
+  for (const part of parts) out.set(part.slice(3, part.indexOf('\n')).trim(), part.replace(/\n$/, ''));
+  return out;
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -26,10 +42,17 @@ async function main(): Promise<number> {
   const only = values.only ? new Set(values.only.split(',')) : undefined;
   const files = readdirSync('experiments').filter((f) => f.endsWith('.json')).sort();
   const overview: string[] = [`# Slope tables, ${variant} variant`, '', 'Made by `npm run reproduce' + (variant === 'full' ? ' -- --full' : '') + '`. Verdicts compare the bootstrap CI of the slope with the predicted slope and its log-corrected reference.', ''];
+  const overviewPath = join('figures', `rates-${variant}.md`);
+  // with --only, the sections of the experiments not run are kept from the existing overview
+  const kept = only ? previousSections(overviewPath) : new Map<string, string>();
   const t0 = Date.now();
   for (const file of files) {
-    const config = parseExperimentConfig(JSON.parse(readFileSync(join('experiments', file), 'utf8')), file);
-    if (only && !only.has(config.name)) continue;
+    const config = parseExperimentConfig(readJson(join('experiments', file), 'experiment config'), file);
+    if (only && !only.has(config.name)) {
+      const section = kept.get(config.name);
+      if (section !== undefined) overview.push(section);
+      continue;
+    }
     const dir = defaultResultsDir(config.name, variant);
     const summary = await runSweep(config, variant, dir, {
       workers,
@@ -45,7 +68,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${config.name}: ${rates.filter((r) => r.verdict === 'consistent').length} consistent of ${withPrediction.length} predicted slope fits -> ${out}\n`);
   }
   mkdirSync('figures', { recursive: true });
-  writeFileSync(join('figures', `rates-${variant}.md`), overview.join('\n'));
+  writeFileSync(overviewPath, overview.join('\n'));
   if (!only) await makeFigures(variant);
   process.stderr.write(`reproduce (${variant}): done in ${((Date.now() - t0) / 1000).toFixed(0)} s; overview in figures/rates-${variant}.md\n`);
   return 0;

@@ -93,7 +93,7 @@ test('SQUAREM lands on plain EM\'s fixed point on an exact-specified fit', () =>
   // accuracy, and parameter gaps of order sqrt(2 * 4e-6 / lambda_min), lambda_min ~ n * 1e-3 = 5
   // here: about 1.3e-3 absolute in the flattest direction, so 2e-3 relative to (|value| + 1)
   assert.ok(Math.abs(plain.fit.loglik - fast.fit.loglik) < 4e-6, `${plain.fit.loglik} vs ${fast.fit.loglik}`);
-  const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1, ...e.a, e.b, e.nu]);
+  const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1!, ...e.a, e.b, e.nu]);
   assert.ok(maxRelativeError(flat(plain.model), flat(fast.model)) < 2e-3, `${flat(plain.model)} vs ${flat(fast.model)}`);
 });
 

@@ -81,7 +81,7 @@ for (const c of CASES.filter((c) => ['softmax', 'temperature tau known', 'activa
     assert.ok(Math.abs(em.fit.loglik - mle.fit.loglik) < 1e-8 * Math.abs(em.fit.loglik), `${em.fit.loglik} vs ${mle.fit.loglik}`);
     // and the same parameters: a gap delta in L of 4e-6 nats allows parameter gaps of about
     // sqrt(2 delta / lambda_min) with lambda_min the smallest information eigenvalue; 1e-3 is loose
-    const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1, ...e.a, e.b, e.nu]);
+    const flat = (m: Model) => m.experts.flatMap((e) => [e.beta0, ...e.beta1!, ...e.a, e.b, e.nu]);
     assert.ok(maxRelativeError(flat(em.model), flat(mle.model)) < 1e-3, `${flat(em.model)} vs ${flat(mle.model)}`);
   });
 }
@@ -155,7 +155,7 @@ test('fitMoE under top-K keeps the selection of every data point (EM cannot dese
   const data = sample(TOPK, 2000, new Rng(4));
   const result = fitMoE(data, { k: 3, gate: { type: 'topk', K: 2, rankBy: 'slope' } }, { type: 'nearTruth', truth: TOPK, noise: 0.3, seed: 2 });
   // slope order decides the selection in d = 1: it must be the start's order
-  const order = (m: Model) => m.experts.map((e) => e.beta1[0]!).map((_, i, s) => s.filter((v) => v < s[i]!).length);
+  const order = (m: Model) => m.experts.map((e) => e.beta1![0]!).map((_, i, s) => s.filter((v) => v < s[i]!).length);
   const start = fitMoE(data, { k: 3, gate: TOPK.gate, maxIterations: 0 }, { type: 'nearTruth', truth: TOPK, noise: 0.3, seed: 2 });
   assert.deepEqual(order(result.model), order(start.model));
   assert.equal(result.fit.stopReason, 'converged');
@@ -167,7 +167,7 @@ test('temperature with tau free: the likelihood is exactly constant along the ra
   const scaled = (c: number): Model => ({
     ...truth,
     gate: { type: 'temperature', tau: 0.5 * c },
-    experts: truth.experts.map((e) => ({ ...e, beta0: c * e.beta0, beta1: e.beta1.map((v) => c * v) })),
+    experts: truth.experts.map((e) => ({ ...e, beta0: c * e.beta0, beta1: e.beta1!.map((v) => c * v) })),
   });
   const L1 = logLikelihood(truth, data);
   for (const c of [0.1, 2, 30]) assert.ok(Math.abs(logLikelihood(scaled(c), data) - L1) < 1e-10 * Math.abs(L1));

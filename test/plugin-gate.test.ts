@@ -23,7 +23,7 @@ class PlainSoftmax extends SoftmaxGate {
 
 test('runEM fits a gate without Hessian (L-BFGS M-step): monotone, and the same maximum as Newton', () => {
   const data = sample(DEMYS, 3000, new Rng(21));
-  const start = { ...DEMYS, experts: DEMYS.experts.map((e) => ({ ...e, beta0: e.beta0 + 0.3, beta1: [e.beta1[0]! * 0.9], b: e.b + 0.1 })) };
+  const start = { ...DEMYS, experts: DEMYS.experts.map((e) => ({ ...e, beta0: e.beta0 + 0.3, beta1: [e.beta1![0]! * 0.9], b: e.b + 0.1 })) };
   const run = (gate: Gate) => {
     const theta = gate.pack(start.experts, start.gate);
     const free = Int32Array.from([0, 2]); // beta0_1, beta1_1 (expert 2 is the reference)

@@ -33,11 +33,11 @@ function exactMoments(model: Model): { mean: number; variance: number; pz: numbe
   for (let t = 0; t < m; t++) {
     const x = low + ((high - low) * (t + 0.5)) / m;
     // independent gate evaluation (no library code): softmax or top-K by slope
-    const s = model.experts.map((e) => e.beta0 + e.beta1[0]! * x);
+    const s = model.experts.map((e) => e.beta0 + e.beta1![0]! * x);
     let keep = model.experts.map(() => true);
     if (model.gate.type === 'topk') {
       const K = model.gate.K;
-      const order = model.experts.map((e, i) => [e.beta1[0]! * x, i] as const).sort((p, q) => q[0] - p[0] || p[1] - q[1]);
+      const order = model.experts.map((e, i) => [e.beta1![0]! * x, i] as const).sort((p, q) => q[0] - p[0] || p[1] - q[1]);
       keep = model.experts.map((_, i) => order.slice(0, K).some(([, j]) => j === i));
     }
     const mx = Math.max(...s.filter((_, i) => keep[i]));
@@ -100,7 +100,7 @@ test('sample(d = 2 softmax) agrees with an independent simple sampler (two-sampl
   const y2: number[] = [];
   for (let r = 0; r < n; r++) {
     const x = [-1 + 2 * rng.uniform(), -1 + 2 * rng.uniform()];
-    const s = SOFTMAX_D2.experts.map((e) => e.beta0 + e.beta1[0]! * x[0]! + e.beta1[1]! * x[1]!);
+    const s = SOFTMAX_D2.experts.map((e) => e.beta0 + e.beta1![0]! * x[0]! + e.beta1![1]! * x[1]!);
     const w = s.map((v) => Math.exp(v));
     const tot = w.reduce((p, q) => p + q, 0);
     let u = rng.uniform() * tot;

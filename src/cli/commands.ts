@@ -318,7 +318,7 @@ experts by EM from a near-truth start (noise 0.1), and prints the fit and its Vo
       (m) => `demo: the fit of n = ${n} points cannot be scored (${m.replace(/^voronoiLoss: /, '')}); too few points for this model: use a larger --n (default 5000)`,
     );
     const row = (label: string, m: Model) =>
-      m.experts.map((e, i) => `${label} expert ${i + 1}: beta0 ${e.beta0.toFixed(3)}  beta1 ${e.beta1.map((x) => x.toFixed(3)).join(',')}  a ${e.a.map((x) => x.toFixed(3)).join(',')}  b ${e.b.toFixed(3)}  nu ${e.nu.toFixed(4)}`);
+      m.experts.map((e, i) => `${label} expert ${i + 1}: beta0 ${e.beta0.toFixed(3)}  beta1 ${e.beta1!.map((x) => x.toFixed(3)).join(',')}  a ${e.a.map((x) => x.toFixed(3)).join(',')}  b ${e.b.toFixed(3)}  nu ${e.nu.toFixed(4)}`);
     io.out(
       [
         `gatelab demo: n = ${n}, seed = ${seed}, [DEMYS] model, EM from a near-truth start`,

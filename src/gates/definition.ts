@@ -28,8 +28,18 @@ export interface GateTraits {
    * beta / tau is identifiable, and sweeps report the ratio errors (the temperature gate).
    */
   readonly tauRay: boolean;
-  /** default loss exponents of multi-atom cells (losses/exponents.ts): the softmax or the temperature family */
-  readonly multiExponents: 'softmax' | 'temperature';
+  /**
+   * default loss exponents of multi-atom cells (losses/exponents.ts): the softmax or the
+   * temperature family, or 'none' where no over-specified theorem is encoded (the gaussian gate):
+   * a multi-atom cell then needs `exponents.multi` from the caller
+   */
+  readonly multiExponents: 'softmax' | 'temperature' | 'none';
+}
+
+/** An expert's gating atom: the intercept (the mass is exp(intercept)) and the location vector. */
+export interface GatingAtom {
+  intercept: number;
+  location: number[];
 }
 
 /** One per-expert gating field of a model file (models.md, "Experts"). */
@@ -68,8 +78,14 @@ export interface GatingDescription {
    * `normal` in a fixed order, beta0 first).
    */
   perturb(e: GatingParameters, s: number, normal: () => number): GatingParameters;
-  /** The coordinates of an expert's gating atom apart from beta0 (linear: beta1; gaussian: c, vech(Gamma)). */
-  atom(e: GatingParameters): number[];
+  /**
+   * An expert's gating atom for the Voronoi losses (losses.md, "Gating atoms"): coordinates in
+   * which the gate's logit is intercept + location . phi(x) for fixed features phi, so that the
+   * invariances of G (a common function added to every logit) are common translations of
+   * (intercept, location). Linear gates: (beta0, beta1). Gaussian gate: the natural coordinates
+   * of its concave quadratic logit (kappa, (Gamma^-1 c, vech Gamma^-1)).
+   */
+  atom(e: GatingParameters): GatingAtom;
   /**
    * Optional: data-driven gating parameters from cluster memberships R (n x k, rows summing to 1)
    * of the inputs X (n x d); without it the random start fits a softmax gate to R (starts.ts).

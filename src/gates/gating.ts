@@ -43,9 +43,9 @@ export const LINEAR_GATING: GatingDescription = {
   // draws: beta0, then each coordinate of beta1 (the order of nearTruth starts before the gating fields were gate-defined)
   perturb: (e, s, normal) => {
     const beta0 = e.beta0 + s * normal();
-    return { beta0, beta1: e.beta1.map((v) => v + s * normal()) };
+    return { beta0, beta1: e.beta1!.map((v) => v + s * normal()) }; // adopted: beta1 present
   },
-  atom: (e) => e.beta1,
+  atom: (e) => ({ intercept: e.beta0, location: e.beta1! }), // parsed or adopted: beta1 present
 };
 
 /** The gating description of a gate definition (the linear default where it declares none). */

@@ -20,8 +20,16 @@
  * and for a log-diagonal coordinate the chain rule L_aa (first) and L_aa L_ee (second) plus the
  * first derivative on the diagonal of the Hessian.
  *
- * Identifiability: a common shift of every beta0 leaves G unchanged (the reference start pins the
- * last expert's beta0 at 0); c and Gamma have no invariance and nothing of them is pinned.
+ * Identifiability: u_i(x) = kappa_i + h_i' x - x' P_i x / 2 is a concave quadratic in x, with
+ * natural coordinates P_i = Gamma_i^-1, h_i = P_i c_i, kappa_i = beta0_i - 1/2 log det Gamma_i
+ * - 1/2 c_i' P_i c_i, a bijection of (beta0_i, c_i, Gamma_i). G is a softmax of these logits, so
+ * adding one quadratic t + s'x - x'Sx/2 to every logit (every P_i + S staying positive definite)
+ * leaves G unchanged: under the conditional likelihood p(y|x) only the differences between the
+ * experts' quadratics are identified, a (d+1)(d+2)/2-dimensional invariance (3 for d = 1), not
+ * only the common shift of beta0. (In the joint model of CRPE-GMoE, where x is itself drawn from
+ * the mixture, c and Gamma are identified; gatelab fits p(y|x) with x from the input design.)
+ * The reference start pins only the last expert's beta0 at 0; the Voronoi losses compare the
+ * natural coordinates, aligned by a common translation like the softmax gate's (gating atom).
  *
  * A model file's expert: {"beta0", "c": [d], "Gamma": [[d x d]], "a", "b", "nu"}. The softmax form
  * {"beta0", "beta1"} is also read, exactly: a softmax gate is the gaussian gate with Gamma_i = I,
@@ -30,7 +38,7 @@
 import { finite, vector, type JsonObject } from '../checks.js';
 import { ModelError } from '../errors.js';
 import { cholesky } from '../numerics/cholesky.js';
-import type { GateDefinition, GatingDescription } from './definition.js';
+import type { GateDefinition, GatingAtom, GatingDescription } from './definition.js';
 import type { GateGpuCode, GpuNames, GpuSecondEntry, GpuShape } from './gpu-code.js';
 import { spdMatrix } from './gating.js';
 import { LogitGate } from './logit-gate.js';
@@ -49,6 +57,45 @@ function tri(p: number, q: number): number {
 }
 
 /** The lower Cholesky factor of a d x d matrix (row-major), or a ModelError naming `path`. */
+/**
+ * The gating atom of the Voronoi losses in natural coordinates: intercept kappa = beta0 - 1/2 log
+ * det Gamma - 1/2 c' P c and location (P c, vech P) with P = Gamma^-1 (vech: the lower triangle
+ * row by row, P_pq for q <= p), so that u(x) = kappa + (P c)' x - x' P x / 2.
+ * @example
+ *   naturalAtom(0, [1], [[0.5]]) // => { intercept: 0.5 log 2 - 1 = -0.6534, location: [2, 2] }
+ */
+export function naturalAtom(beta0: number, c: readonly number[], Gamma: readonly (readonly number[])[]): GatingAtom {
+  const d = c.length;
+  const L = choleskyOf(Gamma, d, 'Gamma');
+  // P = Gamma^-1 = A' A with A = L^-1 (forward substitution, column by column)
+  const A = new Float64Array(d * d);
+  for (let q = 0; q < d; q++) {
+    for (let p = q; p < d; p++) {
+      let v = p === q ? 1 : 0;
+      for (let t = q; t < p; t++) v -= L[p * d + t]! * A[t * d + q]!;
+      A[p * d + q] = v / L[p * d + p]!;
+    }
+  }
+  const P = (p: number, q: number): number => {
+    let v = 0;
+    for (let t = Math.max(p, q); t < d; t++) v += A[t * d + p]! * A[t * d + q]!;
+    return v;
+  };
+  let logdet = 0;
+  for (let p = 0; p < d; p++) logdet += 2 * Math.log(L[p * d + p]!);
+  const h: number[] = [];
+  for (let p = 0; p < d; p++) {
+    let v = 0;
+    for (let q = 0; q < d; q++) v += P(p, q) * c[q]!;
+    h.push(v);
+  }
+  let cPc = 0;
+  for (let p = 0; p < d; p++) cPc += c[p]! * h[p]!;
+  const vech: number[] = [];
+  for (let p = 0; p < d; p++) for (let q = 0; q <= p; q++) vech.push(P(p, q));
+  return { intercept: beta0 - 0.5 * logdet - 0.5 * cPc, location: [...h, ...vech] };
+}
+
 function choleskyOf(Gamma: readonly (readonly number[])[], d: number, path: string): Float64Array {
   const f = cholesky(Gamma.flat(), d);
   if (!f.ok) throw new ModelError(`${path}: is not positive definite (pivot ${f.failedPivot} is ${f.failedValue}); must be symmetric positive definite`);
@@ -395,11 +442,8 @@ const GAUSSIAN_GATING: GatingDescription = {
     }
     return { beta0, c, Gamma: fromFactor(L, d) } as GatingParameters;
   },
-  atom(e: GatingParameters): number[] {
-    const d = e.c!.length;
-    const vech: number[] = [];
-    for (let p = 0; p < d; p++) for (let q = 0; q <= p; q++) vech.push(e.Gamma![p]![q]!);
-    return [...e.c!, ...vech];
+  atom(e: GatingParameters): GatingAtom {
+    return naturalAtom(e.beta0, e.c!, e.Gamma!);
   },
   fromMemberships,
 };
@@ -504,14 +548,17 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   type: 'gaussian',
   summary: 'gaussian gate (CRPE-GMoE): G_i(x) = exp(beta0_i) N(x | c_i, Gamma_i) / sum_j exp(beta0_j) N(x | c_j, Gamma_j)',
   keys: ['type'],
-  // a common shift of beta0 leaves G unchanged; c and Gamma have no invariance ('none' in the
-  // beta1 slot, which names the gate's other gating parameters)
-  traits: { temperature: false, reference: { beta0: 'shift', beta1: 'none' }, tauRay: false, multiExponents: 'softmax' },
+  // a common shift of beta0 leaves G unchanged (pinned in starts; 'none' in the beta1 slot: nothing
+  // of c and Gamma is pinned); the common quadratic of the logits is aligned by the losses
+  // (translation 'full' of the natural gating atom)
+  // multiExponents 'none': exact-specified and singleton cells take exponent 1 (parametric rates);
+  // the over-specified exponents of a Gaussian-gated MoE are not encoded here
+  traits: { temperature: false, reference: { beta0: 'shift', beta1: 'none' }, tauRay: false, multiExponents: 'none' },
   gating: GAUSSIAN_GATING,
   parse: () => ({ type: 'gaussian' }),
   create: (_spec, k, d) => new GaussianGate(k, d),
   describe: () => 'gaussian',
-  translation: () => 'intercept',
+  translation: () => 'full',
   startScale: () => 1,
   examples: () => [{ spec: { type: 'gaussian' }, tau: 'known' }],
   gpu: (_spec, shape) => gaussianGpuCode(shape),

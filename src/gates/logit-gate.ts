@@ -134,7 +134,7 @@ export abstract class LogitGate implements Gate {
     for (let i = 0; i < k; i++) {
       const e = experts[i]!;
       theta[i] = e.beta0;
-      for (let p = 0; p < d; p++) theta[k + i * d + p] = e.beta1[p]!;
+      for (let p = 0; p < d; p++) theta[k + i * d + p] = e.beta1![p]!; // linear gating (the gaussian gate packs its own)
     }
     if (this.logTauIndex >= 0) theta[this.logTauIndex] = Math.log(this.specTau(spec));
     return theta;

@@ -24,7 +24,7 @@ export interface GatingParameters {
   /** gating intercept (gaussian gate: log pi_i up to a common shift) */
   beta0: number;
   /** gating slope (length d); absent for a gate whose gating has no slope (gaussian) */
-  beta1: number[];
+  beta1?: number[];
   /** gaussian gate: the centre c_i (length d) */
   c?: number[];
   /** gaussian gate: the covariance Gamma_i (d x d, symmetric positive definite) */

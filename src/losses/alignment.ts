@@ -11,6 +11,7 @@
  * its piecewise-linear form in s = exp(t0) ({@link Structure}, {@link valueAt}).
  */
 import type { Expert, Model } from '../models/types.js';
+import type { AtomExpert } from './validate.js';
 import { NumericalError } from '../errors.js';
 import { definitionOf } from '../gates/registry.js';
 import { nelderMead } from '../numerics/nelder-mead.js';
@@ -66,8 +67,8 @@ export interface Structure {
 
 /** What the alignment search reads of a loss problem (voronoi-loss.ts's Problem has these). */
 export interface AlignmentProblem {
-  fit: readonly Expert[];
-  truth: readonly Expert[];
+  fit: readonly AtomExpert[];
+  truth: readonly AtomExpert[];
   /** input dimension (the length of t1) */
   d: number;
   /** exp(beta0*_j) of every true atom */
@@ -247,7 +248,7 @@ export function align(
  * for the loss, degenerate for a per-atom rate (that atom's error would read 0 in every fit). A
  * documented choice (docs/losses.md).
  */
-export function errorShift(fit: readonly Expert[], truth: readonly Expert[], cells: readonly (readonly number[])[], shift: GateShift, mode: Exclude<ShiftMode, 'auto'>): GateShift {
+export function errorShift(fit: readonly AtomExpert[], truth: readonly AtomExpert[], cells: readonly (readonly number[])[], shift: GateShift, mode: Exclude<ShiftMode, 'auto'>): GateShift {
   const d = shift.t1.length;
   const t1 = new Array<number>(d).fill(0);
   if (mode === 'full') {

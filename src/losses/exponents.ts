@@ -4,15 +4,18 @@
  */
 import { gateDefinition } from '../gates/registry.js';
 import type { GateType } from '../models/types.js';
-import { ConfigError, show } from '../errors.js';
+import { ConfigError, NumericalError, show } from '../errors.js';
 import { rbar } from './rbar.js';
 import { checkOptionKeys } from './validate.js';
 
 /**
  * One exponent: a number > 0, or `'rbar'` / `'rbar/2'`, resolved per cell as rbar(|A_j|) or
- * rbar(|A_j|) / 2 (which throws a NumericalError for cells of 4 or more atoms).
+ * rbar(|A_j|) / 2 (which throws a NumericalError for cells of 4 or more atoms). `'unknown'` is
+ * never given by a caller: it is the default of a gate with no encoded over-specified exponents
+ * (multiExponents 'none', the gaussian gate), and resolving it throws a NumericalError that asks
+ * for `exponents.multi`.
  */
-export type ExponentValue = number | 'rbar' | 'rbar/2';
+export type ExponentValue = number | 'rbar' | 'rbar/2' | 'unknown';
 
 /** Exponents of one atom's term: ||dbeta1||^beta1 + ||da||^a + |db|^b + |dnu|^nu (+ |dtau|^tau). */
 export interface BlockExponents {
@@ -60,15 +63,20 @@ const ONES: BlockExponents = Object.freeze({ beta1: 1, a: 1, b: 1, nu: 1, tau: 1
  *   `{beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2'}` ([DEMYS] D2; tau unused: 1).
  * - the temperature family (activation, temperature): exact and singleton all 1; multi-atom cells
  *   `{beta1: 2, tau: 2, a: 2, b: 'rbar', nu: 'rbar/2'}` ([TEMP], our reading, see rates.md).
+ * - 'none' (the gaussian gate, whose beta1 block is the gating atom (c, vech Gamma)): exact and
+ *   singleton all 1; multi-atom cells 'unknown' (pass `exponents.multi`).
  *
  * @example
  *   defaultExponents('softmax').multi // => { beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2', tau: 1 }
  */
 export function defaultExponents(gate: GateType): ResolvedExponents {
+  const family = gateDefinition(gate).traits.multiExponents;
   const multi: BlockExponents =
-    gateDefinition(gate).traits.multiExponents === 'temperature'
+    family === 'temperature'
       ? { beta1: 2, a: 2, b: 'rbar', nu: 'rbar/2', tau: 2 }
-      : { beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2', tau: 1 };
+      : family === 'none'
+        ? { beta1: 'unknown', a: 'unknown', b: 'unknown', nu: 'unknown', tau: 1 }
+        : { beta1: 'rbar', a: 'rbar/2', b: 'rbar', nu: 'rbar/2', tau: 1 };
   return { exact: { ...ONES }, singleton: { ...ONES }, multi };
 }
 
@@ -100,6 +108,13 @@ export function resolveExponents(fn: string, gate: GateType, user: LossExponents
  * @throws {NumericalError} when a value is 'rbar' or 'rbar/2' and m >= 4 (rbar unknown)
  */
 export function numericExponents(e: BlockExponents, m: number): NumericExponents {
-  const r = (v: ExponentValue): number => (v === 'rbar' ? rbar(m) : v === 'rbar/2' ? rbar(m) / 2 : v);
+  const r = (v: ExponentValue): number => {
+    if (v === 'unknown') {
+      throw new NumericalError(
+        `a cell of ${m} fitted atoms has no encoded exponent for this gate (no over-specified theorem is encoded for it); pass exponents.multi (numbers > 0, "rbar" or "rbar/2") to choose them`,
+      );
+    }
+    return v === 'rbar' ? rbar(m) : v === 'rbar/2' ? rbar(m) / 2 : v;
+  };
   return { beta1: r(e.beta1), a: r(e.a), b: r(e.b), nu: r(e.nu), tau: r(e.tau) };
 }

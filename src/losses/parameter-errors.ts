@@ -5,7 +5,7 @@ import type { Expert, Model } from '../models/types.js';
 import { ConfigError, NumericalError, show } from '../errors.js';
 import { numericExponents, resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import { assignCells, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
-import { checkBoolean, checkChoice, checkModels, checkOptionKeys, tauDifference } from './validate.js';
+import { checkBoolean, checkChoice, checkModels, checkOptionKeys, lossExperts, tauDifference, type AtomExpert } from './validate.js';
 
 /** One value per parameter block (`tau` only where tau was fitted); null for an empty cell. */
 export interface BlockErrors {
@@ -69,7 +69,7 @@ export interface AtomErrors extends BlockErrors {
 export interface GateShift {
   /** intercept shift; -Infinity is allowed (every fitted weight exp(beta0_i + t0) is then 0) */
   t0: number;
-  /** slope shift, length d */
+  /** slope shift, the length of the gating atom's location: d for the linear gates (beta1), d + d(d+1)/2 for the gaussian gate */
   t1: number[];
 }
 
@@ -113,8 +113,8 @@ function weightedMean(w: readonly number[], d: readonly number[], r: number): nu
  * the aligned fit). `exps(m)` gives the weighting exponents of a cell of m >= 1 atoms.
  */
 export function atomErrors(
-  fit: readonly Expert[],
-  truth: readonly Expert[],
+  fit: readonly AtomExpert[],
+  truth: readonly AtomExpert[],
   cells: readonly (readonly number[])[],
   shift: GateShift | undefined,
   dtau: number | undefined,
@@ -137,10 +137,13 @@ export function atomErrors(
       w.push(Math.exp(f.beta0 - top));
       let sb = 0;
       let sa = 0;
+      // beta1 is the gating atom (lossExperts): its own length, d for the linear gates
       for (let c = 0; c < t.beta1.length; c++) {
         const db = f.beta1[c]! + (t1 ? t1[c]! : 0) - t.beta1[c]!;
-        const da = f.a[c]! - t.a[c]!;
         sb += db * db;
+      }
+      for (let c = 0; c < t.a.length; c++) {
+        const da = f.a[c]! - t.a[c]!;
         sa += da * da;
       }
       d.beta1.push(Math.sqrt(sb));
@@ -209,16 +212,18 @@ export function atomErrors(
 export function parameterErrors(fit: Model, truth: Model, opts?: ParameterErrorOptions): AtomErrors[] {
   const fn = 'parameterErrors';
   checkOptionKeys(fn, opts, ['metric', 'tauFitted', 'shift', 'exponents']);
-  const d = checkModels(fn, fit, truth);
+  checkModels(fn, fit, truth);
   const metric = checkChoice(fn, 'metric', opts?.metric, VORONOI_METRICS, 'euclidean');
   const tauFitted = checkBoolean(fn, 'tauFitted', opts?.tauFitted, false);
   const dtau = tauDifference(fn, fit, truth, tauFitted);
   const exps = resolveExponents(fn, fit.gate.type, opts?.exponents);
   const shift = opts?.shift;
-  if (shift !== undefined) checkShift(fn, shift, d);
-  const cells = assignCells(fit.experts, truth.experts, metric, shift?.t1);
+  const fitAtoms = lossExperts(fit);
+  const trueAtoms = lossExperts(truth);
+  if (shift !== undefined) checkShift(fn, shift, trueAtoms[0]!.beta1.length);
+  const cells = assignCells(fitAtoms, trueAtoms, metric, shift?.t1);
   const exact = fit.experts.length === truth.experts.length;
-  return atomErrors(fit.experts, truth.experts, cells, shift, dtau, (m) => {
+  return atomErrors(fitAtoms, trueAtoms, cells, shift, dtau, (m) => {
     try {
       return cellExponents(exps, exact, m);
     } catch (e) {
@@ -229,13 +234,13 @@ export function parameterErrors(fit: Model, truth: Model, opts?: ParameterErrorO
   });
 }
 
-/** Validate a {@link GateShift} for dimension d (internal). */
+/** Validate a {@link GateShift} whose t1 has d entries (internal). */
 export function checkShift(fn: string, shift: GateShift, d: number): void {
   checkOptionKeys(`${fn}: shift`, shift, ['t0', 't1']);
   if (typeof shift.t0 !== 'number' || Number.isNaN(shift.t0) || shift.t0 === Infinity) {
     throw new ConfigError(`${fn}: shift.t0: not a number < Infinity (got ${show(shift.t0)}); must be finite or -Infinity`);
   }
   if (!Array.isArray(shift.t1) || shift.t1.length !== d || !shift.t1.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    throw new ConfigError(`${fn}: shift.t1: not ${d} finite numbers (got ${show(shift.t1)}); must have input.dim = ${d} entries`);
+    throw new ConfigError(`${fn}: shift.t1: not ${d} finite numbers (got ${show(shift.t1)}); must have ${d} entries (the gating atom's location: input.dim for the linear gates)`);
   }
 }

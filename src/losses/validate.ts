@@ -6,7 +6,7 @@
  * Messages follow `src/errors.ts`: `<function>: <field>: <what is wrong> (got <value>); <allowed>`.
  */
 import type { GatingDescription } from '../gates/definition.js';
-import { gatingOf, LINEAR_GATING, requireLinearGating } from '../gates/gating.js';
+import { gatingOf, LINEAR_GATING } from '../gates/gating.js';
 import { GATES, gateDefinition, temperatureGates } from '../gates/index.js';
 import type { Expert, Model } from '../models/types.js';
 import { gateTau } from '../models/types.js';
@@ -31,7 +31,11 @@ function checkExpert(fn: string, where: string, e: Expert, d: number, gating: Ga
   };
   num('beta0', e.beta0);
   if (gating.linear) vec('beta1', e.beta1);
-  else gating.atom(e).forEach((x, c) => num(`gating atom[${c}]`, x));
+  else {
+    const atom = gating.atom(e);
+    num('gating atom intercept', atom.intercept);
+    atom.location.forEach((x, c) => num(`gating atom location[${c}]`, x));
+  }
   vec('a', e.a);
   num('b', e.b);
   num('nu', e.nu);
@@ -41,20 +45,34 @@ function checkExpert(fn: string, where: string, e: Expert, d: number, gating: Ga
   }
 }
 
-/**
- * The gating of a model's gate; with `linear` a gate whose experts have no slope beta1 (the
- * gaussian gate) is refused with a ModelError naming `<name>.gate.type` (the Voronoi losses and
- * parameter errors are written in beta1; density distances take any gate).
- */
-function modelGating(fn: string, name: string, m: Model, linear: boolean): GatingDescription {
+/** An expert as the losses see it: its gating atom in (beta0, beta1), beta1 always present (see {@link lossExperts}). */
+export type AtomExpert = Omit<Expert, 'beta1'> & { beta1: number[] };
+
+/** The gating description of a model's gate (the linear default for a gate type not registered: checked elsewhere). */
+function modelGating(m: Model): GatingDescription {
   const type: unknown = m.gate?.type;
   if (typeof type !== 'string' || !(type in GATES)) return LINEAR_GATING;
-  const def = gateDefinition(type);
-  if (linear) requireLinearGating(def, fn, `${name}.gate`);
-  return gatingOf(def);
+  return gatingOf(gateDefinition(type));
 }
 
-function checkModel(fn: string, name: string, m: Model, linear = true): number {
+/**
+ * The experts as the Voronoi losses see them (internal): each expert's gating atom (intercept,
+ * location) in the slots (beta0, beta1). For the linear gates that is (beta0, beta1) itself (the
+ * experts are returned as they are); for a gate with other gating fields it is the gate's
+ * `gating.atom` (the gaussian gate: kappa and (Gamma^-1 c, vech Gamma^-1), length d + d(d+1)/2),
+ * so cells, masses, loss terms, the alignment and per-parameter errors treat it as the softmax
+ * gate's (beta0, beta1) of its own length. Call after {@link checkModels}.
+ */
+export function lossExperts(m: Model): readonly AtomExpert[] {
+  const gating = modelGating(m);
+  if (gating.linear) return m.experts as AtomExpert[]; // checkModels checked every beta1
+  return m.experts.map((e) => {
+    const atom = gating.atom(e);
+    return { ...e, beta0: atom.intercept, beta1: atom.location };
+  });
+}
+
+function checkModel(fn: string, name: string, m: Model): number {
   if (m === null || typeof m !== 'object') {
     throw new ModelError(`${fn}: ${name}: not a model (got ${show(m)}); must be an object with gate, experts, input`);
   }
@@ -65,22 +83,31 @@ function checkModel(fn: string, name: string, m: Model, linear = true): number {
   if (!Array.isArray(m.experts) || m.experts.length === 0) {
     throw new ModelError(`${fn}: ${name}.experts: no experts (got ${show(m.experts)}); must be a non-empty array`);
   }
-  const gating = modelGating(fn, name, m, linear);
+  const gating = modelGating(m);
   m.experts.forEach((e, i) => checkExpert(fn, `${name}.experts[${i}]`, e, d, gating));
   return d;
 }
 
 /**
- * Validate a (fit, truth) pair; returns the common input dimension d.
- * @param gating 'linear' (default): both gates must have the slope beta1 (losses written in it);
- *   'any': any gate (density distances, which go through the gate's weights)
+ * Validate a (fit, truth) pair; returns the common input dimension d. Every expert's gating
+ * fields are checked by its gate's description (beta1 for the linear gates, the gating atom
+ * otherwise). The Voronoi losses compare gating atoms, so fit and truth must have the same kind
+ * of gating (a ModelError naming `fit.gate.type` otherwise).
+ * @param gating 'same' (default): fit and truth must have the same gating fields (the Voronoi
+ *   losses); 'any': any two gates (density distances, which go through the gates' weights)
  */
-export function checkModels(fn: string, fit: Model, truth: Model, gating: 'linear' | 'any' = 'linear'): number {
-  const d = checkModel(fn, 'fit', fit, gating === 'linear');
-  const dt = checkModel(fn, 'truth', truth, gating === 'linear');
+export function checkModels(fn: string, fit: Model, truth: Model, gating: 'same' | 'any' = 'same'): number {
+  const d = checkModel(fn, 'fit', fit);
+  const dt = checkModel(fn, 'truth', truth);
   if (d !== dt) {
     throw new ModelError(
       `${fn}: fit.input.dim: differs from truth.input.dim (got ${d} vs ${dt}); fit and truth must have the same input dimension`,
+    );
+  }
+  const fields = (m: Model): string => modelGating(m).fields.map((f) => f.name).join(', ');
+  if (gating === 'same' && fields(fit) !== fields(truth)) {
+    throw new ModelError(
+      `${fn}: fit.gate.type: its experts' gating fields (${fields(fit)}) differ from truth.gate's (${fields(truth)}) (got ${show(fit.gate?.type)} vs ${show(truth.gate?.type)}); the Voronoi losses compare gating atoms of one kind`,
     );
   }
   return d;

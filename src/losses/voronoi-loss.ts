@@ -20,7 +20,7 @@ import {
 } from './alignment.js';
 import { atomErrors, cellExponents, type AtomErrors, type GateShift } from './parameter-errors.js';
 import { assignCells, TIE_RTOL, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
-import { checkBoolean, checkChoice, checkModels, checkOptionKeys, tauDifference } from './validate.js';
+import { checkBoolean, checkChoice, checkModels, checkOptionKeys, lossExperts, tauDifference, type AtomExpert } from './validate.js';
 
 /** Which Voronoi loss: D1 for k = k*, D2 for k > k*. */
 export type LossKind = 'D1' | 'D2';
@@ -84,8 +84,8 @@ export interface VoronoiLossResult {
 
 interface Problem {
   kind: LossKind;
-  fit: readonly Expert[];
-  truth: readonly Expert[];
+  fit: readonly AtomExpert[];
+  truth: readonly AtomExpert[];
   d: number;
   metric: VoronoiMetric;
   dtau: number | undefined;
@@ -126,12 +126,14 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
   const dtau = tauDifference(fn, fit, truth, tauFitted);
   const gateType: GateType = fit.gate.type;
   const exps = resolveExponents(fn, gateType, opts?.exponents);
+  const fitAtoms = lossExperts(fit);
+  const trueAtoms = lossExperts(truth);
   const da = new Float64Array(k * kStar);
   const db = new Float64Array(k * kStar);
   const dnu = new Float64Array(k * kStar);
   const base = new Float64Array(k * kStar);
-  fit.experts.forEach((f, i) => {
-    truth.experts.forEach((t, j) => {
+  fitAtoms.forEach((f, i) => {
+    trueAtoms.forEach((t, j) => {
       let sa = 0;
       for (let c = 0; c < d; c++) sa += (f.a[c]! - t.a[c]!) ** 2;
       const q = i * kStar + j;
@@ -150,14 +152,15 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
     b1: new Float64Array(k),
     sizes: new Int32Array(kStar),
     kind,
-    fit: fit.experts,
-    truth: truth.experts,
-    d,
+    fit: fitAtoms,
+    truth: trueAtoms,
+    // the length of t1: the gating atom's location (d for the linear gates)
+    d: trueAtoms[0]!.beta1.length,
     metric,
     dtau,
     exps,
-    wFit: fit.experts.map((e) => Math.exp(e.beta0)),
-    massTrue: truth.experts.map((e) => Math.exp(e.beta0)),
+    wFit: fitAtoms.map((e) => Math.exp(e.beta0)),
+    massTrue: trueAtoms.map((e) => Math.exp(e.beta0)),
     cache: new Array(k + 1).fill(undefined),
   };
 }
@@ -195,7 +198,8 @@ function structure(P: Problem, t1: readonly number[] | undefined, withCells = tr
     for (let j = 0; j < kStar; j++) {
       const t = P.truth[j]!.beta1;
       let sb = 0;
-      for (let c = 0; c < P.d; c++) {
+      // the gating atom's location (lossExperts): beta1 for the linear gates
+      for (let c = 0; c < t.length; c++) {
         const v = f[c]! + (t1 ? t1[c]! : 0) - t[c]!;
         sb += v * v;
       }

@@ -2,7 +2,7 @@
  * Voronoi cells of a fitted mixing measure around the true atoms (spec: losses.md, "Voronoi cells").
  */
 import type { Expert, Model } from '../models/types.js';
-import { checkChoice, checkModels, checkOptionKeys } from './validate.js';
+import { checkChoice, checkModels, checkOptionKeys, lossExperts, type AtomExpert } from './validate.js';
 
 /**
  * Distance between a fitted atom and a true atom.
@@ -30,14 +30,16 @@ export const TIE_RTOL = 1e-12;
  * Distance between fitted atom `f` (its beta1 shifted by `t1` when given) and true atom `t`.
  * Internal building block of the cells and of the aligned loss.
  */
-export function atomDistance(f: Expert, t: Expert, metric: VoronoiMetric, t1?: readonly number[]): number {
+export function atomDistance(f: AtomExpert, t: AtomExpert, metric: VoronoiMetric, t1?: readonly number[]): number {
   let sb = 0;
   let sa = 0;
-  const d = t.beta1.length;
-  for (let c = 0; c < d; c++) {
+  // beta1 is the gating atom (its own length: d for the linear gates, see lossExperts)
+  for (let c = 0; c < t.beta1.length; c++) {
     const db = f.beta1[c]! + (t1 ? t1[c]! : 0) - t.beta1[c]!;
-    const da = f.a[c]! - t.a[c]!;
     sb += db * db;
+  }
+  for (let c = 0; c < t.a.length; c++) {
+    const da = f.a[c]! - t.a[c]!;
     sa += da * da;
   }
   const db = f.b - t.b;
@@ -51,8 +53,8 @@ export function atomDistance(f: Expert, t: Expert, metric: VoronoiMetric, t1?: r
  * Returns, for each true atom j, the ascending 0-based indices of the fitted atoms in A_j.
  */
 export function assignCells(
-  fit: readonly Expert[],
-  truth: readonly Expert[],
+  fit: readonly AtomExpert[],
+  truth: readonly AtomExpert[],
   metric: VoronoiMetric,
   t1?: readonly number[],
 ): number[][] {
@@ -79,6 +81,8 @@ export function assignCells(
  *     A_j = { i : ||theta_i - theta*_j|| <= ||theta_i - theta*_l|| for all l != j },
  *     theta_i = concat(beta1_i, a_i, b_i, nu_i)
  *
+ * For a gate whose experts have no slope beta1, its gating atom takes beta1's place (the gaussian
+ * gate: (c_i, vech Gamma_i); `GateDefinition.gating.atom`).
  * The gating intercept beta0 is not part of theta, and neither is a gate temperature tau (tau is
  * shared by all atoms, so it cannot tell atoms apart). Each fitted atom goes to exactly one cell:
  * an atom equidistant to several true atoms goes to the lowest j (losses.md **choice**; distances
@@ -102,5 +106,5 @@ export function voronoiCells(fit: Model, truth: Model, opts?: VoronoiOptions): n
   checkOptionKeys(fn, opts, ['metric']);
   checkModels(fn, fit, truth);
   const metric = checkChoice(fn, 'metric', opts?.metric, VORONOI_METRICS, 'euclidean');
-  return assignCells(fit.experts, truth.experts, metric);
+  return assignCells(lossExperts(fit), lossExperts(truth), metric);
 }

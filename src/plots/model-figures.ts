@@ -111,7 +111,7 @@ export function voronoiFigure(fit: Model, truth: Model, cells: number[][], title
       type: 'scatter',
       mode: 'markers',
       name: `true atom ${j + 1}`,
-      x: [t.beta1[0]],
+      x: [t.beta1![0]],
       y: [t.a[0]],
       marker: { symbol: 'x', size: 16, color: color(j), line: { width: 2 } },
     });
@@ -119,7 +119,7 @@ export function voronoiFigure(fit: Model, truth: Model, cells: number[][], title
       type: 'scatter',
       mode: 'markers+text',
       name: `cell of atom ${j + 1}: ${cell.length} fitted`,
-      x: cell.map((i) => fit.experts[i]!.beta1[0]),
+      x: cell.map((i) => fit.experts[i]!.beta1![0]),
       y: cell.map((i) => fit.experts[i]!.a[0]),
       text: cell.map((i) => `w=${Math.exp(fit.experts[i]!.beta0).toPrecision(2)}`),
       textposition: 'top center',
@@ -141,6 +141,7 @@ export function voronoiFigure(fit: Model, truth: Model, cells: number[][], title
 
 /** The fit with a common gating shift applied: beta0_i + t0, beta1_i + t1 (t0 = -Infinity: none). */
 export function alignFit(fit: Model, shift: { t0: number; t1: number[] }): Model {
+  requireLinearGating(definitionOf(fit.gate), 'alignFit', 'fit.gate');
   const t0 = Number.isFinite(shift.t0) ? shift.t0 : 0;
-  return { ...fit, experts: fit.experts.map((e) => ({ ...e, beta0: e.beta0 + t0, beta1: e.beta1.map((v, p) => v + (shift.t1[p] ?? 0)) })) };
+  return { ...fit, experts: fit.experts.map((e) => ({ ...e, beta0: e.beta0 + t0, beta1: e.beta1!.map((v, p) => v + (shift.t1[p] ?? 0)) })) };
 }

@@ -36,6 +36,7 @@ import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
  *   ratioErrors(truth, truth, [[0], [1]]) // => [0, 0]
  */
 export function ratioErrors(fit: Model, truth: Model, cells: number[][], exponents: readonly (number | null | undefined)[] = []): (number | null)[] {
+  // gates with a temperature are linear (beta0, beta1): beta1 is present
   const tau = gateTau(fit.gate)!;
   const tauStar = gateTau(truth.gate)!;
   const d = truth.input.dim;
@@ -45,7 +46,7 @@ export function ratioErrors(fit: Model, truth: Model, cells: number[][], exponen
     for (const i of cell) {
       const w = Math.exp(fit.experts[i]!.beta0);
       total += w;
-      for (let p = 0; p < d; p++) c[p] = c[p]! + w * (truth.experts[j]!.beta1[p]! / tauStar - fit.experts[i]!.beta1[p]! / tau);
+      for (let p = 0; p < d; p++) c[p] = c[p]! + w * (truth.experts[j]!.beta1![p]! / tauStar - fit.experts[i]!.beta1![p]! / tau);
     }
   });
   if (total > 0) for (let p = 0; p < d; p++) c[p] = c[p]! / total;
@@ -55,7 +56,7 @@ export function ratioErrors(fit: Model, truth: Model, cells: number[][], exponen
     const top = Math.max(...cell.map((i) => fit.experts[i]!.beta0));
     const errs = cell.map((i) => {
       let s = 0;
-      for (let p = 0; p < d; p++) s += (fit.experts[i]!.beta1[p]! / tau + c[p]! - truth.experts[j]!.beta1[p]! / tauStar) ** 2;
+      for (let p = 0; p < d; p++) s += (fit.experts[i]!.beta1![p]! / tau + c[p]! - truth.experts[j]!.beta1![p]! / tauStar) ** 2;
       return Math.sqrt(s);
     });
     const dmax = Math.max(...errs);

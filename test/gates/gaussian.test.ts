@@ -1,14 +1,14 @@
 /**
  * The gaussian gate (src/gates/gaussian.ts, CRPE-GMoE): its model-file form and errors, the exact
- * softmax form, sampling through the gate, the refusal of the losses written in beta1, and its
+ * softmax form, sampling through the gate, the Voronoi losses on its gating atoms, and its
  * estimator. Normalisation, gradients and Hessians against central differences and monotone EM
  * come from the conformance suite through the registry.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ModelError } from '../../src/errors.js';
+import { ConfigError, ModelError, NumericalError } from '../../src/errors.js';
 import { createGate } from '../../src/gates/index.js';
-import { densityDistance, fitMoE, logLikelihood, parseModel, Rng, sample, voronoiLoss } from '../../src/index.js';
+import { densityDistance, fitMoE, logLikelihood, parameterErrors, parseModel, Rng, sample, voronoiLoss } from '../../src/index.js';
 import { modelGate } from '../../src/models/model-gate.js';
 import type { Model } from '../../src/models/types.js';
 import { solveDamped } from '../../src/numerics/cholesky.js';
@@ -134,13 +134,101 @@ test('gaussian gate: sampled labels given x have the frequencies G(x) (binned, w
   assert.ok(Number.isFinite(logLikelihood(truth, data)));
 });
 
-test('gaussian gate: the losses written in beta1 refuse it with a ModelError naming the gate; density distances take it', () => {
+/** The truth with expert `i`'s fields replaced. */
+function edited(i: number, fields: Partial<Model['experts'][number]>): Model {
+  return { ...truth, experts: truth.experts.map((e, j) => (j === i ? { ...e, ...fields } : e)) };
+}
+
+/** The d = 1 natural coordinates by hand: kappa = beta0 - log(Gamma)/2 - c^2/(2 Gamma), h = c/Gamma, P = 1/Gamma. */
+function natural(e: Model['experts'][number]): { kappa: number; h: number; P: number } {
+  const g = e.Gamma![0]![0]!;
+  const c = e.c![0]!;
+  return { kappa: e.beta0 - 0.5 * Math.log(g) - (c * c) / (2 * g), h: c / g, P: 1 / g };
+}
+
+/** A model whose every logit gains the quadratic t + s x - S x^2 / 2 (d = 1): the same G. */
+function withCommonQuadratic(m: Model, t: number, s: number, S: number): Model {
+  return {
+    ...m,
+    experts: m.experts.map((e) => {
+      const n = natural(e);
+      const P = n.P + S;
+      const h = n.h + s;
+      const kappa = n.kappa + t;
+      const Gamma = 1 / P;
+      const c = h / P;
+      return { ...e, c: [c], Gamma: [[Gamma]], beta0: kappa + 0.5 * Math.log(Gamma) + (c * c) / (2 * Gamma) };
+    }),
+  };
+}
+
+test('gaussian gate: G is invariant under a common quadratic added to every logit (not only a beta0 shift), and the aligned loss removes it', () => {
+  const moved = withCommonQuadratic(truth, 0.7, -0.8, 1.5);
+  const xs = [-2, -1.1, 0, 0.4, 1.9];
+  const G0 = weightsAt(truth, xs);
+  const G1 = weightsAt(moved, xs);
+  for (let r = 0; r < G0.length; r++) assert.ok(Math.abs(G0[r]! - G1[r]!) < 1e-13, `weight ${r}: ${G0[r]} vs ${G1[r]}`);
+  assert.ok(Math.abs(moved.experts[0]!.c![0]! - truth.experts[0]!.c![0]!) > 0.1, 'c moved');
+  const r = voronoiLoss(moved, truth);
+  assert.ok(r.raw > 0.5, `raw ${r.raw}`);
+  assert.ok(r.aligned < 1e-9, `aligned ${r.aligned}`);
+  assert.equal(r.options.shift, 'full');
+  // the aligning shift is minus the added quadratic in natural coordinates (h, P): t1 = (0.8, -1.5)
+  assert.ok(Math.abs(r.shift.t1[0]! - 0.8) < 1e-6 && Math.abs(r.shift.t1[1]! + 1.5) < 1e-6, JSON.stringify(r.shift));
+});
+
+test('gaussian gate: D1 by hand in natural coordinates (kappa; h = Gamma^-1 c, P = Gamma^-1)', () => {
+  const same = voronoiLoss(truth, truth);
+  assert.equal(same.raw, 0);
+  assert.equal(same.aligned, 0);
+  // expert 0 moved in c and Gamma, expert 1 in a: D1 = |e^kappa'_0 - e^kappa_0| + e^kappa'_0 (|dh, dP|) + e^kappa_1 |da|
+  const fit = edited(0, { c: [-0.9], Gamma: [[0.28]] });
+  fit.experts[1] = { ...fit.experts[1]!, a: [-1.2] };
+  const t0 = natural(truth.experts[0]!);
+  const f0 = natural(fit.experts[0]!);
+  const t1 = natural(truth.experts[1]!);
+  const want = Math.abs(Math.exp(f0.kappa) - Math.exp(t0.kappa)) + Math.exp(f0.kappa) * Math.hypot(f0.h - t0.h, f0.P - t0.P) + Math.exp(t1.kappa) * 0.2;
+  const r = voronoiLoss(fit, truth);
+  assert.ok(Math.abs(r.raw - want) < 1e-13, `D1 ${r.raw} against ${want}`);
+  assert.deepEqual(r.cells, [[0], [1]]);
+  // per-parameter errors: the gating block (named beta1) is ||(dh, dP)|| (raw, no shift)
+  assert.ok(Math.abs(r.errors.raw[0]!.beta1! - Math.hypot(f0.h - t0.h, f0.P - t0.P)) < 1e-13);
+  assert.ok(Math.abs(r.errors.raw[1]!.a! - 0.2) < 1e-14);
+  // a common shift of beta0 aligns to 0 as well, and density distances take the gate
+  const shifted: Model = { ...truth, experts: truth.experts.map((e) => ({ ...e, beta0: e.beta0 + 1.5 })) };
+  assert.ok(voronoiLoss(shifted, truth).aligned < 1e-12);
+  assert.equal(densityDistance(truth, truth, { seed: 1 }).tv, 0);
+});
+
+test('gaussian gate: a split cell (D2) needs exponents.multi (no encoded over-specified theorem); with them the loss is the formula', () => {
+  const half = truth.experts[0]!.beta0 - Math.log(2);
+  const split: Model = {
+    ...truth,
+    experts: [{ ...truth.experts[0]!, beta0: half, c: [-0.8] }, { ...truth.experts[0]!, beta0: half, c: [-1.2] }, truth.experts[1]!],
+  };
   assert.throws(
-    () => voronoiLoss(truth, truth),
-    (e: unknown) => e instanceof ModelError && /^voronoiLoss: fit\.gate\.type: the gaussian gate's experts have no slope beta1 \(gating fields beta0, c, Gamma\)/.test(e.message),
+    () => voronoiLoss(split, truth, { shift: 'none' }),
+    (e: unknown) => e instanceof NumericalError && /the Voronoi cell of true atom 0 holds fitted atoms \[0,1\].*pass exponents\.multi/.test(e.message),
   );
-  const dist = densityDistance(truth, truth, { seed: 1 });
-  assert.equal(dist.tv, 0);
+  const r = voronoiLoss(split, truth, { shift: 'none', exponents: { multi: { beta1: 2, a: 2, b: 2, nu: 2 } } });
+  const t0 = natural(truth.experts[0]!);
+  const [p, q] = [natural(split.experts[0]!), natural(split.experts[1]!)];
+  const mass = Math.abs(Math.exp(p.kappa) + Math.exp(q.kappa) - Math.exp(t0.kappa));
+  const want = mass + Math.exp(p.kappa) * ((p.h - t0.h) ** 2 + (p.P - t0.P) ** 2) + Math.exp(q.kappa) * ((q.h - t0.h) ** 2 + (q.P - t0.P) ** 2);
+  assert.ok(Math.abs(r.raw - want) < 1e-13, `D2 ${r.raw} against ${want}`);
+});
+
+test('gaussian gate: the losses refuse a truth of another gating kind and a shift of the wrong length, naming the field', () => {
+  assert.throws(
+    () => parameterErrors(truth, truth, { shift: { t0: 0, t1: [1] } }),
+    (e: unknown) => e instanceof ConfigError && /^parameterErrors: shift\.t1: not 2 finite numbers/.test(e.message),
+  );
+  const softmax = parseModel({ ...TRUTH_JSON, gate: { type: 'softmax' }, experts: TRUTH_JSON.experts.map(({ beta0, a, b, nu }) => ({ beta0, beta1: [0], a, b, nu })) });
+  assert.throws(
+    () => voronoiLoss(truth, softmax),
+    (e: unknown) => e instanceof ModelError && /^voronoiLoss: fit\.gate\.type: its experts' gating fields \(beta0, c, Gamma\) differ from truth\.gate's \(beta0, beta1\)/.test(e.message),
+  );
+  assert.throws(() => voronoiLoss(edited(0, { c: [NaN] }), truth), (e: unknown) => e instanceof ModelError && /fit\.experts\[0\]/.test(e.message));
 });
 
 test('gaussian gate, d = 2: a random (k-means) start gives positive definite covariances and a finite fit', () => {

@@ -70,7 +70,7 @@ test('sigmoid gate estimator: a converged fit from a near-truth start (n = 5000)
   const grid = Float64Array.from({ length: 41 }, (_, t) => -1 + t / 20);
   const fitted = new Float64Array(41 * 3);
   const exact = new Float64Array(41 * 3);
-  createGate({ type: 'sigmoid' }, 3, 1).weights(Float64Array.from(result.model.experts.flatMap((e) => [e.beta0]).concat(result.model.experts.map((e) => e.beta1[0]!))), grid, 41, fitted);
+  createGate({ type: 'sigmoid' }, 3, 1).weights(Float64Array.from(result.model.experts.flatMap((e) => [e.beta0]).concat(result.model.experts.map((e) => e.beta1![0]!))), grid, 41, fitted);
   createGate({ type: 'sigmoid' }, 3, 1).weights(Float64Array.from([1, -0.5, 0, -3, 2, 1]), grid, 41, exact);
   let worst = 0;
   for (let t = 0; t < fitted.length; t++) worst = Math.max(worst, Math.abs(fitted[t]! - exact[t]!));

@@ -213,7 +213,7 @@ function resolvable(c: Case, models: Model[], data: { n: number; X: Float64Array
   for (const m of models) {
     for (let r = 0; r < data.n; r++) {
       const x = data.X[r]!;
-      const scores = m.experts.map((e) => e.beta1[0]! * x + (gate.rankBy === 'logit' ? e.beta0 : 0)).sort((a, b) => b - a);
+      const scores = m.experts.map((e) => e.beta1![0]! * x + (gate.rankBy === 'logit' ? e.beta0 : 0)).sort((a, b) => b - a);
       const gap = scores[gate.K - 1]! - scores[gate.K]!;
       if (gap <= 1e-4 * (1 + Math.abs(scores[gate.K]!))) keep[r] = false;
     }

@@ -26,7 +26,7 @@ export function frozen<T>(x: T): T {
 export function shifted(m: Model, t0: number, t1: number[]): Model {
   return {
     ...m,
-    experts: m.experts.map((e) => ({ ...e, beta0: e.beta0 + t0, beta1: e.beta1.map((v, c) => v + t1[c]!) })),
+    experts: m.experts.map((e) => ({ ...e, beta0: e.beta0 + t0, beta1: e.beta1!.map((v, c) => v + t1[c]!) })),
   };
 }
 
@@ -46,7 +46,7 @@ export function perturbed(m: Model, eps: number): Model {
     ...m,
     experts: m.experts.map((e, i) => ({
       beta0: e.beta0 + eps * (i + 1),
-      beta1: e.beta1.map((v, c) => v + eps * (2 - c)),
+      beta1: e.beta1!.map((v, c) => v + eps * (2 - c)),
       a: e.a.map((v, c) => v - eps * (1 + c)),
       b: e.b + eps * (i - 0.5),
       nu: e.nu * (1 + eps),

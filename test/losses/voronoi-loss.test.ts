@@ -14,7 +14,7 @@ function d1ByHand(fit: Model, truth: Model): number {
     const f = fit.experts[j]!;
     const w = Math.exp(f.beta0);
     v += Math.abs(w - Math.exp(t.beta0));
-    v += w * (dist(f.beta1, t.beta1) + dist(f.a, t.a) + Math.abs(f.b - t.b) + Math.abs(f.nu - t.nu));
+    v += w * (dist(f.beta1!, t.beta1!) + dist(f.a, t.a) + Math.abs(f.b - t.b) + Math.abs(f.nu - t.nu));
   });
   return v;
 }
@@ -25,7 +25,7 @@ function split(w1: number, w2: number, d1: Partial<Record<'beta1' | 'a' | 'b' | 
   const e = t.experts[1]!;
   const mk = (w: number, o: typeof d1): Expert => ({
     beta0: Math.log(w),
-    beta1: [e.beta1[0]! + (o.beta1 ?? 0)],
+    beta1: [e.beta1![0]! + (o.beta1 ?? 0)],
     a: [e.a[0]! + (o.a ?? 0)],
     b: e.b + (o.b ?? 0),
     nu: e.nu + (o.nu ?? 0),
@@ -387,7 +387,7 @@ test('voronoiLoss(fit, truth).errors.aligned are the parameter errors at the ali
   r.alignedCells.forEach((cell, j) => {
     for (const i of cell) {
       const w = Math.exp(f.experts[i]!.beta0);
-      num += w * (t.experts[j]!.beta1[0]! - f.experts[i]!.beta1[0]!);
+      num += w * (t.experts[j]!.beta1![0]! - f.experts[i]!.beta1![0]!);
       den += w;
     }
   });

@@ -19,7 +19,7 @@ test('randomStart on identical rows: every seed gives a finite start (no out-of-
       const model = randomStart(identical(100, 1), k, { type: 'softmax' }, new Rng(seed));
       assert.equal(model.experts.length, k);
       for (const e of model.experts) {
-        for (const v of [e.beta0, ...e.beta1, ...e.a, e.b, e.nu]) assert.ok(Number.isFinite(v), `k=${k} seed=${seed}: ${JSON.stringify(e)}`);
+        for (const v of [e.beta0, ...e.beta1!, ...e.a, e.b, e.nu]) assert.ok(Number.isFinite(v), `k=${k} seed=${seed}: ${JSON.stringify(e)}`);
       }
     }
   }

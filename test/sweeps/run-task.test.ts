@@ -32,7 +32,7 @@ function setup() {
 /** [DEMYS] truth with expert j split into atoms of the given masses and beta1 offsets. */
 function splitAtom(truth: Model, j: number, parts: [mass: number, dbeta1: number][]): Expert[] {
   const e = truth.experts[j]!;
-  return parts.map(([w, o]) => ({ ...e, beta0: e.beta0 + Math.log(w), beta1: [e.beta1[0]! + o] }));
+  return parts.map(([w, o]) => ({ ...e, beta0: e.beta0 + Math.log(w), beta1: [e.beta1![0]! + o] }));
 }
 
 test('taskRow quantities are the mass-weighted errors at the aligned t0 and least-squares t1, with .max diagnostics by cell size', () => {
@@ -109,7 +109,7 @@ test('ratioErrors: a rescaled, relabelled and shifted temperature fit has zero r
   const fit: Model = {
     ...truth,
     gate: { type: 'temperature', tau: 0.5 * c },
-    experts: [truth.experts[1]!, truth.experts[0]!].map((e) => ({ ...e, beta0: c * e.beta0, beta1: [c * e.beta1[0]! - 0.8] })),
+    experts: [truth.experts[1]!, truth.experts[0]!].map((e) => ({ ...e, beta0: c * e.beta0, beta1: [c * e.beta1![0]! - 0.8] })),
   };
   const errors = ratioErrors(fit, truth, [[1], [0]]);
   for (const v of errors) assert.ok(Math.abs(v!) < 1e-12, String(errors));
