@@ -159,3 +159,43 @@ test('top-K EM does not stick at a selection tie: it moves the coordinates that 
   assert.ok(r.fit.certificate! <= 1e-3);
   assert.ok(r.fit.loglik > -2200, String(r.fit.loglik));
 });
+
+test('polish (BHHH on the log-likelihood): from a near-truth start it never lowers L, ends with T <= scoreTol, and lands on plain EM\'s maximum (exact-specified)', async () => {
+  const { polishAt } = await import('../src/fitting/polish.js');
+  const { resolveStopping } = await import('../src/fitting/types.js');
+  const data = sample(DEMYS, 5000, new Rng(41));
+  const c: Case = { name: 'softmax', truth: DEMYS, gate: { type: 'softmax' } };
+  const { options, state } = setup(c, data, 0.3);
+  // the start itself (0 EM maps: L at the start), about 5200 nats below the maximum
+  const early = runEM(data, state, { ...options, stop: 'relative', tol: 0, accelerate: 'none', maxIterations: 0 });
+  const stopping = resolveStopping({ ...options, nuMin: 1e-4 });
+  const p = polishAt(data, state, stopping);
+  assert.equal(p.reason, 'converged');
+  assert.ok(p.T <= 1e-3, `T ${p.T}`);
+  // every accepted step raises L (polishAt accepts only L' > L)
+  assert.ok(p.L >= early.loglik && p.gain >= 0, `polish L ${p.L} from ${early.loglik}`);
+  assert.ok(p.steps >= 1 && p.gain > 1000, `${p.steps} steps gained ${p.gain}`);
+  // the same maximum as long plain EM from the same start (exact-specified: one maximum near the truth).
+  // T <= 1e-3 bounds the remaining gain at about 1e-3 nats (certificate.ts), so both ends lie within ~2e-3.
+  const { state: s2 } = setup(c, data, 0.3);
+  const long = runEM(data, s2, { ...options, stop: 'relative', tol: 0, absTol: 1e-10, accelerate: 'none', maxIterations: 20000 });
+  assert.ok(Math.abs(p.L - long.loglik) < 2e-3, `polish ${p.L} vs long EM ${long.loglik}`);
+});
+
+test('polish: the default fit of a run that stalls under EM is polished to a certified maximum; polish: "none" keeps it stalled', { timeout: 240_000 }, () => {
+  // [DEMYS] truth, k = 3, n = 3e4, seed 2 of figures/stopping-rule.md: SQUAREM crawls (L up < 1e-5
+  // nats per 1000 maps with T > 1e-3) and stalls after 2500 maps; BHHH steps then reach T <= 1e-3.
+  const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/demys-over3.json', 'utf8')), 'demys-over3');
+  const data = sample(config.truth, 30000, new Rng(2));
+  const base: FitOptions = { k: 3, gate: { type: 'softmax' }, nuMin: config.fit.nuMin };
+  const start = { type: 'nearTruth' as const, truth: config.truth, noise: 0.1, seed: 102 };
+  const none = fitMoE(data, { ...base, polish: 'none' }, start);
+  assert.equal(none.fit.stopReason, 'stalled');
+  assert.equal(none.fit.polish, undefined);
+  const polished = fitMoE(data, base, start);
+  assert.equal(polished.fit.stopReason, 'converged');
+  assert.ok(polished.fit.certificate !== null && polished.fit.certificate <= 1e-3, `T ${polished.fit.certificate}`);
+  assert.ok(polished.fit.polish && polished.fit.polish.steps >= 1 && polished.fit.polish.gain > 0, JSON.stringify(polished.fit.polish));
+  // the polish continues the same run: it ends above the stalled point by its gain (to rounding)
+  assert.ok(Math.abs(polished.fit.loglik - (none.fit.loglik + polished.fit.polish.gain)) < 1e-6, `${polished.fit.loglik} vs ${none.fit.loglik} + ${polished.fit.polish.gain}`);
+});

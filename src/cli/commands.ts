@@ -101,7 +101,7 @@ const fitCommand: Command = {
   help: `gatelab fit --data D.csv --experts k --gate G.json
             [--start S.json | --near-truth T.json --noise s --seed S [--shrink e] | --restarts r --seed S]
             [--method em|mle] [--tau known|free] [--stop score|relative] [--score-tol e]
-            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--max-iter m] [--nu-min v]
+            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--polish bhhh|none] [--max-iter m] [--nu-min v]
             [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
@@ -123,6 +123,8 @@ const fitCommand: Command = {
   --tol t              relative rule only (default 1e-6)
   --abs-tol t          relative rule only: or when |L_t - L_t-1| <= t (default off)
   --accelerate A       squarem (default: SQUAREM, monotone) or none (plain EM)
+  --polish P           bhhh (default: a stalled run is polished by Newton steps with the
+                       outer-product information until T <= score-tol) or none
   --max-iter m         at most m EM maps / L-BFGS iterations (default 10000)
   --nu-min v           variance floor (default 0.01 x the smallest variance of the truth or the start)
   --identifiability    reference (default: last expert's beta0, beta1 = 0) or free
@@ -155,6 +157,7 @@ optimisation itself (no file I/O, no start-up).`,
         tol: { type: 'string' },
         'abs-tol': { type: 'string' },
         accelerate: { type: 'string' },
+        polish: { type: 'string' },
         'max-iter': { type: 'string' },
         'nu-min': { type: 'string' },
         identifiability: { type: 'string' },
@@ -206,6 +209,7 @@ optimisation itself (no file I/O, no start-up).`,
     const stop = choiceFlag(v.stop as string | undefined, 'stop', ['score', 'relative'] as const);
     const scoreTol = numberFlag(v['score-tol'] as string | undefined, 'score-tol', (x) => x > 0, 'a number > 0');
     const accelerate = choiceFlag(v.accelerate as string | undefined, 'accelerate', ['squarem', 'none'] as const);
+    const polish = choiceFlag(v.polish as string | undefined, 'polish', ['bhhh', 'none'] as const);
     const nuMin = numberFlag(v['nu-min'] as string | undefined, 'nu-min', (x) => x > 0, 'a number > 0');
     const options: FitOptions = {
       k,
@@ -219,6 +223,7 @@ optimisation itself (no file I/O, no start-up).`,
       ...(stop ? { stop } : {}),
       ...(scoreTol !== undefined ? { scoreTol } : {}),
       ...(accelerate ? { accelerate } : {}),
+      ...(polish ? { polish } : {}),
       ...(nuMin !== undefined ? { nuMin } : {}),
     };
     const dataPath = required(v, 'data', 'fit');

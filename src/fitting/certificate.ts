@@ -24,7 +24,7 @@
  * gradient; they are left out too.
  */
 import type { Dataset } from '../data/dataset.js';
-import { inverseQuadraticForm, type InverseQuadraticOptions } from '../numerics/cholesky.js';
+import { inverseQuadraticSolve, type InverseQuadraticOptions } from '../numerics/cholesky.js';
 import type { PackedState } from './state.js';
 
 /** Unit diagonal, then an absolute pivot floor 1e-13 with ridge retries from 1e-12 (20 tries). */
@@ -70,6 +70,9 @@ export class CertificateWorkspace {
  * The score statistic T at the state's parameters, from the responsibilities R (n x k) of an
  * E-step at those parameters, and the gate weights G (n x k) there.
  * @param nuMin the variance floor of the fit (a variance within 1e-9 relative of it is "on the floor")
+ * @param direction optional output (length = the MLE vector's): the Newton step with the OPG
+ *   information, J^-1 g on the coordinates used and 0 on those left out (the BHHH direction of
+ *   polish.ts; T = g' direction / 2)
  * @example
  *   // after an E-step at `state` that filled R:
  *   const { T } = scoreStatistic(data, state, R, G, 1e-3);  // T <= 1e-3: within about 1e-3 nats of a maximum
@@ -81,6 +84,7 @@ export function scoreStatistic(
   G: Float64Array,
   nuMin: number,
   ws: CertificateWorkspace = new CertificateWorkspace(state),
+  direction?: Float64Array,
 ): Certificate {
   const { n, d, X, Y } = data;
   const { gate, theta, free, experts } = state;
@@ -145,7 +149,12 @@ export function scoreStatistic(
     if (u < F && gate.selective && blockedBySelection(gate, theta, X, n, R, free[u]!, g[u]!, ws)) continue;
     use.push(u);
   }
-  return { T: 0.5 * quadraticInverse(J, g, P, use), used: use.length, score: g };
+  const solved = quadraticInverse(J, g, P, use, direction !== undefined);
+  if (direction) {
+    direction.fill(0);
+    use.forEach((u, a) => (direction[u] = solved.x[a]!));
+  }
+  return { T: 0.5 * solved.form, used: use.length, score: g };
 }
 
 /**
@@ -163,13 +172,13 @@ function blockedBySelection(gate: PackedState['gate'], theta: Float64Array, X: F
 }
 
 /**
- * g' J^-1 g over the coordinates `use` (J symmetric, upper triangle filled), by a Cholesky factor
+ * g' J^-1 g over the coordinates `use` (J symmetric, upper triangle filled), and J^-1 g when asked, by a Cholesky factor
  * of the Jacobi-scaled J (numerics/cholesky.ts: unit diagonal, so one ridge suits every block's
  * scale); a direction J cannot resolve (rank deficiency by rounding) gets the ridge.
  */
-function quadraticInverse(J: Float64Array, g: Float64Array, P: number, use: number[]): number {
+function quadraticInverse(J: Float64Array, g: Float64Array, P: number, use: number[], wantSolution: boolean): { form: number; x: Float64Array } {
   const m = use.length;
-  if (m === 0) return 0;
+  if (m === 0) return { form: 0, x: new Float64Array(0) };
   const A = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
     for (let c = a; c < m; c++) {
@@ -178,5 +187,5 @@ function quadraticInverse(J: Float64Array, g: Float64Array, P: number, use: numb
       A[a * m + c] = J[Math.min(ua, uc) * P + Math.max(ua, uc)]!;
     }
   }
-  return inverseQuadraticForm(A, Float64Array.from(use, (u) => g[u]!), m, CERTIFICATE_SOLVE);
+  return inverseQuadraticSolve(A, Float64Array.from(use, (u) => g[u]!), m, CERTIFICATE_SOLVE, wantSolution);
 }

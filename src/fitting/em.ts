@@ -20,8 +20,10 @@
  * of the remaining gain in nats, at most scoreTol. It is computed only where the last step gained
  * at most scoreTol (a necessary condition for being within scoreTol of the maximum of a monotone
  * climb), and after a failed check the next one waits 1, 2, 4, ... up to 16 EM-map evaluations.
- * A run that crawls (L up by less than 1e-2 scoreTol over 1000 EM maps while T > scoreTol) stops
- * as 'stalled', not converged (Run.stalled).
+ * A run that crawls (L up by less than 1e-2 scoreTol over 1000 EM maps while T > scoreTol) is
+ * polished by BHHH steps on the log-likelihood (polish.ts; option `polish`, default 'bhhh', not for
+ * selective gates): 'converged' when T <= scoreTol after it, else it stops as 'stalled'
+ * (Run.stalled, Run.afterStall).
  * 'relative' is the [DEMYS] authors' rule |L_t - L_{t-1}| <= tol |L_{t-1}| (or <= absTol).
  * The returned parameters are those of the last E-step, so `loglik` is exactly their likelihood.
  */
@@ -31,6 +33,7 @@ import type { Dataset } from '../data/dataset.js';
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { gateMStep } from './gate-mstep.js';
+import { polishAt, type PolishResult } from './polish.js';
 import { packMle, unpackMle } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
 import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
@@ -52,6 +55,8 @@ export interface EngineResult {
   evaluations: number;
   /** SQUAREM extrapolations accepted and refused (0 and 0 for plain EM) */
   extrapolations: { accepted: number; refused: number };
+  /** the polish of a stalled run (polish.ts): accepted steps and nats gained; null when none ran */
+  polish: { steps: number; gain: number } | null;
 }
 
 /** Relative size of a log-likelihood decrease that counts as rounding, not a real decrease. */
@@ -65,10 +70,12 @@ export const STALL_FRACTION = 0.01;
  * What an EM run asks of the backend that holds its data (the request protocol of the drivers
  * below, written once for every backend): an E-step at the current parameters (answer: L), the
  * M-step from the last E-step (answer ignored), the score statistic T at the current parameters
- * after an E-step there (answer: T, float64). The CPU answers at once ({@link runEM}); the GPU
+ * after an E-step there (answer: T, float64), the polish of a stalled run in float64 on the host
+ * (polish.ts; answer: T at the polished point, the host keeps the PolishResult in `polished`; the
+ * driver runs an E-step after it). The CPU answers at once ({@link runEM}); the GPU
  * engine answers the requests of many fits with one kernel pass (gpu/batched-em.ts).
  */
-export type EmRequest = { op: 'estep' } | { op: 'mstep' } | { op: 'certificate' };
+export type EmRequest = { op: 'estep' } | { op: 'mstep' } | { op: 'certificate' } | { op: 'polish' };
 
 /** A driver of one EM run: yields requests, receives their answers, returns the run's result. */
 export type EmRun = Generator<EmRequest, EngineCore, number>;
@@ -82,6 +89,8 @@ export interface EmHost {
   setVector(v: Float64Array): void;
   /** the parameters changed outside the M-step (a restore): cached gate weights are stale */
   invalidate(): void;
+  /** the result of the last 'polish' request (set by whoever answers it) */
+  polished: PolishResult | null;
 }
 
 /** The EM map and the E-step over one state on the CPU, with its buffers (no allocation per iteration). */
@@ -95,6 +104,7 @@ class EmMachine implements EmHost {
   private readonly logWeightsAt: (row: number, out: Float64Array) => void;
   private readonly certificateWs: CertificateWorkspace;
   floorHits: boolean[];
+  polished: PolishResult | null = null;
 
   constructor(
     readonly data: Dataset,
@@ -155,6 +165,11 @@ class EmMachine implements EmHost {
     if (request.op === 'mstep') {
       this.mstep();
       return 0;
+    }
+    if (request.op === 'polish') {
+      this.polished = polishAt(this.data, this.state, this.stopping);
+      this.gValid = false;
+      return this.polished.T;
     }
     return this.certificate();
   }
@@ -280,6 +295,7 @@ class Run {
   accepted = 0;
   refused = 0;
   loglik = -Infinity;
+  polish: { steps: number; gain: number } | null = null;
   private good: ReturnType<typeof copyState> | null = null;
   /** L at every STALL_WINDOW/2 EM maps, for the stall rule */
   private checkpoints: number[] = [];
@@ -330,6 +346,25 @@ class Run {
     return T !== null && T > this.stopping.scoreTol && c[c.length - 1]! - c[c.length - 3]! < STALL_FRACTION * this.stopping.scoreTol;
   }
 
+  /**
+   * What a stalled run does: with `polish: 'bhhh'` (and a gate that is not selective) the host
+   * polishes it (polish.ts), then one E-step there puts the point on the path; 'converged' if
+   * T <= scoreTol there, else 'stalled'. With 'none', 'stalled' at once.
+   */
+  *afterStall(): Generator<EmRequest, CoreResult, number> {
+    if (this.stopping.polish === 'none' || this.host.state.gate.selective) return this.finish('stalled', this.stopper.certificate);
+    const T = yield { op: 'polish' };
+    const p = this.host.polished;
+    if (p) {
+      this.evaluations += p.evaluations;
+      this.polish = { steps: p.steps, gain: p.gain };
+    }
+    this.host.invalidate();
+    const L = yield* this.evaluate();
+    if (!Number.isFinite(L)) return yield* this.fail(L);
+    return this.finish(T <= this.stopping.scoreTol ? 'converged' : 'stalled', T);
+  }
+
   /** Stop with a numerical failure: back to the last finite point (its E-step is redone). */
   *fail(L: number): Generator<EmRequest, CoreResult, number> {
     this.warnings.push(nonFiniteWarning(L, this.maps));
@@ -353,6 +388,7 @@ class Run {
       lastChange: this.stopper.lastChange,
       evaluations: this.evaluations,
       extrapolations: { accepted: this.accepted, refused: this.refused },
+      polish: this.polish,
     };
   }
 }
@@ -366,7 +402,7 @@ function* plainEM(host: EmHost, stopping: ResolvedStopping, rounding: EngineRoun
   for (;;) {
     if (yield* run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
     if (run.maps >= stopping.maxIterations) return run.finish('maxIterations', run.stopper.certificate);
-    if (run.stalled()) return run.finish('stalled', run.stopper.certificate);
+    if (run.stalled()) return yield* run.afterStall();
     yield* run.map();
     previous = L;
     L = yield* run.evaluate();
@@ -388,7 +424,7 @@ function* squarem(host: EmHost, stopping: ResolvedStopping, rounding: EngineRoun
     const L = yield* run.evaluate();
     if (!Number.isFinite(L)) return yield* run.fail(L);
     if (yield* run.stopper.check(L, previous)) return run.finish('converged', run.stopper.certificate);
-    if (run.stalled()) return run.finish('stalled', run.stopper.certificate);
+    if (run.stalled()) return yield* run.afterStall();
     return L;
   };
   for (;;) {

@@ -30,7 +30,7 @@ export const MAX_EXPERTS = 10000;
 export const MAX_RESTARTS = 1000;
 
 const OPTION_KEYS = [
-  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'maxIterations', 'nuMin',
+  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'polish', 'maxIterations', 'nuMin',
   'nuMinFactor', 'gateSteps', 'gateTol', 'trace',
 ];
 
@@ -91,6 +91,9 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   }
   if (options.accelerate !== undefined && options.accelerate !== 'squarem' && options.accelerate !== 'none') {
     throw new ConfigError(`accelerate: ${show(options.accelerate)} is not an accelerator; must be "squarem" (default) or "none"`);
+  }
+  if (options.polish !== undefined && options.polish !== 'bhhh' && options.polish !== 'none') {
+    throw new ConfigError(`polish: ${show(options.polish)} is not a polish; must be "bhhh" (default) or "none"`);
   }
   if (options.nuMinFactor !== undefined) {
     const f = positiveNumber(options.nuMinFactor, 'nuMinFactor');
@@ -272,6 +275,7 @@ export function bestFit(
       nuFloorHits: r.nuFloorHits,
       decreases: r.decreases,
       warnings: r.warnings,
+      ...(r.polish ? { polish: r.polish } : {}),
       ...(opts.trace ? { trace: r.trace } : {}),
       ...(runs.length > 1
         ? {

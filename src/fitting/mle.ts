@@ -169,5 +169,6 @@ export function runMLE(data: Dataset, state: PackedState, options: FitOptions, b
     lastChange,
     evaluations,
     extrapolations: { accepted: 0, refused: 0 },
+    polish: null,
   };
 }

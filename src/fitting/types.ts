@@ -17,6 +17,7 @@ export interface ResolvedStopping {
   tol: number;
   absTol: number;
   accelerate: 'squarem' | 'none';
+  polish: 'bhhh' | 'none';
   maxIterations: number;
   nuMin: number;
 }
@@ -29,6 +30,7 @@ export function resolveStopping(options: FitOptions): ResolvedStopping {
     tol: options.tol ?? 1e-6,
     absTol: options.absTol ?? 0,
     accelerate: options.accelerate ?? 'squarem',
+    polish: options.polish ?? 'bhhh',
     maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS,
     nuMin: options.nuMin ?? 1e-10,
   };
@@ -68,6 +70,12 @@ export interface FitOptions {
    * or 'none' (plain EM). MLE ignores it.
    */
   accelerate?: 'squarem' | 'none';
+  /**
+   * what a stalled EM run does ('score' rule only): 'bhhh' (default) polishes by Newton steps with
+   * the outer-product information on the log-likelihood until T <= scoreTol (fitting/polish.ts;
+   * not for selective gates); 'none' stops as 'stalled'
+   */
+  polish?: 'bhhh' | 'none';
   /** maximum EM-map evaluations (EM) or L-BFGS iterations (MLE) (default 10000) */
   maxIterations?: number;
   /**
@@ -123,6 +131,8 @@ export interface FitInfo {
   restartStops?: StopReason[];
   /** max - min of the starts' final log-likelihoods (nats): 0 when every start found the same maximum */
   restartSpread?: number;
+  /** the polish of a stalled run (fitting/polish.ts), when one ran: accepted BHHH steps and the nats they gained */
+  polish?: { steps: number; gain: number };
   /** where the fit ran (set by fitMany; the log-likelihood is always a float64 evaluation) */
   backend?: 'cpu' | 'gpu';
 }

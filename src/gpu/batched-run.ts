@@ -22,6 +22,7 @@ import { newtonSteps, ROUNDING, type GateMStepCache, type GateMStepResult, type 
 import { packMle } from '../fitting/mle.js';
 import type { PackedState } from '../fitting/state.js';
 import { resolveStopping, type FitOptions } from '../fitting/types.js';
+import { polishAt, type PolishResult } from '../fitting/polish.js';
 import { BatchEngine, F32_ROUNDING, Q_NOISE, type BatchFit, type GpuBatchData } from './batched-em.js';
 import type { GpuContext } from './context.js';
 
@@ -32,6 +33,7 @@ class GpuFit implements EmHost {
   stats: Float64Array | null = null;
   floorHits: boolean[];
   readonly cache: GateMStepCache = { lseSum: NaN };
+  polished: PolishResult | null = null;
   constructor(
     readonly state: PackedState,
     private readonly nuMin: number,
@@ -82,9 +84,15 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
   try {
     for (let f = 0; f < F; f++) advance(f, undefined);
     while (pending.some((r) => r !== null)) {
-      // 1. certificates, in float64 on the host (a fit may ask again only after an E-step)
+      // 1. certificates and polishes, in float64 on the host (a fit may ask again only after an E-step)
       for (let f = 0; f < F; f++) {
         if (pending[f]?.op === 'certificate') advance(f, certificateAt(hosts[f]!.host!, hosts[f]!.state, stopping));
+        else if (pending[f]?.op === 'polish') {
+          // the polish of a stalled fit, in float64 on the host (polish.ts); its next E-step is on the device
+          const p = polishAt(hosts[f]!.host!, hosts[f]!.state, stopping);
+          hosts[f]!.polished = p;
+          advance(f, p.T);
+        }
       }
       // 2. M-steps from each fit's last E-step (its responsibilities are still on the device)
       const inMStep = pending.map((r) => r?.op === 'mstep');

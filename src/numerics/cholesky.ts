@@ -185,11 +185,39 @@ export interface InverseQuadraticOptions extends CholeskyOptions {
  *   inverseQuadraticForm(Float64Array.from([4, 0, 0, 16]), Float64Array.from([2, 4]), 2) // => 2 (= 4/4 + 16/16)
  */
 export function inverseQuadraticForm(A: Float64Array, b: ArrayLike<number>, m: number, options: InverseQuadraticOptions = {}): number {
-  if (m === 0) return 0;
+  return inverseQuadraticSolve(A, b, m, options, false).form;
+}
+
+/**
+ * The quadratic form b' A^-1 b of {@link inverseQuadraticForm} and, with `wantSolution`, the
+ * solution x = A^-1 b of the same factorisation (with `jacobi`: x = D (D A D)^-1 D b, the ridge
+ * acting on the scaled system):
+ *
+ *     A (+ ridge) = L L',   z = L^-1 b,   form = ||z||^2,   x = L^-T z
+ *
+ * @param A row-major m x m (not modified; with `jacobi` only its upper triangle is read)
+ * @param b length m
+ * @param m the order; 0 gives form 0 and an empty x
+ * @param options the {@link CholeskyOptions} and `jacobi`
+ * @param wantSolution whether to compute x (default true)
+ * @returns `{ form, x }` (x empty when not asked for)
+ * @example
+ *   inverseQuadraticSolve(Float64Array.from([4, 0, 0, 16]), Float64Array.from([2, 4]), 2, { jacobi: true })
+ *   // => { form: 2, x: [0.5, 0.25] }
+ */
+export function inverseQuadraticSolve(
+  A: Float64Array,
+  b: ArrayLike<number>,
+  m: number,
+  options: InverseQuadraticOptions = {},
+  wantSolution = true,
+): { form: number; x: Float64Array } {
+  if (m === 0) return { form: 0, x: new Float64Array(0) };
   let M: ArrayLike<number> = A;
   let rhs: ArrayLike<number> = b;
+  let scale: Float64Array | null = null;
   if (options.jacobi) {
-    const scale = new Float64Array(m);
+    scale = new Float64Array(m);
     for (let a = 0; a < m; a++) scale[a] = 1 / Math.sqrt(A[a * m + a]!);
     const S = new Float64Array(m * m);
     for (let a = 0; a < m; a++) {
@@ -201,11 +229,15 @@ export function inverseQuadraticForm(A: Float64Array, b: ArrayLike<number>, m: n
       }
     }
     M = S;
-    rhs = Float64Array.from({ length: m }, (_, a) => b[a]! * scale[a]!);
+    const sc = scale;
+    rhs = Float64Array.from({ length: m }, (_, a) => b[a]! * sc[a]!);
   }
   const { L } = cholesky(M, m, options);
   const z = forwardSubstitute(L, rhs, m);
-  let total = 0;
-  for (let i = 0; i < m; i++) total += z[i]! * z[i]!;
-  return total;
+  let form = 0;
+  for (let i = 0; i < m; i++) form += z[i]! * z[i]!;
+  if (!wantSolution) return { form, x: new Float64Array(0) };
+  const x = backSubstitute(L, z, m);
+  if (scale) for (let a = 0; a < m; a++) x[a] = x[a]! * scale[a]!;
+  return { form, x };
 }
