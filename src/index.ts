@@ -18,6 +18,8 @@ export {
   type GateDefinition,
   type GateOptions,
   type GateTraits,
+  gateParameterCount,
+  type GateParameterCount,
 } from './gates/index.js';
 export { modelGate, modelLogWeights, modelWeights } from './models/model-gate.js';
 export { sample, SAMPLE_TAG } from './sampling/index.js';
@@ -43,6 +45,32 @@ export {
   type StopReason,
 } from './fitting/index.js';
 export * from './losses/index.js';
+export {
+  argminK,
+  criteria,
+  defaultOmega,
+  dendrogram,
+  dendrogramSupport,
+  dicValue,
+  MAX_SELECT_K,
+  mergeAtoms,
+  mergeDistance,
+  parameterCount,
+  responsibilities,
+  selectK,
+  type Atom,
+  type Criteria,
+  type Dendrogram,
+  type DendrogramLevel,
+  type DendrogramMerge,
+  type DendrogramOptions,
+  type KFit,
+  type MergeDistanceOptions,
+  type ParameterCount,
+  type Responsibilities,
+  type Selection,
+  type SelectKOptions,
+} from './selection/index.js';
 export {
   analyseRates,
   formatRates,
