@@ -12,6 +12,7 @@ import { analyseRates, formatRates, type RateRow } from '../src/analysis/index.j
 import { progressReporter } from '../src/cli/progress.js';
 import { GatelabError } from '../src/errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../src/sweeps/config.js';
+import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
 import { makeFigures } from './figures.js';
@@ -28,7 +29,10 @@ async function main(): Promise<number> {
   const overview: string[] = [`# Slope tables, ${variant} variant`, '', 'Made by `npm run reproduce' + (variant === 'full' ? ' -- --full' : '') + '`. Verdicts compare the bootstrap CI of the slope with the predicted slope and its log-corrected reference.', ''];
   const t0 = Date.now();
   for (const file of files) {
-    const config = parseExperimentConfig(JSON.parse(readFileSync(join('experiments', file), 'utf8')), file);
+    const json: unknown = JSON.parse(readFileSync(join('experiments', file), 'utf8'));
+    // selection configs ("kind": "select") run with gatelab select-sweep, not as rate sweeps
+    if (isSelectConfig(json)) continue;
+    const config = parseExperimentConfig(json, file);
     if (only && !only.has(config.name)) continue;
     const dir = defaultResultsDir(config.name, variant);
     const summary = await runSweep(config, variant, dir, {

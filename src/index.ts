@@ -77,10 +77,26 @@ export {
   loglogFit,
   perNSummary,
   referenceSlope,
+  formatSelectionFrequencies,
+  selectionFrequencies,
+  wilsonInterval,
+  type SelectionFrequency,
   type RateRow,
   type Verdict,
 } from './analysis/index.js';
 export { parseExperimentConfig, resolveNGrid } from './sweeps/config.js';
+export {
+  isSelectConfig,
+  parseSelectConfig,
+  readSelectRows,
+  runSelectSweep,
+  runSelectTask,
+  selectTasks,
+  type SelectExperimentConfig,
+  type SelectRow,
+  type SelectSweepSummary,
+  type SelectVariant,
+} from './sweeps/select-sweep.js';
 export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } from './sweeps/sweep.js';
 export { readStore } from './sweeps/store.js';
 export { describeMissing, readResults, type MergedResults } from './sweeps/merged-store.js';
@@ -94,11 +110,14 @@ export {
   alignFit,
   chromiumPath,
   convergenceFigure,
+  criteriaFigure,
+  dendrogramFigure,
   densityFigure,
   figuresToHtml,
   gateWeightsFigure,
   parameterPanels,
   renderImages,
+  selectionFrequencyFigure,
   voronoiFigure,
   type Figure,
   type ImageJob,

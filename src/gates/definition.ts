@@ -127,6 +127,15 @@ export interface GateDefinition<S extends { type: string } = { type: string }> {
    * no exact merge) means the dendrogram does not apply to the gate.
    */
   mixingTemperature?(spec: S): number;
+  /**
+   * Optional: exact invariances of G in the packed theta that depend on the spec, beyond those of
+   * the traits (reference shifts, tauRay): directions counted out of the free parameters
+   * (gates/parameters.ts). E.g. an activation gate with a homogeneous sigma (identity, relu) and
+   * tau free: (beta1, tau) -> c (beta1, tau) leaves sigma(beta1.x) / tau unchanged; the gaussian
+   * gate: adding one quadratic in x to every logit (a common change of the c_i and Gamma_i).
+   * Called for k >= 2, in dimension d.
+   */
+  invariances?(spec: S, d: number, tauFree: boolean): readonly { count: number; why: string }[];
 }
 
 /** One spec of a gate with how its temperature is fitted. */

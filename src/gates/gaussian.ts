@@ -504,8 +504,9 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   type: 'gaussian',
   summary: 'gaussian gate (CRPE-GMoE): G_i(x) = exp(beta0_i) N(x | c_i, Gamma_i) / sum_j exp(beta0_j) N(x | c_j, Gamma_j)',
   keys: ['type'],
-  // a common shift of beta0 leaves G unchanged; c and Gamma have no invariance ('none' in the
-  // beta1 slot, which names the gate's other gating parameters)
+  // a common shift of beta0 leaves G unchanged; nothing of c and Gamma is pinned ('none' in the
+  // beta1 slot, which names the gate's other gating parameters; their local invariance, a common
+  // quadratic in the logits, is counted by `invariances` below)
   traits: { temperature: false, reference: { beta0: 'shift', beta1: 'none' }, tauRay: false, multiExponents: 'softmax' },
   gating: GAUSSIAN_GATING,
   parse: () => ({ type: 'gaussian' }),
@@ -515,4 +516,9 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   startScale: () => 1,
   examples: () => [{ spec: { type: 'gaussian' }, tau: 'known' }],
   gpu: (_spec, shape) => gaussianGpuCode(shape),
+  // log(exp(beta0_i) N(x | c_i, Gamma_i)) is a quadratic in x with 1 + d + d (d + 1) / 2
+  // coefficients, a smooth bijection of (beta0_i, c_i, Gamma_i): adding one quadratic to every
+  // logit (small enough to keep each Gamma_i positive definite) leaves G unchanged. The beta0 part
+  // is the reference shift; the rest is a local invariance of c and Gamma counted out here.
+  invariances: (_spec, d) => [{ count: d + (d * (d + 1)) / 2, why: `a common quadratic in x added to every logit (a joint change of the c_i and Gamma_i)` }],
 };

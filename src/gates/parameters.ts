@@ -8,11 +8,15 @@
  *          - d [reference.beta1 = 'shift'] (a common shift of every beta1: d)
  *          - d [reference.beta1 = 'zero' and identifiability 'reference'] (beta1_k = 0 pinned by convention)
  *          - [tauRay and tau free]        ((beta0, beta1, tau) -> c (beta0, beta1, tau) leaves G unchanged: 1)
+ *          - the gate's own invariances (GateDefinition.invariances: an activation gate with a
+ *            homogeneous sigma, identity or relu, and tau free: 1; the gaussian gate: a common
+ *            quadratic in x added to every logit, d + d (d + 1) / 2)
  *
  * and p_gate = 0 for k = 1 (a normalised gate over one expert is the constant 1). Fixed settings
  * of a spec (top-K's K, its ranking rule, a known tau, an activation) are not parameters: they are
  * not estimated, so they are not counted. A free tau counts 1 where it is identifiable (the
- * activation gate) and 0 on the temperature gate, where only beta / tau is identifiable.
+ * activation gate with tanh, sigmoid or gelu) and 0 where only beta / tau is (the temperature gate,
+ * the activation gate with identity or relu).
  */
 import { ConfigError } from '../errors.js';
 import { definitionOf, type GateSpec } from './registry.js';
@@ -66,6 +70,10 @@ export function gateParameterCount(
   if (tauRay && tauFree) {
     free -= 1;
     removed.push('1: log tau, on the ray c (beta0, beta1, tau) that leaves G unchanged');
+  }
+  for (const inv of def.invariances?.(spec, d, tauFree) ?? []) {
+    free -= inv.count;
+    removed.push(`${inv.count}: ${inv.why}`);
   }
   return { free, packed, removed };
 }
