@@ -1,6 +1,6 @@
 /** `gatelab select` (choose k on one data set) and `gatelab select-sweep` (how often each criterion finds k*). */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { formatSelectionFrequencies, selectionFrequencies } from '../analysis/selection-frequency.js';
 import { ConfigError, GatelabError, ModelError, RunError } from '../errors.js';
 import type { FitOptions } from '../fitting/types.js';
@@ -151,7 +151,7 @@ The dendrogram (softmax and temperature gates): docs/selection.md.`,
     io.err(selectionTable(selection));
     io.out(json);
     if (typeof v.figures === 'string') {
-      const title = `${dataPath} (n = ${data.n})`;
+      const title = `${basename(dataPath)} (n = ${data.n})`;
       const figures = [criteriaFigure(selection, title), ...(selection.dendrogram ? [dendrogramFigure(selection.dendrogram, title)] : [])];
       await writeFigures(v.figures, figures, `gatelab select: ${title}`, '', io);
     }
