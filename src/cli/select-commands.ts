@@ -1,6 +1,6 @@
 /** `gatelab select` (choose k on one data set) and `gatelab select-sweep` (how often each criterion finds k*). */
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { formatSelectionFrequencies, selectionFrequencies } from '../analysis/selection-frequency.js';
 import { ConfigError, GatelabError, ModelError, RunError } from '../errors.js';
 import type { FitOptions } from '../fitting/types.js';
@@ -37,12 +37,24 @@ export function selectionTable(s: Selection): string {
   return out.join('\n') + '\n';
 }
 
-/** Write figures to DIR/index.html (plotly.min.js copied beside DIR's parent once) and PNGs where Chromium is installed. */
+/**
+ * The plotly.min.js an HTML page in `dir` uses, as a relative path: the nearest one in a folder
+ * above `dir` (figures/plotly.min.js for figures/<name>/ and figures/<name>/<sub>/), else a copy
+ * made beside `dir`.
+ */
+function plotlyFor(dir: string): string {
+  const start = resolve(dir);
+  for (let up = dirname(start), depth = 1; depth <= 4 && up !== dirname(up); up = dirname(up), depth++) {
+    if (existsSync(join(up, 'plotly.min.js'))) return relative(start, join(up, 'plotly.min.js')).split(sep).join('/');
+  }
+  copyPlotly(join(dirname(start), 'plotly.min.js'));
+  return '../plotly.min.js';
+}
+
+/** Write figures to DIR/index<suffix>.html (offline: a relative plotly.min.js) and PNGs where Chromium is installed. */
 async function writeFigures(dir: string, figures: Figure[], title: string, suffix: string, io: Io): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const plotly = join(dirname(dir), 'plotly.min.js');
-  if (!existsSync(plotly)) copyPlotly(plotly);
-  writeText(join(dir, `index${suffix}.html`), figuresToHtml(figures, title, { plotlySrc: '../plotly.min.js' }), '--figures');
+  writeText(join(dir, `index${suffix}.html`), figuresToHtml(figures, title, { plotlySrc: plotlyFor(dir) }), '--figures');
   try {
     await renderImages(figures.map((figure) => ({ figure, path: join(dir, `${figure.name}${suffix}.png`), format: 'png' as const, scale: 1.5 })));
     io.err(`figures: ${figures.length} figures -> ${dir}/index${suffix}.html and PNG\n`);

@@ -58,6 +58,12 @@ test('top-K: k starts at K, the dendrogram is null with the reason; bad options 
   assert.equal(s.dendrogram, null);
   assert.match(s.dendrogramNote!, /topk gate has no exact merge/);
   assert.equal(s.chosen.dic, null);
+  // split: false runs no warm start (its candidate is null); the default runs one for k > kMin
+  const soft = sample(SEPARATED, 300, new Rng(3));
+  const noSplit = selectK(soft, { gate: { type: 'softmax' }, kMax: 2, seed: 1, restarts: 1, split: false, fit: { maxIterations: 50 } });
+  assert.equal(noSplit.k[1]!.candidates.split, null);
+  const withSplit = selectK(soft, { gate: { type: 'softmax' }, kMax: 2, seed: 1, restarts: 1, fit: { maxIterations: 50 } });
+  assert.equal(typeof withSplit.k[1]!.candidates.split, 'number');
   const bad = (options: Record<string, unknown>, field: RegExp) =>
     assert.throws(() => selectK(data, { gate: { type: 'softmax' }, kMax: 2, seed: 1, ...options } as never), (e: unknown) => e instanceof ConfigError && field.test(e.message));
   bad({ kMax: 0 }, /^kMax: 0 is not allowed/);
