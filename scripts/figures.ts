@@ -6,7 +6,7 @@
  * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
  * Without Chromium the HTML is still written and the PNGs are skipped with a message.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.js';
@@ -15,9 +15,14 @@ import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
 import { defaultResultsDir, lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
 import { describeMissing, listStores, readResults } from '../src/sweeps/merged-store.js';
+import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 
 export async function makeFigures(variant: 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
-  const names = readdirSync('experiments').filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  // selection configs ("kind": "select") draw their own figures (gatelab select-sweep --figures)
+  const names = readdirSync('experiments')
+    .filter((f) => f.endsWith('.json') && !isSelectConfig(JSON.parse(readFileSync(join('experiments', f), 'utf8'))))
+    .map((f) => f.slice(0, -5))
+    .sort();
   mkdirSync('figures', { recursive: true });
   copyPlotly(join('figures', 'plotly.min.js'));
   const jobs: ImageJob[] = [];

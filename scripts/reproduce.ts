@@ -13,6 +13,7 @@ import { readJson } from '../src/cli/io.js';
 import { progressReporter } from '../src/cli/progress.js';
 import { GatelabError } from '../src/errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../src/sweeps/config.js';
+import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
 import { makeFigures } from './figures.js';
@@ -47,7 +48,10 @@ async function main(): Promise<number> {
   const kept = only ? previousSections(overviewPath) : new Map<string, string>();
   const t0 = Date.now();
   for (const file of files) {
-    const config = parseExperimentConfig(readJson(join('experiments', file), 'experiment config'), file);
+    const json = readJson(join('experiments', file), 'experiment config');
+    // selection configs ("kind": "select") run with gatelab select-sweep, not as rate sweeps
+    if (isSelectConfig(json)) continue;
+    const config = parseExperimentConfig(json, file);
     if (only && !only.has(config.name)) {
       const section = kept.get(config.name);
       if (section !== undefined) overview.push(section);

@@ -18,6 +18,8 @@ export {
   type GateDefinition,
   type GateOptions,
   type GateTraits,
+  gateParameterCount,
+  type GateParameterCount,
 } from './gates/index.js';
 export { modelGate, modelLogWeights, modelWeights } from './models/model-gate.js';
 export { sample, SAMPLE_TAG } from './sampling/index.js';
@@ -44,15 +46,57 @@ export {
 } from './fitting/index.js';
 export * from './losses/index.js';
 export {
+  argminK,
+  criteria,
+  defaultOmega,
+  dendrogram,
+  dendrogramSupport,
+  dicValue,
+  MAX_SELECT_K,
+  mergeAtoms,
+  mergeDistance,
+  parameterCount,
+  responsibilities,
+  selectK,
+  type Atom,
+  type Criteria,
+  type Dendrogram,
+  type DendrogramLevel,
+  type DendrogramMerge,
+  type DendrogramOptions,
+  type KFit,
+  type MergeDistanceOptions,
+  type ParameterCount,
+  type Responsibilities,
+  type Selection,
+  type SelectKOptions,
+} from './selection/index.js';
+export {
   analyseRates,
   formatRates,
   loglogFit,
   perNSummary,
   referenceSlope,
+  formatSelectionFrequencies,
+  selectionFrequencies,
+  wilsonInterval,
+  type SelectionFrequency,
   type RateRow,
   type Verdict,
 } from './analysis/index.js';
 export { parseExperimentConfig, resolveNGrid } from './sweeps/config.js';
+export {
+  isSelectConfig,
+  parseSelectConfig,
+  readSelectRows,
+  runSelectSweep,
+  runSelectTask,
+  selectTasks,
+  type SelectExperimentConfig,
+  type SelectRow,
+  type SelectSweepSummary,
+  type SelectVariant,
+} from './sweeps/select-sweep.js';
 export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } from './sweeps/sweep.js';
 export { readStore } from './sweeps/store.js';
 export { describeMissing, readResults, type MergedResults } from './sweeps/merged-store.js';
@@ -66,11 +110,14 @@ export {
   alignFit,
   chromiumPath,
   convergenceFigure,
+  criteriaFigure,
+  dendrogramFigure,
   densityFigure,
   figuresToHtml,
   gateWeightsFigure,
   parameterPanels,
   renderImages,
+  selectionFrequencyFigure,
   voronoiFigure,
   type Figure,
   type ImageJob,

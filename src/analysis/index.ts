@@ -28,3 +28,11 @@ export {
 } from './rates.js';
 export { formatRates, RATE_CSV_COLUMNS } from './format.js';
 export { fnv1a32 } from './hash.js';
+export {
+  formatSelectionFrequencies,
+  selectionFrequencies,
+  SELECTION_CRITERIA,
+  wilsonInterval,
+  type SelectionCriterion,
+  type SelectionFrequency,
+} from './selection-frequency.js';

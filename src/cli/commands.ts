@@ -26,6 +26,7 @@ import { choiceFlag, integerFlag, numberFlag, parseFlags, required, UsageError }
 import { csvHeader, csvRows, datasetPieces, readDataset, readJson, readModel, refuseStoreFile, writeStream, writeText } from './io.js';
 import { exportCommand, repairCommand, slurmCommand, statusCommand } from './cluster-commands.js';
 import { ratesCommand, sweepCommand } from './sweep-commands.js';
+import { selectCommand, selectSweepCommand } from './select-commands.js';
 
 
 const density: Command = {
@@ -349,6 +350,8 @@ export const COMMANDS: Record<string, Command> = {
   fit: fitCommand,
   density,
   loss: lossCommand,
+  select: selectCommand,
+  'select-sweep': selectSweepCommand,
 };
 
 export function checkCommand(name: string): Command {

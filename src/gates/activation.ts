@@ -181,4 +181,9 @@ export const activationGate: GateDefinition<ActivationGateSpec> = {
       { spec: { type: 'activation', activation, tau: 0.8 }, tau: 'free' as const },
     ]),
   gpu: (spec, shape) => activationGpuCode(shape, spec.activation),
+  // sigma(c v) = c sigma(v) for c > 0 (identity, relu): with tau free, sigma(c beta1.x) / (c tau) is the same gate
+  invariances: (spec, _d, tauFree) =>
+    tauFree && (spec.activation === 'identity' || spec.activation === 'relu')
+      ? [{ count: 1, why: `log tau: ${spec.activation} is homogeneous, so (beta1, tau) -> c (beta1, tau) leaves G unchanged` }]
+      : [],
 };

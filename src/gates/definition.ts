@@ -133,6 +133,25 @@ export interface GateDefinition<S extends { type: string } = { type: string }> {
    * activation; tau reaches the kernels per fit). The GPU backend refuses a gate without it.
    */
   gpu?(spec: S, shape: GpuShape): GateGpuCode;
+  /**
+   * Optional: the mixing measure of the dendrogram of mixing measures (selection/, docs/selection.md).
+   * Present only where the weights are a softmax over every expert of linear logits
+   * u_i = (beta0_i + beta1_i.x) / tau, so that two atoms with the same slope merge exactly: atom i
+   * has mass exp(beta0_i / tau), and a merged atom with beta0 = tau log(exp(beta0_i / tau) +
+   * exp(beta0_j / tau)) leaves G unchanged. Returns that tau (softmax: 1; temperature: the spec's,
+   * fitted or known). Absent (top-K: merging changes the selection; activation, sigmoid, gaussian:
+   * no exact merge) means the dendrogram does not apply to the gate.
+   */
+  mixingTemperature?(spec: S): number;
+  /**
+   * Optional: exact invariances of G in the packed theta that depend on the spec, beyond those of
+   * the traits (reference shifts, tauRay): directions counted out of the free parameters
+   * (gates/parameters.ts). E.g. an activation gate with a homogeneous sigma (identity, relu) and
+   * tau free: (beta1, tau) -> c (beta1, tau) leaves sigma(beta1.x) / tau unchanged; the gaussian
+   * gate: adding one quadratic in x to every logit (a common change of the c_i and Gamma_i).
+   * Called for k >= 2, in dimension d.
+   */
+  invariances?(spec: S, d: number, tauFree: boolean): readonly { count: number; why: string }[];
 }
 
 /** One spec of a gate with how its temperature is fitted. */

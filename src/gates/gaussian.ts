@@ -550,9 +550,9 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   keys: ['type'],
   // a common shift of beta0 leaves G unchanged (pinned in starts; 'none' in the beta1 slot: nothing
   // of c and Gamma is pinned); the common quadratic of the logits is aligned by the losses
-  // (translation 'full' of the natural gating atom)
-  // multiExponents 'none': exact-specified and singleton cells take exponent 1 (parametric rates);
-  // the over-specified exponents of a Gaussian-gated MoE are not encoded here
+  // (translation 'full' of the natural gating atom) and counted out of the free parameters by
+  // `invariances` below. multiExponents 'none': exact-specified and singleton cells take exponent 1
+  // (parametric rates); the over-specified exponents of a Gaussian-gated MoE are not encoded here
   traits: { temperature: false, reference: { beta0: 'shift', beta1: 'none' }, tauRay: false, multiExponents: 'none' },
   gating: GAUSSIAN_GATING,
   parse: () => ({ type: 'gaussian' }),
@@ -562,4 +562,9 @@ export const gaussianGate: GateDefinition<GaussianGateSpec> = {
   startScale: () => 1,
   examples: () => [{ spec: { type: 'gaussian' }, tau: 'known' }],
   gpu: (_spec, shape) => gaussianGpuCode(shape),
+  // log(exp(beta0_i) N(x | c_i, Gamma_i)) is a quadratic in x with 1 + d + d (d + 1) / 2
+  // coefficients, a smooth bijection of (beta0_i, c_i, Gamma_i): adding one quadratic to every
+  // logit (small enough to keep each Gamma_i positive definite) leaves G unchanged. The beta0 part
+  // is the reference shift; the rest is a local invariance of c and Gamma counted out here.
+  invariances: (_spec, d) => [{ count: d + (d * (d + 1)) / 2, why: `a common quadratic in x added to every logit (a joint change of the c_i and Gamma_i)` }],
 };

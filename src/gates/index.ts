@@ -10,6 +10,7 @@ import type { Gate, GateOptions } from './types.js';
 export type { Gate, GateOptions, GatingParameters } from './types.js';
 export type { GateDefinition, GateExample, GateTraits, Translation } from './definition.js';
 export { GATES, GATE_TYPES, definitionOf, gateDefinition, specTau, type GateSpec, type GateType } from './registry.js';
+export { gateParameterCount, type GateParameterCount } from './parameters.js';
 export { ACTIVATION_FUNCTIONS, ACTIVATIONS, normalCdf, normalPdf, type Activation, type ActivationFunction } from './activations.js';
 
 /**

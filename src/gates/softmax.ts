@@ -34,6 +34,8 @@ export const softmaxGate: GateDefinition<SoftmaxGateSpec> = {
   translation: () => 'full',
   startScale: () => 1,
   examples: () => [{ spec: { type: 'softmax' }, tau: 'known' }],
+  // masses exp(beta0_i): logits beta0_i + beta1_i.x on every expert
+  mixingTemperature: () => 1,
   // u_i = beta0_i + beta1_i.x on every expert (1/tau = 1 in the kernels)
   gpu: (_spec, shape) => linearGpuCode(shape, shape.k, 'slope'),
 };

@@ -42,6 +42,8 @@ export const temperatureGate: GateDefinition<TemperatureGateSpec> = {
   translation: () => 'full',
   // softmax(beta / tau) with beta = tau * beta_softmax reproduces the softmax fit exactly
   startScale: (spec) => spec.tau,
+  // masses exp(beta0_i / tau): logits (beta0_i + beta1_i.x) / tau on every expert
+  mixingTemperature: (spec) => spec.tau,
   examples: () => [
     { spec: { type: 'temperature', tau: 0.5 }, tau: 'known' },
     { spec: { type: 'temperature', tau: 0.5 }, tau: 'free' },

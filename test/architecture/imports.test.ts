@@ -20,8 +20,9 @@ import { checkImports, findCycles, importSpecifiers } from './checker.js';
  * - backend (the CPU kernels) below fitting, which runs EM/MLE on them; gpu (the GPU engine and
  *   sampler) above fitting, whose state, M-step and stopping rule it reuses; compute (the CPU/GPU
  *   choice, sampleMany, fitMany) above both, because it dispatches to either.
- * - losses above compute only by convention (it imports neither engine); sweeps run tasks on a
- *   chosen backend; analysis reads sweep results; plots draw analyses; the CLI calls everything.
+ * - losses above compute only by convention (it imports neither engine); selection (choosing k:
+ *   criteria, the dendrogram of mixing measures) fits through fitting; sweeps run tasks on a
+ *   chosen backend (and the selection sweep); analysis reads sweep results; plots draw analyses; the CLI calls everything.
  */
 export const LAYERS = [
   'base',
@@ -38,6 +39,7 @@ export const LAYERS = [
   'gpu',
   'compute',
   'losses',
+  'selection',
   'sweeps',
   'analysis',
   'plots',
