@@ -1,13 +1,13 @@
 /** `gatelab sweep` and `gatelab rates`. */
 import { cpuOnlyGate } from '../compute/backend-choice.js';
 import { availableParallelism } from 'node:os';
-import { RunError } from '../errors.js';
+import { RunError, show } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
 import { describeMissing, readResults } from '../sweeps/merged-store.js';
 import { parseShard, shardName } from '../sweeps/shard.js';
 import { runSweep } from '../sweeps/sweep.js';
 import { analyseRates, formatRates } from '../analysis/index.js';
-import { choiceFlag, integerFlag, parseFlagsAndPositionals } from './args.js';
+import { choiceFlag, integerFlag, parseFlagsAndPositionals, UsageError } from './args.js';
 import { usage } from './cluster-commands.js';
 import type { Command } from './command.js';
 import { readJson } from './io.js';
@@ -95,12 +95,24 @@ even a killed run loses only the tasks in flight.`,
   },
 };
 
+/** `--fit-range LO,HI`: two numbers 1 <= LO < HI (a UsageError naming the flag otherwise). */
+function fitRangeFlag(v: string | undefined): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const parts = v.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || !parts.every((x) => Number.isFinite(x)) || !(parts[0]! >= 1 && parts[0]! < parts[1]!)) {
+    throw new UsageError(`--fit-range: ${show(v)} is not allowed; must be LO,HI with 1 <= LO < HI (sample sizes, e.g. 3000,30000)`);
+  }
+  return [parts[0]!, parts[1]!];
+}
+
 export const ratesCommand: Command = {
   summary: 'log-log rate fits of a sweep against theory',
-  help: `gatelab rates DIR [--format md|csv|json]
+  help: `gatelab rates DIR [--format md|csv|json] [--fit-range LO,HI]
 
   DIR        a results folder written by gatelab sweep (any number of shards; missing tasks are reported)
   --format   md (default), csv or json
+  --fit-range LO,HI  the n range of the slope fits (inclusive) instead of the config's: e.g. the
+             upper half of the grid, to see whether a slope is pre-asymptotic
 
 Per quantity and statistic (mean, median over replicates): the OLS slope of log(error) on log(n)
 over the config's declared fit range, a bootstrap CI over replicates (2000 resamples, seeded), the
@@ -109,10 +121,15 @@ slower than predicted, refuted; see docs/rates.md) with the CI width beside it, 
 diagnostic (R Sxx, CV), and the counts of fits, failed or non-converged fits; the md format adds
 a table of those counts per n.`,
   run(argv, io) {
-    const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' } }, 'rates', 1);
+    const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' }, 'fit-range': { type: 'string' } }, 'rates', 1);
     const format = choiceFlag(v.format as string | undefined, 'format', ['md', 'csv', 'json'] as const) ?? 'md';
+    const range = fitRangeFlag(v['fit-range'] as string | undefined);
     const results = readResults(positionals[0]!);
-    const config = parseExperimentConfig(results.config, `${positionals[0]}/config.json`);
+    let config = parseExperimentConfig(results.config, `${positionals[0]}/config.json`);
+    if (range) {
+      const variant = config.variants[results.variant]!;
+      config = { ...config, variants: { ...config.variants, [results.variant]: { ...variant, fitRange: range } } };
+    }
     if (results.missing.length > 0) io.err(`rates: ${describeMissing(results)}; the rates use the ${results.rows.length} rows present\n`);
     const rows = analyseRates(results.rows, config, results.variant);
     io.out(formatRates(rows, format));
