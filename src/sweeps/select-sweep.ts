@@ -17,7 +17,7 @@ import { MAX_SELECT_K, selectK } from '../selection/select-k.js';
 import { resolveNGrid } from './config.js';
 import { ResultsStore, readStore } from './store.js';
 import { taskKey, taskSeed } from './tasks.js';
-import type { ExperimentConfig, NGridSpec, SweepRow, SweepTask } from './types.js';
+import type { ExperimentConfig, NGridSpec, SweepRow, SweepTask, TaskRowBase } from './types.js';
 
 export interface SelectVariant {
   n: NGridSpec;
@@ -39,15 +39,7 @@ export interface SelectExperimentConfig {
 }
 
 /** One task's row: the k each criterion chose, and per k the fit's summary. */
-export interface SelectRow {
-  experiment: string;
-  variant: 'quick' | 'full';
-  key: string;
-  n: number;
-  replicate: number;
-  seed: number;
-  status: 'ok' | 'failed';
-  error?: string;
+export interface SelectRow extends TaskRowBase {
   kStar: number;
   chosen?: { aic: number | null; bic: number | null; icl: number | null; dic: number | null };
   k?: { k: number; loglik: number; params: number; aic: number; bic: number; icl: number; entropy: number; source: string; converged: boolean }[];

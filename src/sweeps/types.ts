@@ -63,15 +63,8 @@ export interface SweepTask {
   seed: number;
 }
 
-/**
- * One finished task. `quantities` holds every recorded error under the names of issue 3:
- * D1 / D2 (aligned Voronoi loss), D1.raw / D2.raw, hellinger, tv, and per true atom j (1-based)
- * mass[j], beta1[j], a[j], b[j], nu[j], tau (where fitted), ratio[j] (||beta1/tau|| error, temperature
- * and activation gates with tau fitted), and by Voronoi cell size m > 1: mass[size=m], beta1[size=m],
- * a[size=m], b[size=m], nu[size=m] (the worst over the true atoms whose cell has m fitted atoms;
- * absent when no cell has m atoms). null: not defined for this fit (an empty Voronoi cell).
- */
-export interface SweepRow {
+/** What every task row of a results store holds (rate sweeps and selection sweeps): the task and its outcome. */
+export interface TaskRowBase {
   experiment: string;
   variant: 'quick' | 'full';
   key: string;
@@ -80,6 +73,17 @@ export interface SweepRow {
   seed: number;
   status: 'ok' | 'failed';
   error?: string;
+}
+
+/**
+ * One finished task. `quantities` holds every recorded error under the names of issue 3:
+ * D1 / D2 (aligned Voronoi loss), D1.raw / D2.raw, hellinger, tv, and per true atom j (1-based)
+ * mass[j], beta1[j], a[j], b[j], nu[j], tau (where fitted), ratio[j] (||beta1/tau|| error, temperature
+ * and activation gates with tau fitted), and by Voronoi cell size m > 1: mass[size=m], beta1[size=m],
+ * a[size=m], b[size=m], nu[size=m] (the worst over the true atoms whose cell has m fitted atoms;
+ * absent when no cell has m atoms). null: not defined for this fit (an empty Voronoi cell).
+ */
+export interface SweepRow extends TaskRowBase {
   /** where the fit ran (rows before the GPU backend have none: cpu) */
   backend?: 'cpu' | 'gpu';
   loglik?: number;
