@@ -199,3 +199,30 @@ test('polish: the default fit of a run that stalls under EM is polished to a cer
   // the polish continues the same run: it ends above the stalled point by its gain (to rounding)
   assert.ok(Math.abs(polished.fit.loglik - (none.fit.loglik + polished.fit.polish.gain)) < 1e-6, `${polished.fit.loglik} vs ${none.fit.loglik} + ${polished.fit.polish.gain}`);
 });
+
+test('top-1: EM alone keeps the start\'s selection boundary; the selection search moves it to the MLE\'s and raises L', () => {
+  // topk1-practice truth: k = 2, K = 1 ranked by the logit, boundary x* = 8/25 = 0.32 on U[0, 1]
+  const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/topk1-practice.json', 'utf8')), 'topk1-practice');
+  const boundary = (m: Model): number => -(m.experts[0]!.beta0 - m.experts[1]!.beta0) / (m.experts[0]!.beta1![0]! - m.experts[1]!.beta1![0]!);
+  const data = sample(config.truth, 5000, new Rng(1));
+  const start = { type: 'nearTruth' as const, truth: config.truth, noise: 0.1, seed: 11 };
+  const base = config.fit as FitOptions;
+  const s0 = boundary(fitMoE(data, { ...base, maxIterations: 0 }, start).model);
+  const alone = fitMoE(data, { ...base, selectionSearch: 'none' }, start);
+  const searched = fitMoE(data, base, start);
+  // the start's boundary is 0.0107 off; EM cannot move it (every responsibility sits on the selected expert)
+  assert.ok(Math.abs(s0 - 0.32) > 0.005, `start boundary ${s0}`);
+  assert.equal(boundary(alone.model), s0);
+  // the search: a change point is estimated at rate 1/n (points 2e-4 apart at n = 5000); 0.002 allows
+  // ten spacings of a local grid search, far below the start's offset
+  assert.ok(Math.abs(boundary(searched.model) - 0.32) < 0.002, `searched boundary ${boundary(searched.model)}`);
+  assert.ok(searched.fit.loglik > alone.fit.loglik + 100, `${searched.fit.loglik} vs ${alone.fit.loglik}`);
+  assert.equal(searched.fit.stopReason, 'converged');
+  assert.ok(searched.fit.selectionSearch && searched.fit.selectionSearch.rounds >= 1);
+  // maxIterations caps the EM maps of every run together (the search's E-steps are not EM maps)
+  const capped = fitMoE(data, { ...base, maxIterations: 7 }, start);
+  assert.ok(capped.fit.iterations <= 7, `${capped.fit.iterations} EM maps`);
+  // L never decreases along the path
+  const t = fitMoE(data, { ...base, trace: true }, start).fit.trace!;
+  for (let i = 1; i < t.length; i++) assert.ok(t[i]! >= t[i - 1]! - 1e-9 * Math.abs(t[i - 1]!), `step ${i}: ${t[i - 1]} -> ${t[i]}`);
+});

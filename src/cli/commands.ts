@@ -102,7 +102,7 @@ const fitCommand: Command = {
   help: `gatelab fit --data D.csv --experts k --gate G.json
             [--start S.json | --near-truth T.json --noise s --seed S [--shrink e] | --restarts r --seed S]
             [--method em|mle] [--tau known|free] [--stop score|relative] [--score-tol e]
-            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--polish bhhh|none] [--max-iter m] [--nu-min v]
+            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--polish bhhh|none] [--selection-search coordinate|none] [--max-iter m] [--nu-min v]
             [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
@@ -126,6 +126,8 @@ const fitCommand: Command = {
   --accelerate A       squarem (default: SQUAREM, monotone) or none (plain EM)
   --polish P           bhhh (default: a stalled run is polished by Newton steps with the
                        outer-product information until T <= score-tol) or none
+  --selection-search S coordinate (default; top-K with K < k: EM alternates with a search of the
+                       likelihood across the selection boundaries, which EM cannot cross) or none
   --max-iter m         at most m EM maps / L-BFGS iterations (default 10000)
   --nu-min v           variance floor (default 0.01 x the smallest variance of the truth or the start)
   --identifiability    reference (default: last expert's beta0, beta1 = 0) or free
@@ -159,6 +161,7 @@ optimisation itself (no file I/O, no start-up).`,
         'abs-tol': { type: 'string' },
         accelerate: { type: 'string' },
         polish: { type: 'string' },
+        'selection-search': { type: 'string' },
         'max-iter': { type: 'string' },
         'nu-min': { type: 'string' },
         identifiability: { type: 'string' },
@@ -211,6 +214,7 @@ optimisation itself (no file I/O, no start-up).`,
     const scoreTol = numberFlag(v['score-tol'] as string | undefined, 'score-tol', (x) => x > 0, 'a number > 0');
     const accelerate = choiceFlag(v.accelerate as string | undefined, 'accelerate', ['squarem', 'none'] as const);
     const polish = choiceFlag(v.polish as string | undefined, 'polish', ['bhhh', 'none'] as const);
+    const selectionSearch = choiceFlag(v['selection-search'] as string | undefined, 'selection-search', ['coordinate', 'none'] as const);
     const nuMin = numberFlag(v['nu-min'] as string | undefined, 'nu-min', (x) => x > 0, 'a number > 0');
     const options: FitOptions = {
       k,
@@ -225,6 +229,7 @@ optimisation itself (no file I/O, no start-up).`,
       ...(scoreTol !== undefined ? { scoreTol } : {}),
       ...(accelerate ? { accelerate } : {}),
       ...(polish ? { polish } : {}),
+      ...(selectionSearch ? { selectionSearch } : {}),
       ...(nuMin !== undefined ? { nuMin } : {}),
     };
     const dataPath = required(v, 'data', 'fit');

@@ -57,6 +57,8 @@ export interface EngineResult {
   extrapolations: { accepted: number; refused: number };
   /** the polish of a stalled run (polish.ts): accepted steps and nats gained; null when none ran */
   polish: { steps: number; gain: number } | null;
+  /** the selection search of a selective gate (emDriver): rounds that moved a boundary and the nats they gained; absent when none ran */
+  selectionSearch?: { rounds: number; gain: number };
 }
 
 /** Relative size of a log-likelihood decrease that counts as rounding, not a real decrease. */
@@ -270,9 +272,101 @@ export function gateMStepOptions(options: FitOptions): { maxSteps: number; tol: 
   return { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
 }
 
-/** The driver of the options' accelerator (plain EM or SQUAREM) for one fit. */
+/**
+ * The driver of the options' accelerator (plain EM or SQUAREM) for one fit; under a selective gate
+ * (top-K with K < k) with `selectionSearch: 'coordinate'` (the default), alternated with a search
+ * across the selection boundaries (see {@link selectionSearched}).
+ */
 export function emDriver(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding): EmRun {
-  return stopping.accelerate === 'squarem' ? squarem(host, stopping, rounding) : plainEM(host, stopping, rounding);
+  // `used` EM maps already spent by earlier runs of the same fit: maxIterations caps the total
+  const inner = (used = 0): EmRun => {
+    const rule = used === 0 ? stopping : { ...stopping, maxIterations: Math.max(0, stopping.maxIterations - used) };
+    return rule.accelerate === 'squarem' ? squarem(host, rule, rounding) : plainEM(host, rule, rounding);
+  };
+  if (!host.state.gate.selective || stopping.selectionSearch === 'none') return inner();
+  return selectionSearched(host, stopping, rounding, inner);
+}
+
+/** Most rounds of (boundary search, EM) after the first EM run. */
+export const SELECTION_ROUNDS = 50;
+/**
+ * Doublings of the search step per direction: the step grows from 1e-7 (|v_j| + 1) (a boundary
+ * moved by about 1e-7 of the gate's scale: finer than the spacing of 1e5 points) to about
+ * 100 (|v_j| + 1).
+ */
+const SEARCH_DOUBLINGS = 30;
+const SEARCH_FIRST_STEP = 1e-7;
+
+/**
+ * EM under a selective gate, alternated with a coordinate search of the log-likelihood across the
+ * selection boundaries (fitting.md, "Reaching the maximum"; docs/fitting.md, "Top-K: the selection
+ * search"). EM keeps every point's selected set (a gate step that would deselect an expert where it
+ * has responsibility is refused), so under top-1, where each point's responsibility sits on its
+ * selected expert, EM can never move a boundary: the fit would keep its start's partition. After
+ * each EM run, every free gate coordinate v_j is moved by +-h, +-2h, +-4h, ... (h = 1e-7 (|v_j| + 1),
+ * 30 doublings, every one tried) at fixed experts; the best point that raises L by
+ * more than scoreTol (under the score rule) and more than the backend's rounding of L is taken and EM
+ * runs again from it. Stops when a search finds no such point, after SELECTION_ROUNDS rounds, or
+ * when an EM run ends otherwise than converged or stalled. Only accepted points enter the path, so
+ * L never decreases. maxIterations caps the EM maps of all runs together. The counts of the EM runs add up; the result is the last run's, with the
+ * search's E-steps in `evaluations` and its rounds in `selectionSearch`.
+ */
+function* selectionSearched(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding, inner: (used?: number) => EmRun): EmRun {
+  let core = yield* inner();
+  let rounds = 0;
+  let gained = 0;
+  let searchEvaluations = 0;
+  // a gain must exceed the backend's rounding of L (float32 sums on the GPU), and scoreTol under the score rule
+  const threshold = (L: number): number => Math.max(stopping.stop === 'score' ? stopping.scoreTol : 0, rounding.relative * Math.abs(L));
+  while (rounds < SELECTION_ROUNDS && (core.stopReason === 'converged' || core.stopReason === 'stalled')) {
+    const v = host.getVector();
+    const F = host.state.free.length;
+    let bestL = core.loglik;
+    let best: Float64Array | null = null;
+    for (let j = 0; j < F; j++) {
+      const from: Float64Array = best ?? v;
+      for (const dir of [1, -1]) {
+        let h = SEARCH_FIRST_STEP * (Math.abs(from[j]!) + 1);
+        // every step of the geometric scan is tried: the likelihood is a staircase in a boundary's
+        // position (one step per point crossed), and a small dip must not end the scan
+        for (let t = 0; t < SEARCH_DOUBLINGS; t++, h *= 2) {
+          const trial: Float64Array = Float64Array.from(from);
+          trial[j] = from[j]! + dir * h;
+          host.setVector(trial);
+          searchEvaluations++;
+          const Lt = yield { op: 'estep' };
+          if (!Number.isFinite(Lt)) break;
+          if (Lt > bestL) {
+            bestL = Lt;
+            best = trial;
+          }
+        }
+      }
+    }
+    if (best === null || !(bestL - core.loglik > threshold(core.loglik))) {
+      // nothing crosses to a higher likelihood: back to the EM point (its E-step, so the returned
+      // parameters are those of the last E-step)
+      host.setVector(v);
+      searchEvaluations++;
+      yield { op: 'estep' };
+      break;
+    }
+    rounds++;
+    gained += bestL - core.loglik;
+    host.setVector(best);
+    const next = yield* inner(core.iterations);
+    core = {
+      ...next,
+      iterations: core.iterations + next.iterations,
+      evaluations: core.evaluations + next.evaluations,
+      decreases: core.decreases + next.decreases,
+      trace: [...core.trace, ...next.trace],
+      warnings: [...core.warnings, ...next.warnings],
+      extrapolations: { accepted: core.extrapolations.accepted + next.extrapolations.accepted, refused: core.extrapolations.refused + next.extrapolations.refused },
+      polish: next.polish ?? core.polish,
+    };
+  }
+  return { ...core, evaluations: core.evaluations + searchEvaluations, selectionSearch: { rounds, gain: gained } };
 }
 
 /** An engine result from a driver's result and the experts on the variance floor (with the closing warnings). */

@@ -30,7 +30,7 @@ export const MAX_EXPERTS = 10000;
 export const MAX_RESTARTS = 1000;
 
 const OPTION_KEYS = [
-  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'polish', 'maxIterations', 'nuMin',
+  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'polish', 'selectionSearch', 'maxIterations', 'nuMin',
   'nuMinFactor', 'gateSteps', 'gateTol', 'trace',
 ];
 
@@ -94,6 +94,9 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   }
   if (options.polish !== undefined && options.polish !== 'bhhh' && options.polish !== 'none') {
     throw new ConfigError(`polish: ${show(options.polish)} is not a polish; must be "bhhh" (default) or "none"`);
+  }
+  if (options.selectionSearch !== undefined && options.selectionSearch !== 'coordinate' && options.selectionSearch !== 'none') {
+    throw new ConfigError(`selectionSearch: ${show(options.selectionSearch)} is not a search; must be "coordinate" (default) or "none"`);
   }
   if (options.nuMinFactor !== undefined) {
     const f = positiveNumber(options.nuMinFactor, 'nuMinFactor');
@@ -276,6 +279,7 @@ export function bestFit(
       decreases: r.decreases,
       warnings: r.warnings,
       ...(r.polish ? { polish: r.polish } : {}),
+      ...(r.selectionSearch ? { selectionSearch: r.selectionSearch } : {}),
       ...(opts.trace ? { trace: r.trace } : {}),
       ...(runs.length > 1
         ? {

@@ -18,6 +18,7 @@ export interface ResolvedStopping {
   absTol: number;
   accelerate: 'squarem' | 'none';
   polish: 'bhhh' | 'none';
+  selectionSearch: 'coordinate' | 'none';
   maxIterations: number;
   nuMin: number;
 }
@@ -31,6 +32,7 @@ export function resolveStopping(options: FitOptions): ResolvedStopping {
     absTol: options.absTol ?? 0,
     accelerate: options.accelerate ?? 'squarem',
     polish: options.polish ?? 'bhhh',
+    selectionSearch: options.selectionSearch ?? 'coordinate',
     maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS,
     nuMin: options.nuMin ?? 1e-10,
   };
@@ -76,6 +78,12 @@ export interface FitOptions {
    * not for selective gates); 'none' stops as 'stalled'
    */
   polish?: 'bhhh' | 'none';
+  /**
+   * selective gates (top-K with K < k) only: 'coordinate' (default) alternates EM with a
+   * coordinate search of the log-likelihood across the selection boundaries, which EM itself
+   * cannot cross (fitting/em.ts selectionSearched); 'none': EM keeps the start's selections
+   */
+  selectionSearch?: 'coordinate' | 'none';
   /** maximum EM-map evaluations (EM) or L-BFGS iterations (MLE) (default 10000) */
   maxIterations?: number;
   /**
@@ -133,6 +141,8 @@ export interface FitInfo {
   restartSpread?: number;
   /** the polish of a stalled run (fitting/polish.ts), when one ran: accepted BHHH steps and the nats they gained */
   polish?: { steps: number; gain: number };
+  /** the selection search of a selective gate, when it ran: rounds that moved a boundary and the nats they gained */
+  selectionSearch?: { rounds: number; gain: number };
   /** where the fit ran (set by fitMany; the log-likelihood is always a float64 evaluation) */
   backend?: 'cpu' | 'gpu';
 }
