@@ -4,7 +4,7 @@
 import type { Expert, Model } from '../models/types.js';
 import { ConfigError, NumericalError, show } from '../errors.js';
 import { numericExponents, resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
-import { assignCells, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
+import { assignCells, blockDifferences, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
 import { checkBoolean, checkChoice, checkModels, checkOptionKeys, lossExperts, tauDifference, type AtomExpert } from './validate.js';
 
 /** One value per parameter block (`tau` only where tau was fitted); null for an empty cell. */
@@ -135,21 +135,11 @@ export function atomErrors(
       const f = fit[i]!;
       mass += Math.exp(f.beta0 + t0);
       w.push(Math.exp(f.beta0 - top));
-      let sb = 0;
-      let sa = 0;
-      // beta1 is the gating atom (lossExperts): its own length, d for the linear gates
-      for (let c = 0; c < t.beta1.length; c++) {
-        const db = f.beta1[c]! + (t1 ? t1[c]! : 0) - t.beta1[c]!;
-        sb += db * db;
-      }
-      for (let c = 0; c < t.a.length; c++) {
-        const da = f.a[c]! - t.a[c]!;
-        sa += da * da;
-      }
-      d.beta1.push(Math.sqrt(sb));
-      d.a.push(Math.sqrt(sa));
-      d.b.push(Math.abs(f.b - t.b));
-      d.nu.push(Math.abs(f.nu - t.nu));
+      const diff = blockDifferences(f, t, t1);
+      d.beta1.push(Math.sqrt(diff.sb));
+      d.a.push(Math.sqrt(diff.sa));
+      d.b.push(Math.abs(diff.db));
+      d.nu.push(Math.abs(diff.dn));
     }
     const empty = cell.length === 0;
     const r = empty ? null : exps(cell.length);

@@ -27,13 +27,14 @@ export const VORONOI_METRICS: readonly VoronoiMetric[] = ['euclidean', 'blocks']
 export const TIE_RTOL = 1e-12;
 
 /**
- * Distance between fitted atom `f` (its beta1 shifted by `t1` when given) and true atom `t`.
- * Internal building block of the cells and of the aligned loss.
+ * The block differences of fitted atom `f` (its beta1 shifted by `t1` when given) from true atom
+ * `t`: the squared norms ||dbeta1||^2 (the gating atom's location, its own length: d for the
+ * linear gates, see lossExperts) and ||da||^2, and db, dnu. Internal: the one place the
+ * distances of the cells, the loss and the per-parameter errors start from.
  */
-export function atomDistance(f: AtomExpert, t: AtomExpert, metric: VoronoiMetric, t1?: readonly number[]): number {
+export function blockDifferences(f: AtomExpert, t: AtomExpert, t1?: readonly number[]): { sb: number; sa: number; db: number; dn: number } {
   let sb = 0;
   let sa = 0;
-  // beta1 is the gating atom (its own length: d for the linear gates, see lossExperts)
   for (let c = 0; c < t.beta1.length; c++) {
     const db = f.beta1[c]! + (t1 ? t1[c]! : 0) - t.beta1[c]!;
     sb += db * db;
@@ -42,8 +43,15 @@ export function atomDistance(f: AtomExpert, t: AtomExpert, metric: VoronoiMetric
     const da = f.a[c]! - t.a[c]!;
     sa += da * da;
   }
-  const db = f.b - t.b;
-  const dn = f.nu - t.nu;
+  return { sb, sa, db: f.b - t.b, dn: f.nu - t.nu };
+}
+
+/**
+ * Distance between fitted atom `f` (its beta1 shifted by `t1` when given) and true atom `t`.
+ * Internal building block of the cells and of the aligned loss.
+ */
+export function atomDistance(f: AtomExpert, t: AtomExpert, metric: VoronoiMetric, t1?: readonly number[]): number {
+  const { sb, sa, db, dn } = blockDifferences(f, t, t1);
   if (metric === 'blocks') return Math.sqrt(sb) + Math.sqrt(sa) + Math.abs(db) + Math.abs(dn);
   return Math.sqrt(sb + sa + db * db + dn * dn);
 }
