@@ -8,19 +8,131 @@
  * no logarithm (log p is accumulated as a running product, flushed to a log sum before it can
  * underflow). Rows where the sum would lose precision (< 1e-280) are redone fully in log space
  * with the gate's exact log-weights.
+ *
+ * Kernels (option `kernels`): 'wasm' runs the E-step as WebAssembly SIMD128 generated per (k, d)
+ * (wasm-estep.ts: two points per instruction, a polynomial exp with a proven <= 1.4 ulp bound);
+ * 'js' runs the generated JavaScript kernels (estep-kernel.ts), the float64 reference that the
+ * conformance suite compares the WASM kernels against. The default is 'wasm' where the engine has
+ * SIMD128 and a start-up check finds the two agreeing, else 'js'.
  */
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { ConfigError, show } from '../errors.js';
 import type { Gate } from '../gates/types.js';
-import { eStepKernel } from './estep-kernel.js';
+import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
 import type { Backend } from './types.js';
+import { wasmEStepKernel, wasmEStepSupported } from './wasm-estep.js';
+import { wasmSimdAvailable } from './wasm-math.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 const SMALL_SUM = 1e-280;
 
+/** Which kernel set the CPU backend runs: WebAssembly SIMD128 or the JavaScript reference. */
+export type CpuKernels = 'wasm' | 'js';
+export const CPU_KERNELS: readonly CpuKernels[] = ['wasm', 'js'];
+
+export interface CpuBackendOptions {
+  /** 'wasm' or 'js'; default: defaultCpuKernels() */
+  kernels?: CpuKernels;
+}
+
+let defaultKernels: CpuKernels | null = null;
+
+/**
+ * The default kernel set: 'wasm' where WebAssembly SIMD128 is available and the WASM E-step
+ * agrees with the JavaScript one on a fixed check problem (wasmKernelsAgree), else 'js'. Decided
+ * once per process.
+ * @example defaultCpuKernels() // => 'wasm' on Node 20
+ */
+export function defaultCpuKernels(): CpuKernels {
+  defaultKernels ??= wasmSimdAvailable() && wasmKernelsAgree() ? 'wasm' : 'js';
+  return defaultKernels;
+}
+
+/**
+ * Check an option value for `kernels`; undefined gives the default. ConfigError for anything but
+ * 'wasm' or 'js', and for 'wasm' where this engine has no WebAssembly SIMD128.
+ * @param v the value to check
+ * @param name the option's name in messages (default 'kernels')
+ * @example validateCpuKernels('js') // => 'js'
+ */
+export function validateCpuKernels(v: unknown, name = 'kernels'): CpuKernels {
+  if (v === undefined) return defaultCpuKernels();
+  if (typeof v !== 'string' || !(CPU_KERNELS as readonly string[]).includes(v)) {
+    throw new ConfigError(`${name}: ${show(v)} is not a CPU kernel set; must be one of ${CPU_KERNELS.join(', ')}`);
+  }
+  if (v === 'wasm' && !wasmSimdAvailable()) {
+    throw new ConfigError(`${name}: "wasm" needs WebAssembly SIMD128, which this JavaScript engine does not provide; use "js"`);
+  }
+  return v as CpuKernels;
+}
+
+/**
+ * The start-up agreement check of the default: the WASM and JS E-steps on a fixed problem
+ * (k = 3, d = 1, 64 points, one fallback row) give the same L, R and statistics to 1e-12
+ * relative (the conformance suite bounds the differences far more tightly; this guards
+ * against an engine that computes something else entirely).
+ */
+export function wasmKernelsAgree(): boolean {
+  try {
+    const k = 3, d = 1, n = 64;
+    const X = Float64Array.from({ length: n }, (_, r) => Math.sin(r) * 2);
+    const Y = Float64Array.from({ length: n }, (_, r) => (r === 17 ? 1e4 : Math.cos(3 * r) * 3));
+    const G = new Float64Array(n * k);
+    for (let r = 0; r < n; r++) {
+      const u = [0.3 * X[r]!, 1 - X[r]!, r % 5 === 0 || r === 17 ? -690 : 0.5];
+      const mx = Math.max(...u);
+      const e = u.map((v) => Math.exp(v - mx));
+      const s = e[0]! + e[1]! + e[2]!;
+      for (let i = 0; i < k; i++) G[r * k + i] = e[i]! / s;
+    }
+    const A = Float64Array.of(1, -1, 0.5), B = Float64Array.of(0, 1, -1);
+    const nu = [0.5, 1, 2];
+    const C = Float64Array.from(nu, (v) => -0.5 * (LOG_2PI + Math.log(v)));
+    const H = Float64Array.from(nu, (v) => 0.5 / v);
+    const run = (kernel: EStepKernel) => {
+      const R = new Float64Array(n * k);
+      const stats = new Float64Array(k * expertStatsSize(d));
+      const L = kernel(n, X, Y, G, A, B, C, H, R, stats, (row, res) => logSumExpRow(G.subarray(row * k, row * k + k).map(Math.log), res, C, H, R, row * k, k));
+      return { L, R, stats };
+    };
+    const js = run(eStepKernel(k, d));
+    const wasm = run(wasmEStepKernel(k, d));
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * (Math.abs(b) + 1);
+    return close(wasm.L, js.L) && js.R.every((v, j) => close(wasm.R[j]!, v)) && js.stats.every((v, j) => close(wasm.stats[j]!, v));
+  } catch {
+    return false;
+  }
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  /** the kernel set this backend runs */
+  readonly kernels: CpuKernels;
   private rowLogG = new Float64Array(0);
+  /** WASM kernels of this backend by (k, d): each owns its memory (X and Y copied once per fit) */
+  private readonly wasmKernels = new Map<string, EStepKernel>();
+
+  /**
+   * @param options `kernels`: 'wasm' or 'js' (default defaultCpuKernels()); ConfigError otherwise
+   * @example new CpuBackend({ kernels: 'js' }) // the float64 JavaScript reference kernels
+   */
+  constructor(options: CpuBackendOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new ConfigError(`CpuBackend options: ${show(options)} is not an object; pass e.g. { kernels: 'js' }`);
+    this.kernels = validateCpuKernels(options.kernels);
+  }
+
+  /** The E-step kernel this backend runs for (k, d). */
+  private eStepKernelFor(k: number, d: number): EStepKernel {
+    if (this.kernels !== 'wasm' || !wasmEStepSupported(k, d)) return eStepKernel(k, d);
+    const key = `${k}x${d}`;
+    let kernel = this.wasmKernels.get(key);
+    if (!kernel) {
+      kernel = wasmEStepKernel(k, d);
+      this.wasmKernels.set(key, kernel);
+    }
+    return kernel;
+  }
 
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void {
     gate.weights(theta, X, n, G);
@@ -58,7 +170,7 @@ export class CpuBackend implements Backend {
     return gate.newtonPass(theta, X, n, R, G, grad, H, variant);
   }
 
-  /** E-step by the generated kernel for (k, d) (see estep-kernel.ts). */
+  /** E-step by the generated kernel for (k, d): WASM (wasm-estep.ts) or JS (estep-kernel.ts). */
   eStep(
     data: Dataset,
     G: Float64Array,
@@ -81,7 +193,7 @@ export class CpuBackend implements Backend {
       logWeightsAt(row, lg);
       return logSumExpRow(lg, residuals, C, H, R, row * k, k);
     };
-    return eStepKernel(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
+    return this.eStepKernelFor(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
   }
 
   /** The same E-step by plain loops: the reference the generated kernel is tested against. */
@@ -138,7 +250,7 @@ export class CpuBackend implements Backend {
       if (s >= SMALL_SUM) {
         maxSum += M;
         product *= s;
-        if (product < SMALL_SUM) {
+        if (product < PRODUCT_FLUSH) {
           logSum += Math.log(product);
           product = 1;
         }

@@ -1,0 +1,295 @@
+/**
+ * The E-step kernel in WebAssembly SIMD128, generated per (k, d): the arithmetic of the JS kernel
+ * (estep-kernel.ts, the reference) on two points at once, one per f64x2 lane, with the vector
+ * exp of wasm-math.ts in place of Math.exp. Same formulas and, per point and expert, the same
+ * order of operations; what differs:
+ *   - exp(t) is the polynomial one (<= 1.4 ulp against Math.exp's < 1 ulp);
+ *   - the sums over points (statistics, log-likelihood) are accumulated in two lanes, even and odd
+ *     points, added at the end;
+ *   - all k exponentials are computed (the largest kept expert's is exp(0) = 1 exactly, as the
+ *     JS kernel's `g` shortcut gives), and a point's terms are added even where its weight is 0
+ *     (exact zeros: every factor is finite for data checked by checkFitMagnitude).
+ * Rows whose sum would underflow (s < 1e-280, or NaN) call the same `fallback` as the JS kernel,
+ * through an import; a log-product about to underflow is flushed with the vector log.
+ *
+ * Memory: one WebAssembly.Memory per kernel instance (wasmEStepKernel), laid out as
+ *   [experts' parameters | statistics | residuals | X | Y | G | R]
+ * X and Y are copied in when the kernel sees new arrays (once per fit: a fit passes the same
+ * Dataset arrays every iteration; gatelab never writes a Dataset's arrays after creating it),
+ * G in and R out on every call (2 n k doubles, a few per cent of the pass). An odd last point runs
+ * through the JS kernel.
+ */
+import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
+import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
+import { VecMath } from './wasm-math.js';
+
+const SMALL = 1e-280;
+
+/** Above this many v128 locals the generated module is not built (the JS kernel runs instead). */
+export const MAX_WASM_LOCALS = 2000;
+
+/** The v128 locals wasmEStepSource(k, d) declares. */
+export function wasmEStepLocals(k: number, d: number): number {
+  const m = d + 1;
+  return k * (3 + d) + k * ((m * (m + 1)) / 2 + m + 1) + k * 4 + d + m + 16;
+}
+
+/** Whether (k, d) gets a generated WASM kernel (else the JS one runs). */
+export function wasmEStepSupported(k: number, d: number): boolean {
+  return wasmEStepLocals(k, d) <= MAX_WASM_LOCALS;
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+
+/**
+ * The module bytes for k experts in dimension d. Export `estep(pairs, xp, yp, gp, rp, parp,
+ * statsp, resp) -> L` over 2 * pairs points; import `env.fallback(row) -> log p`, which must fill
+ * R's row in this memory.
+ */
+export function wasmEStepBytes(k: number, d: number): Uint8Array {
+  const m = d + 1;
+  const size = m * m + m + 1;
+  const mod = new ModuleBuilder();
+  const fallback = mod.importFunction('env', 'fallback', ['i32'], ['f64']);
+  const f = mod.define('estep', new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['f64']));
+  const [pairs, xp, yp, gp, rp, parp, statsp, resp] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const V = () => f.local('v128');
+  const K = Array.from({ length: k }, (_, i) => i);
+  const D = Array.from({ length: d }, (_, p) => p);
+  const M = Array.from({ length: m }, (_, p) => p);
+  const row = f.local('i32');
+  const fbSum = f.local('f64');
+  // parameters, splat into both lanes
+  const b = K.map(() => V());
+  const c = K.map(() => V());
+  const h = K.map(() => V());
+  const a = K.map(() => D.map(() => V()));
+  const per = 3 + d;
+  for (const i of K) {
+    f.get(parp).load('v128.load64_splat', 8 * (i * per)).set(b[i]!);
+    f.get(parp).load('v128.load64_splat', 8 * (i * per + 1)).set(c[i]!);
+    f.get(parp).load('v128.load64_splat', 8 * (i * per + 2)).set(h[i]!);
+    for (const p of D) f.get(parp).load('v128.load64_splat', 8 * (i * per + 3 + p)).set(a[i]![p]!);
+  }
+  // accumulators (zero-initialised locals): Szz lower triangle, Szr, Srr; the log-likelihood parts
+  const z = K.map(() => M.map((p) => Array.from({ length: p + 1 }, () => V())));
+  const zr = K.map(() => M.map(() => V()));
+  const rr = K.map(() => V());
+  const maxSum = V();
+  const logSum = V();
+  const product = V();
+  f.f64x2(1).set(product);
+  // per-pair values
+  const x = D.map(() => V());
+  const y = V();
+  const e = K.map(() => V());
+  const l = K.map(() => V());
+  const g = K.map(() => V());
+  const pv = K.map(() => V());
+  const Mx = V();
+  const s = V();
+  const mask = V();
+  const t = V();
+  const wz = M.map(() => V());
+  const math = new VecMath(f);
+
+  f.block().loop();
+  f.get(pairs).op('i32.eqz').brIf(1);
+  // inputs of points row and row + 1
+  if (d === 1) f.get(xp).load('v128.load').set(x[0]!);
+  else for (const p of D) f.get(xp).get(xp).load('v128.load64_zero', 8 * p).laneMem('v128.load64_lane', 1, 8 * (d + p)).set(x[p]!);
+  f.get(yp).load('v128.load').set(y);
+  f.f64x2(-Infinity).set(Mx);
+  for (const i of K) {
+    // e = y - b - a.x ; l = c - e e h ; g ; M = max over g > 0 of l
+    f.get(y).get(b[i]!).simd('f64x2.sub');
+    for (const p of D) f.get(a[i]![p]!).get(x[p]!).simd('f64x2.mul').simd('f64x2.sub');
+    f.set(e[i]!);
+    f.get(c[i]!).get(e[i]!).get(e[i]!).simd('f64x2.mul').get(h[i]!).simd('f64x2.mul').simd('f64x2.sub').set(l[i]!);
+    f.get(gp).get(gp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(g[i]!);
+    f.get(Mx).get(l[i]!).f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').simd('f64x2.pmax').set(Mx);
+  }
+  // p_i = g_i exp(l_i - M) where g_i > 0, else 0
+  for (const i of K) {
+    f.get(l[i]!).get(Mx).simd('f64x2.sub').set(t);
+    math.exp(t, t);
+    f.get(g[i]!).get(t).simd('f64x2.mul').get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.and').set(pv[i]!);
+  }
+  f.get(pv[0]!);
+  for (const i of K.slice(1)) f.get(pv[i]!).simd('f64x2.add');
+  f.set(s);
+  // mask: rows for the fallback (!(s >= SMALL)); their M and s do not enter the sums
+  f.get(s).f64x2(SMALL).simd('f64x2.ge').simd('v128.not').set(mask);
+  f.get(maxSum).get(Mx).get(mask).simd('v128.andnot').simd('f64x2.add').set(maxSum);
+  f.get(product).f64x2(1).get(s).get(mask).simd('v128.bitselect').simd('f64x2.mul').set(product);
+  f.get(product).f64x2(PRODUCT_FLUSH).simd('f64x2.lt').simd('v128.any_true').if();
+  math.log(product, t);
+  f.get(logSum).get(t).simd('f64x2.add').set(logSum);
+  f.f64x2(1).set(product);
+  f.end();
+  f.f64x2(1).get(s).simd('f64x2.div').set(t);
+  for (const i of K) f.get(pv[i]!).get(t).simd('f64x2.mul').set(pv[i]!);
+  // the fallback rows (rare): residuals out, log p and R's row back
+  f.get(mask).simd('v128.any_true').if();
+  for (const lane of [0, 1]) {
+    f.get(s).lane('f64x2.extract_lane', lane).f64(SMALL).op('f64.ge').op('i32.eqz').if();
+    for (const i of K) f.get(resp).get(e[i]!).lane('f64x2.extract_lane', lane).f64Store(8 * i);
+    f.get(fbSum).get(row).i32(lane).op('i32.add').call(fallback).op('f64.add').set(fbSum);
+    for (const i of K) f.get(pv[i]!).get(rp).f64Load(8 * (lane * k + i)).lane('f64x2.replace_lane', lane).set(pv[i]!);
+    f.end();
+  }
+  f.end();
+  // R and the statistics
+  for (const i of K) {
+    f.get(rp).get(pv[i]!).laneMem('v128.store64_lane', 0, 8 * i);
+    f.get(rp).get(pv[i]!).laneMem('v128.store64_lane', 1, 8 * (k + i));
+    const w = pv[i]!;
+    for (const p of D) f.get(w).get(x[p]!).simd('f64x2.mul').set(wz[p]!);
+    for (const p of M) {
+      for (let q = 0; q <= p; q++) {
+        const acc = z[i]![p]![q]!;
+        f.get(acc).get(p < d ? wz[p]! : w);
+        if (q < d) f.get(x[q]!).simd('f64x2.mul');
+        f.simd('f64x2.add').set(acc);
+      }
+    }
+    for (const p of M) f.get(zr[i]![p]!).get(p < d ? wz[p]! : w).get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(zr[i]![p]!);
+    f.get(rr[i]!).get(w).get(e[i]!).simd('f64x2.mul').get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(rr[i]!);
+  }
+  const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
+  advance(xp, 16 * d);
+  advance(yp, 16);
+  advance(gp, 16 * k);
+  advance(rp, 16 * k);
+  advance(row, 2);
+  f.get(pairs).i32(1).op('i32.sub').set(pairs);
+  f.br(0).end().end();
+  // statistics out (lane sums; full symmetric Szz)
+  const hsum = (v: number) => f.get(v).lane('f64x2.extract_lane', 0).get(v).lane('f64x2.extract_lane', 1).op('f64.add');
+  for (const i of K) {
+    const o = i * size;
+    for (const p of M) for (const q of M) f.get(statsp), hsum(z[i]![Math.max(p, q)]![Math.min(p, q)]!), f.f64Store(8 * (o + p * m + q));
+    for (const p of M) f.get(statsp), hsum(zr[i]![p]!), f.f64Store(8 * (o + m * m + p));
+    f.get(statsp), hsum(rr[i]!), f.f64Store(8 * (o + m * m + m));
+  }
+  math.log(product, t);
+  hsum(maxSum);
+  hsum(logSum);
+  f.op('f64.add');
+  hsum(t);
+  f.op('f64.add').get(fbSum).op('f64.add');
+  return mod.encode();
+}
+
+function compiled(k: number, d: number): WebAssembly.Module {
+  const key = `${k}x${d}`;
+  let module = moduleCache.get(key);
+  if (!module) {
+    module = new WebAssembly.Module(wasmEStepBytes(k, d));
+    moduleCache.set(key, module);
+  }
+  return module;
+}
+
+const PAGE = 65536;
+
+/**
+ * A new WASM E-step kernel for k experts in dimension d with its own memory (module compiled
+ * once per (k, d)), with exactly the contract of EStepKernel (estep-kernel.ts):
+ *   kernel(n, X, Y, G, A, B, C, H, R, stats, fallback) -> L = sum_n log p(y_n | x_n),
+ *   R_ni = G_i N(y_n | a_i.x_n + b_i, nu_i) / p(y_n | x_n), stats per expert (Szz, Szr, Srr),
+ * with C_i = -0.5 log(2 pi nu_i), H_i = 0.5 / nu_i. X and Y are copied into the kernel's memory
+ * when it sees other arrays than last time (keep one kernel per fit).
+ * @param k experts, 1 <= k with wasmEStepSupported(k, d)
+ * @param d input dimension, >= 1
+ * @example
+ *   const kernel = wasmEStepKernel(2, 1);
+ *   const L = kernel(n, X, Y, G, A, B, C, H, R, stats, fallback); // as eStepKernel(2, 1)
+ */
+export function wasmEStepKernel(k: number, d: number): EStepKernel {
+  const module = compiled(k, d);
+  const m = d + 1;
+  const size = m * m + m + 1;
+  const per = 3 + d;
+  const header = Math.ceil((k * per + k * size + k) / 2) * 2; // doubles, 16-byte aligned
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  let heap = new Float64Array(memory.buffer);
+  let capacity = 0; // points the layout holds (even)
+  let lastX: Float64Array | null = null;
+  let lastY: Float64Array | null = null;
+  let lastN = -1;
+  let offX = 0, offY = 0, offG = 0, offR = 0;
+  // state of the current call, for the fallback import
+  let currentFallback: ((row: number, residuals: Float64Array) => number) | null = null;
+  let currentR: Float64Array | null = null;
+  const residualOffset = k * per + k * size;
+  const imports = {
+    env: {
+      memory,
+      fallback: (row: number): number => {
+        const lp = currentFallback!(row, heap.subarray(residualOffset, residualOffset + k));
+        heap.set(currentR!.subarray(row * k, row * k + k), offR + row * k);
+        return lp;
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
+  const estep = instance.exports.estep as (pairs: number, xp: number, yp: number, gp: number, rp: number, parp: number, statsp: number, resp: number) => number;
+  const tailKernel = eStepKernel(k, d);
+  const tailStats = new Float64Array(k * size);
+
+  const layout = (n: number) => {
+    if (n <= capacity) return;
+    capacity = n + (n % 2);
+    const doubles = header + capacity * (d + 1 + 2 * k);
+    const pages = Math.ceil((doubles * 8) / PAGE);
+    const have = memory.buffer.byteLength / PAGE;
+    if (pages > have) memory.grow(pages - have);
+    heap = new Float64Array(memory.buffer);
+    offX = header;
+    offY = offX + capacity * d;
+    offG = offY + capacity;
+    offR = offG + capacity * k;
+    lastX = null; // the layout moved: copy the data again
+  };
+
+  return (n, X, Y, G, A, B, C, H, R, stats, fallback) => {
+    const pairs = n >> 1;
+    const even = 2 * pairs;
+    layout(n);
+    if (X !== lastX || Y !== lastY || n !== lastN) {
+      heap.set(X.subarray(0, n * d), offX);
+      heap.set(Y.subarray(0, n), offY);
+      lastX = X;
+      lastY = Y;
+      lastN = n;
+    }
+    heap.set(G.subarray(0, even * k), offG);
+    for (let i = 0; i < k; i++) {
+      heap[i * per] = B[i]!;
+      heap[i * per + 1] = C[i]!;
+      heap[i * per + 2] = H[i]!;
+      for (let p = 0; p < d; p++) heap[i * per + 3 + p] = A[i * d + p]!;
+    }
+    currentFallback = fallback;
+    currentR = R;
+    let L: number;
+    try {
+      L = estep(pairs, 8 * offX, 8 * offY, 8 * offG, 8 * offR, 0, 8 * k * per, 8 * residualOffset);
+    } finally {
+      currentFallback = null;
+      currentR = null;
+    }
+    R.set(heap.subarray(offR, offR + even * k));
+    stats.set(heap.subarray(k * per, k * per + k * size));
+    if (n % 2 === 1) {
+      // the odd last point by the JS kernel, its statistics added
+      const last = n - 1;
+      L += tailKernel(1, X.subarray(last * d, n * d), Y.subarray(last, n), G.subarray(last * k, n * k), A, B, C, H, R.subarray(last * k, n * k), tailStats, (_row, residuals) =>
+        fallback(last, residuals),
+      );
+      for (let j = 0; j < k * size; j++) stats[j] = stats[j]! + tailStats[j]!;
+    }
+    return L;
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * The WebAssembly SIMD kernels (backend/wasm-estep.ts) against the float64 JavaScript reference
+ * kernels (backend/estep-kernel.ts), k = 2, 3, 4 and d = 1, 2, on random inputs with extreme
+ * logits (softmax weights of logits scaled by 1, 100 and 700: weights down to subnormal and exact
+ * zeros), dropped experts (G = 0), rows for the underflow fallback, and an odd n (the last point
+ * runs through the JS kernel).
+ *
+ * Tolerances, u = 2^-53. Per point the two kernels do the same operations on the same inputs
+ * except exp: the vector exp is within 1.4 ulp of e^t and Math.exp within 1 ulp, so the two differ
+ * by at most 2.4 ulp <= 4.8 u relative. Then p_i = g_i e^t (one rounding, at most u more), s = the
+ * sum of k such p (k - 1 roundings), 1/s and p/s (one each): R differs by at most
+ * (5.8 + 5.8 + (k - 1) + 2) u < (13 + k) u relative; we allow (16 + 2k) u for second-order terms.
+ * A subnormal p carries 2.4 ulps of 2^-1074 absolute, divided by s >= 1e-280: 1e-42 absolute.
+ * Sums over n points (L, statistics) are accumulated in another order (two lanes): recursive
+ * summation errs by at most (n - 1) u sum |terms| each way, so a statistic S = sum_n R_n v_n
+ * (v = z_p z_q, z_p e, e^2) may differ by (tolR + 2 n u + 3 u) sum_n R_n |v_n|; L = sum_n
+ * (M_n + log s_n) by n (8 + k) u (the log s_n) + 2 n u sum_n (|log p_n| + 650) (M_n and the flushed
+ * log-products, |log s_n| <= 645 where s_n >= 1e-280). Fallback rows are computed by the same
+ * function from bit-identical residuals: equal exactly.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CpuBackend, defaultCpuKernels, validateCpuKernels } from '../../src/backend/index.js';
+import { eStepKernel, type EStepKernel } from '../../src/backend/estep-kernel.js';
+import { wasmEStepKernel } from '../../src/backend/wasm-estep.js';
+import { ConfigError } from '../../src/errors.js';
+import { expertStatsSize, packExperts } from '../../src/experts/index.js';
+import { fitMoE } from '../../src/fitting/index.js';
+import { Rng } from '../../src/rng/index.js';
+import { sample } from '../../src/sampling/index.js';
+import { DEMYS } from '../helpers.js';
+
+const u = 2 ** -53;
+
+function inputs(k: number, d: number, n: number, seed: number) {
+  const rng = new Rng(seed);
+  const X = Float64Array.from({ length: n * d }, () => 4 * rng.uniform() - 2);
+  const beta = Float64Array.from({ length: k * (d + 1) }, () => rng.normal());
+  const A = Float64Array.from({ length: k * d }, () => 2 * rng.normal());
+  const B = Float64Array.from({ length: k }, () => rng.normal());
+  const nu = Float64Array.from({ length: k }, () => 0.05 + rng.uniform());
+  const C = nu.map((v) => -0.5 * (Math.log(2 * Math.PI) + Math.log(v)));
+  const H = nu.map((v) => 0.5 / v);
+  const Y = new Float64Array(n);
+  const G = new Float64Array(n * k);
+  const logits = new Float64Array(k);
+  for (let r = 0; r < n; r++) {
+    const scale = [1, 100, 700][r % 3]!;
+    let mx = -Infinity;
+    for (let i = 0; i < k; i++) {
+      let v = beta[i * (d + 1)]!;
+      for (let p = 0; p < d; p++) v += beta[i * (d + 1) + 1 + p]! * X[r * d + p]!;
+      logits[i] = scale * v;
+      // a dropped expert (a top-K gate's zero) on every 5th row
+      if (r % 5 === 1 && i === r % k) logits[i] = -Infinity;
+      mx = Math.max(mx, logits[i]!);
+    }
+    let s = 0;
+    for (let i = 0; i < k; i++) s += G[r * k + i] = Math.exp(logits[i]! - mx);
+    for (let i = 0; i < k; i++) G[r * k + i] = G[r * k + i]! / s;
+    // y: near a random expert's mean, or far from all (every 11th row), where a kept expert of
+    // weight ~1e-300 explains y best: the row's sum underflows and the fallback runs
+    const j = Math.floor(rng.uniform() * k);
+    let mean = B[j]!;
+    for (let p = 0; p < d; p++) mean += A[j * d + p]! * X[r * d + p]!;
+    Y[r] = r % 11 === 5 ? 1e4 * (1 + rng.uniform()) : mean + Math.sqrt(nu[j]!) * rng.normal();
+    if (r % 11 === 5) {
+      // the widest expert explains a far y best: give it a weight of about 1e-300
+      let wide = 0;
+      for (let i = 1; i < k; i++) if (nu[i]! > nu[wide]!) wide = i;
+      for (let i = 0; i < k; i++) G[r * k + i] = i === wide ? 1e-300 * (0.5 + rng.uniform()) : 1 / (k - 1);
+    }
+  }
+  return { X, Y, G, A, B, C, H, nu };
+}
+
+type Inputs = ReturnType<typeof inputs>;
+
+function run(kernel: EStepKernel, k: number, d: number, n: number, inp: Inputs) {
+  const R = new Float64Array(n * k);
+  const stats = new Float64Array(k * expertStatsSize(d));
+  const rows: number[] = [];
+  const fallback = (row: number, residuals: Float64Array) => {
+    rows.push(row);
+    let mx = -Infinity;
+    const v = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      v[i] = Math.log(inp.G[row * k + i]!) + inp.C[i]! - residuals[i]! * residuals[i]! * inp.H[i]!;
+      if (v[i]! > mx) mx = v[i]!;
+    }
+    let s = 0;
+    for (let i = 0; i < k; i++) s += R[row * k + i] = Math.exp(v[i]! - mx);
+    for (let i = 0; i < k; i++) R[row * k + i] = R[row * k + i]! / s;
+    return mx + Math.log(s);
+  };
+  const L = kernel(n, inp.X, inp.Y, inp.G, inp.A, inp.B, inp.C, inp.H, R, stats, fallback);
+  return { L, R, stats, rows };
+}
+
+for (const k of [2, 3, 4]) {
+  for (const d of [1, 2]) {
+    test(`WASM E-step kernel equals the JS reference within the exp bound (k = ${k}, d = ${d}, extreme logits, fallback rows, odd n)`, () => {
+      const n = 2001;
+      const inp = inputs(k, d, n, 100 * k + d);
+      const js = run(eStepKernel(k, d), k, d, n, inp);
+      const wasm = run(wasmEStepKernel(k, d), k, d, n, inp);
+      // the fallback ran on the same rows, and there are some; exact there
+      assert.ok(js.rows.length >= n / 11 - 1, `${js.rows.length} fallback rows`);
+      assert.deepEqual(wasm.rows, js.rows);
+      const fallbackRows = new Set(js.rows);
+      const tolR = (16 + 2 * k) * u;
+      let subnormalG = 0;
+      let zeroG = 0;
+      for (let r = 0; r < n; r++) {
+        for (let i = 0; i < k; i++) {
+          const a = wasm.R[r * k + i]!;
+          const b = js.R[r * k + i]!;
+          if (fallbackRows.has(r)) assert.equal(a, b, `fallback row ${r}`);
+          else assert.ok(Math.abs(a - b) <= tolR * Math.abs(b) + 1e-42, `R[${r}, ${i}] = ${a} vs ${b}`);
+          const g = inp.G[r * k + i]!;
+          if (g === 0) zeroG++;
+          else if (g < 2 ** -1022) subnormalG++;
+        }
+      }
+      assert.ok(zeroG > n / 10 && subnormalG > 0, `inputs: ${zeroG} zero and ${subnormalG} subnormal gate weights`);
+      // statistics: scale sum_n R |v| per entry, with the residuals at the current parameters
+      const m = d + 1;
+      const size = expertStatsSize(d);
+      const scale = new Float64Array(k * size);
+      for (let r = 0; r < n; r++) {
+        for (let i = 0; i < k; i++) {
+          const w = js.R[r * k + i]!;
+          let e = inp.Y[r]! - inp.B[i]!;
+          for (let p = 0; p < d; p++) e -= inp.A[i * d + p]! * inp.X[r * d + p]!;
+          const zz = (p: number) => (p < d ? inp.X[r * d + p]! : 1);
+          for (let p = 0; p < m; p++) {
+            for (let q = 0; q < m; q++) scale[i * size + p * m + q] = scale[i * size + p * m + q]! + w * Math.abs(zz(p) * zz(q));
+            scale[i * size + m * m + p] = scale[i * size + m * m + p]! + w * Math.abs(zz(p) * e);
+          }
+          scale[i * size + m * m + m] = scale[i * size + m * m + m]! + w * e * e;
+        }
+      }
+      const tolS = tolR + 2 * n * u + 3 * u;
+      for (let j = 0; j < k * size; j++) {
+        assert.ok(Math.abs(wasm.stats[j]! - js.stats[j]!) <= tolS * scale[j]!, `stats[${j}] = ${wasm.stats[j]} vs ${js.stats[j]} (scale ${scale[j]})`);
+      }
+      // L: sum_n (|log p_n| + 650) from the reference kernel row by row
+      let terms = 0;
+      const one = eStepKernel(k, d);
+      const r1 = new Float64Array(k);
+      const s1 = new Float64Array(k * size);
+      for (let r = 0; r < n; r++) {
+        const Ln = one(1, inp.X.subarray(r * d, r * d + d), inp.Y.subarray(r, r + 1), inp.G.subarray(r * k, r * k + k), inp.A, inp.B, inp.C, inp.H, r1, s1, (_row, res) => {
+          const v = Array.from({ length: k }, (_, i) => Math.log(inp.G[r * k + i]!) + inp.C[i]! - res[i]! * res[i]! * inp.H[i]!);
+          const mx = Math.max(...v);
+          return mx + Math.log(v.reduce((acc, t) => acc + Math.exp(t - mx), 0));
+        });
+        terms += Math.abs(Ln) + 650;
+      }
+      const tolL = n * (8 + k) * u + 2 * n * u * terms;
+      assert.ok(Math.abs(wasm.L - js.L) <= tolL, `L ${wasm.L} vs ${js.L} (tolerance ${tolL})`);
+    });
+  }
+}
+
+test('rows with sums near 1e-280 in a row: the log-product is flushed before it underflows (both kernels)', () => {
+  // each row: expert 1 (weight ~1e-270, wide) explains y = 40 best, expert 0 (weight ~1) not at all:
+  // s ~ 1e-270 >= 1e-280 takes the fast path; 50 such rows multiply to 1e-13500
+  const k = 2, d = 1, n = 51;
+  const X = new Float64Array(n);
+  const Y = new Float64Array(n).fill(40);
+  const G = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) G.set([1, 1e-270], r * k);
+  const A = Float64Array.of(0, 0), B = Float64Array.of(0, 40);
+  const nu = [1e-4, 1];
+  const C = Float64Array.from(nu, (v) => -0.5 * (Math.log(2 * Math.PI) + Math.log(v)));
+  const H = Float64Array.from(nu, (v) => 0.5 / v);
+  // log p per row: log(1e-270) + C_1 (expert 0's term is e^-8e6 smaller)
+  const expected = n * (Math.log(1e-270) + C[1]!);
+  for (const kernel of [eStepKernel(k, d), wasmEStepKernel(k, d)]) {
+    const L = kernel(n, X, Y, G, A, B, C, H, new Float64Array(n * k), new Float64Array(k * expertStatsSize(d)), () => {
+      throw new Error('no fallback expected: s ~ 1e-270');
+    });
+    // n log terms of size 622 each, summed in float64: a few ulps of |expected|
+    assert.ok(Math.abs(L - expected) <= 1e-12 * Math.abs(expected), `${L} vs ${expected}`);
+  }
+});
+
+test('WASM kernel: X and Y are copied when other arrays come (a kernel reused across datasets)', () => {
+  const k = 3, d = 1, n = 400;
+  const kernel = wasmEStepKernel(k, d);
+  for (const seed of [1, 2, 1]) {
+    const inp = inputs(k, d, n - seed, seed); // n - seed: the layout also changes size
+    const a = run(kernel, k, d, n - seed, inp);
+    const b = run(eStepKernel(k, d), k, d, n - seed, inp);
+    assert.ok(Math.abs(a.L - b.L) <= 1e-12 * Math.abs(b.L), `seed ${seed}: ${a.L} vs ${b.L}`);
+  }
+});
+
+test('CpuBackend kernels option: default wasm (SIMD available, agreement check), js on request, typed errors otherwise', () => {
+  assert.equal(defaultCpuKernels(), 'wasm');
+  assert.equal(new CpuBackend().kernels, 'wasm');
+  assert.equal(new CpuBackend({ kernels: 'js' }).kernels, 'js');
+  assert.equal(validateCpuKernels(undefined), 'wasm');
+  assert.throws(() => new CpuBackend({ kernels: 'gpu' as never }), (e: unknown) => e instanceof ConfigError && /kernels: "gpu" is not a CPU kernel set; must be one of wasm, js/.test(e.message));
+  assert.throws(() => new CpuBackend(null as never), ConfigError);
+  assert.throws(() => validateCpuKernels(3, 'cpu.kernels'), /cpu\.kernels: 3 is not/);
+  // the backend's E-step runs the chosen kernels: js gives the JS kernel's numbers bit for bit
+  const data = sample(DEMYS, 501, new Rng(3));
+  const k = 2;
+  const G = new Float64Array(501 * k).fill(0.5);
+  const experts = packExperts(DEMYS.experts, 1);
+  const none = () => {
+    throw new Error('no fallback expected');
+  };
+  const out = (backend: CpuBackend) => {
+    const R = new Float64Array(501 * k);
+    const stats = new Float64Array(k * expertStatsSize(1));
+    return { L: backend.eStep(data, G, experts, R, stats, none), R };
+  };
+  const js = out(new CpuBackend({ kernels: 'js' }));
+  const wasm = out(new CpuBackend({ kernels: 'wasm' }));
+  const C = experts.nu.map((v) => -0.5 * (Math.log(2 * Math.PI) + Math.log(v)));
+  const H = experts.nu.map((v) => 0.5 / v);
+  const R = new Float64Array(501 * k);
+  const L = eStepKernel(k, 1)(501, data.X, data.Y, G, experts.a, experts.b, C, H, R, new Float64Array(k * expertStatsSize(1)), none);
+  assert.equal(js.L, L);
+  assert.deepEqual(js.R, R);
+  assert.ok(Math.abs(wasm.L - L) <= 1e-12 * Math.abs(L));
+});
+
+test('a fit with the WASM kernels reaches the JS kernels\' maximum (DEMYS, k = 2, n = 3000)', () => {
+  const data = sample(DEMYS, 3000, new Rng(7));
+  const start = { type: 'nearTruth' as const, truth: DEMYS, noise: 0.1, seed: 3 };
+  const opts = { k: 2, gate: { type: 'softmax' as const } };
+  const js = fitMoE(data, opts, start, new CpuBackend({ kernels: 'js' }));
+  const wasm = fitMoE(data, opts, start, new CpuBackend({ kernels: 'wasm' }));
+  assert.equal(js.fit.stopReason, 'converged');
+  assert.equal(wasm.fit.stopReason, 'converged');
+  // both stop with the score statistic T <= scoreTol = 1e-3 nats (an estimate of the remaining
+  // gain) at the same maximum: their L differ by at most about 2 scoreTol
+  assert.ok(Math.abs(js.fit.loglik - wasm.fit.loglik) <= 2e-3, `${js.fit.loglik} vs ${wasm.fit.loglik}`);
+});
