@@ -8,13 +8,13 @@
  *   node --import tsx bench/em-profile.ts [js|wasm]
  */
 import { performance } from 'node:perf_hooks';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend, validateCpuKernels } from '../src/backend/cpu.js';
 import { fitMoE } from '../src/fitting/index.js';
 import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 
-const kernels = process.argv[2] ?? "js";
+const kernels = validateCpuKernels(process.argv[2] ?? 'js', 'kernels (first argument)');
 const time: Record<string, number> = {};
 const calls: Record<string, number> = {};
 function timed<A extends unknown[], R>(name: string, f: (...a: A) => R): (...a: A) => R {
@@ -26,7 +26,7 @@ function timed<A extends unknown[], R>(name: string, f: (...a: A) => R): (...a: 
     return r;
   };
 }
-const backend = new CpuBackend();
+const backend = new CpuBackend({ kernels });
 const b = backend as unknown as Record<string, (...a: unknown[]) => unknown>;
 for (const name of ['eStep', 'gateWeights', 'gateLogWeights', 'gateObjective', 'gateHessian']) b[name] = timed(name, b[name]!.bind(backend));
 const pass = backend.gateNewtonPass.bind(backend);
