@@ -9,19 +9,23 @@
  * underflow). Rows where the sum would lose precision (< 1e-280) are redone fully in log space
  * with the gate's exact log-weights.
  *
- * Kernels (option `kernels`): 'wasm' runs the E-step as WebAssembly SIMD128 generated per (k, d)
- * (wasm-estep.ts: two points per instruction, a polynomial exp with a proven <= 1.4 ulp bound);
- * 'js' runs the generated JavaScript kernels (estep-kernel.ts), the float64 reference that the
- * conformance suite compares the WASM kernels against. The default is 'wasm' where the engine has
+ * Kernels (option `kernels`): 'wasm' runs the E-step and, for gates with linear logits keeping
+ * every expert, the gate's weights and Newton passes as WebAssembly SIMD128 generated per (k, d)
+ * (wasm-estep.ts, wasm-gate.ts: two points per instruction, a polynomial exp with a proven
+ * <= 1.4 ulp bound); 'js' runs the generated JavaScript kernels (estep-kernel.ts,
+ * gates/linear-kernel.ts), the float64 reference that the conformance suite compares the WASM
+ * kernels against. The default is 'wasm' where the engine has
  * SIMD128 and a start-up check finds the two agreeing, else 'js'.
  */
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
 import { ConfigError, show } from '../errors.js';
+import { LinearLogitGate } from '../gates/linear-gate.js';
 import type { Gate } from '../gates/types.js';
 import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
 import type { Backend } from './types.js';
 import { wasmEStepKernel, wasmEStepSupported } from './wasm-estep.js';
+import { wasmGatePass, wasmGateSupported, type WasmGatePass } from './wasm-gate.js';
 import { wasmSimdAvailable } from './wasm-math.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -112,6 +116,8 @@ export class CpuBackend implements Backend {
   private rowLogG = new Float64Array(0);
   /** WASM kernels of this backend by (k, d): each owns its memory (X and Y copied once per fit) */
   private readonly wasmKernels = new Map<string, EStepKernel>();
+  /** WASM gate passes of this backend by (k, d) (linear logits keeping every expert) */
+  private readonly wasmGates = new Map<string, WasmGatePass>();
 
   /**
    * @param options `kernels`: 'wasm' or 'js' (default defaultCpuKernels()); ConfigError otherwise
@@ -134,8 +140,25 @@ export class CpuBackend implements Backend {
     return kernel;
   }
 
+  /**
+   * The WASM pass for this gate, or null where the gate's own (JS) kernels run: gates with linear
+   * logits keeping all k experts (softmax, temperature, top-K with K = k) under 'wasm' kernels.
+   */
+  private wasmGateFor(gate: Gate): WasmGatePass | null {
+    if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !wasmGateSupported(gate.k, gate.d)) return null;
+    const key = `${gate.k}x${gate.d}`;
+    let pass = this.wasmGates.get(key);
+    if (!pass) {
+      pass = wasmGatePass(gate.k, gate.d);
+      this.wasmGates.set(key, pass);
+    }
+    return pass;
+  }
+
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void {
-    gate.weights(theta, X, n, G);
+    const pass = this.wasmGateFor(gate);
+    if (pass) pass('weights', theta, X, n, G, G, G, G, (gate as LinearLogitGate).logitScale(theta));
+    else gate.weights(theta, X, n, G);
   }
   gateLogWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void {
     gate.logWeights(theta, X, n, logG);
@@ -167,6 +190,8 @@ export class CpuBackend implements Backend {
     variant: 'evaluate' | 'fromWeights',
   ): { linear: number; lseSum: number } {
     if (!gate.newtonPass) throw new Error(`backend cpu: kernel gateNewtonPass is not provided by the ${gate.type} gate`);
+    const pass = this.wasmGateFor(gate);
+    if (pass) return pass(variant, theta, X, n, R, G, grad, H, (gate as LinearLogitGate).logitScale(theta));
     return gate.newtonPass(theta, X, n, R, G, grad, H, variant);
   }
 

@@ -23,6 +23,9 @@ import assert from 'node:assert/strict';
 import { CpuBackend, defaultCpuKernels, validateCpuKernels } from '../../src/backend/index.js';
 import { eStepKernel, type EStepKernel } from '../../src/backend/estep-kernel.js';
 import { wasmEStepKernel } from '../../src/backend/wasm-estep.js';
+import { wasmGatePass } from '../../src/backend/wasm-gate.js';
+import { createGate } from '../../src/gates/index.js';
+import { newtonKernel } from '../../src/gates/linear-kernel.js';
 import { ConfigError } from '../../src/errors.js';
 import { expertStatsSize, packExperts } from '../../src/experts/index.js';
 import { fitMoE } from '../../src/fitting/index.js';
@@ -240,4 +243,137 @@ test('a fit with the WASM kernels reaches the JS kernels\' maximum (DEMYS, k = 2
   // both stop with the score statistic T <= scoreTol = 1e-3 nats (an estimate of the remaining
   // gain) at the same maximum: their L differ by at most about 2 scoreTol
   assert.ok(Math.abs(js.fit.loglik - wasm.fit.loglik) <= 2e-3, `${js.fit.loglik} vs ${wasm.fit.loglik}`);
+});
+
+/**
+ * The WASM gate pass (backend/wasm-gate.ts) against the JS Newton kernel (gates/linear-kernel.ts,
+ * K = k). Per point the same operations except exp: G = e^(u - max)/S differs by < (16 + 2k) u
+ * relative as R above (plus 2.4 subnormal ulps absolute, S >= 1). linear = sum R u: identical
+ * terms, another summation order: 2 n u sum |R u|. lseSum = sum (max + log S): n (8 + k) u +
+ * 2 n u sum (|max| + log k + 650). grad = scale sum (R - G) z: |scale| (tolG sum G |z| + 2 n u
+ * sum |R - G| |z| + u). H = -scale^2 sum c z z' with c = G_i (delta_ij - G_j): c differs by at
+ * most (3 tolG + 2u) G_i (1 + G_j) absolute (no relative bound: G_i - G_i^2 cancels near 1), so
+ * scale^2 ((3 tolG + 2 n u + 3 u) sum G_i (1 + G_j) |z_a z_b|).
+ */
+for (const k of [2, 3, 4]) {
+  for (const d of [1, 2]) {
+    test(`WASM gate pass equals the JS Newton kernel within the exp bound (k = ${k}, d = ${d}, logits up to +-700, odd n)`, () => {
+      const n = 1001;
+      const P = k + k * d;
+      const rng = new Rng(7000 + 10 * k + d);
+      const X = Float64Array.from({ length: n * d }, () => 4 * rng.uniform() - 2);
+      const R = new Float64Array(n * k);
+      for (let r = 0; r < n; r++) {
+        let sum = 0;
+        for (let i = 0; i < k; i++) sum += R[r * k + i] = r % 4 === 0 && i === 0 ? 0 : rng.uniform();
+        for (let i = 0; i < k; i++) R[r * k + i] = R[r * k + i]! / sum;
+      }
+      const pass = wasmGatePass(k, d);
+      let subnormal = 0;
+      for (const size of [1, 30, 150, 300]) {
+        // |u| up to about 700 at size 150 (|x| <= 2): weights down to subnormal and 0
+        const theta = Float64Array.from({ length: P }, () => size * rng.normal());
+        const scale = 1.25;
+        const tolG = (16 + 2 * k) * u;
+        // reference weights (the 'weights' variant) and the other variants from them
+        const Gjs = new Float64Array(n * k);
+        const Gw = new Float64Array(n * k);
+        const lseJs = newtonKernel(k, d, k, 'slope', 'weights')(theta, X, n, Gjs, Gjs, Gjs, Gjs, scale).lseSum;
+        const lseW = pass('weights', theta, X, n, Gw, Gw, Gw, Gw, scale).lseSum;
+        for (let j = 0; j < n * k; j++) {
+          assert.ok(Math.abs(Gw[j]! - Gjs[j]!) <= tolG * Gjs[j]! + 2.4 * 2 ** -1074, `G[${j}] = ${Gw[j]} vs ${Gjs[j]} (size ${size})`);
+          if (Gjs[j]! > 0 && Gjs[j]! < 2 ** -1022) subnormal++;
+        }
+        // scales of the sums
+        let lseTerms = 0, linTerms = 0;
+        const gradScale = new Float64Array(P);
+        const hScale = new Float64Array(P * P);
+        const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+        for (let r = 0; r < n; r++) {
+          const z = (a: number) => (a === 0 ? 1 : X[r * d + a - 1]!);
+          let mx = -Infinity;
+          for (let i = 0; i < k; i++) {
+            let v = theta[i]!;
+            for (let p = 0; p < d; p++) v += theta[k + i * d + p]! * X[r * d + p]!;
+            const ui = scale * v;
+            mx = Math.max(mx, ui);
+            linTerms += R[r * k + i]! * Math.abs(ui);
+            const gi = Gjs[r * k + i]!;
+            for (let a = 0; a <= d; a++) {
+              gradScale[idx(i, a)] = gradScale[idx(i, a)]! + (tolG * gi + 2 * n * u * Math.abs(R[r * k + i]! - gi)) * Math.abs(z(a));
+              for (let j = 0; j < k; j++) {
+                for (let b = 0; b <= d; b++) {
+                  const at = idx(i, a) * P + idx(j, b);
+                  hScale[at] = hScale[at]! + gi * (1 + Gjs[r * k + j]!) * Math.abs(z(a) * z(b));
+                }
+              }
+            }
+          }
+          lseTerms += Math.abs(mx) + Math.log(k) + 650;
+        }
+        const tolLse = n * (8 + k) * u + 2 * n * u * lseTerms;
+        assert.ok(Math.abs(lseW - lseJs) <= tolLse, `lseSum ${lseW} vs ${lseJs}`);
+        for (const variant of ['evaluate', 'fromWeights'] as const) {
+          const G1 = Gjs.slice();
+          const G2 = Gjs.slice();
+          const g1 = new Float64Array(P), g2 = new Float64Array(P), H1 = new Float64Array(P * P), H2 = new Float64Array(P * P);
+          const a = newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G1, g1, H1, scale);
+          const b = pass(variant, theta, X, n, R, G2, g2, H2, scale);
+          assert.ok(Math.abs(a.linear - b.linear) <= 2 * n * u * linTerms, `${variant} linear ${b.linear} vs ${a.linear}`);
+          if (variant === 'evaluate') {
+            assert.ok(Math.abs(a.lseSum - b.lseSum) <= tolLse);
+            for (let j = 0; j < n * k; j++) assert.ok(Math.abs(G2[j]! - G1[j]!) <= tolG * G1[j]! + 2.4 * 2 ** -1074);
+          } else {
+            assert.ok(Number.isNaN(b.lseSum));
+            assert.deepEqual(G2, Gjs, 'fromWeights leaves G as it is');
+          }
+          for (let j = 0; j < P; j++) assert.ok(Math.abs(g2[j]! - g1[j]!) <= scale * (gradScale[j]! + u * Math.abs(g1[j]!)), `${variant} grad[${j}] ${g2[j]} vs ${g1[j]}`);
+          for (let j = 0; j < P * P; j++) {
+            assert.ok(Math.abs(H2[j]! - H1[j]!) <= scale * scale * (3 * tolG + 2 * n * u + 3 * u) * hScale[j]!, `${variant} H[${j}] ${H2[j]} vs ${H1[j]} (size ${size})`);
+          }
+        }
+      }
+      assert.ok(subnormal > 0, 'subnormal weights sampled');
+    });
+  }
+}
+
+test('CpuBackend with wasm kernels: gate passes in WASM for linear gates keeping all experts, the gate\'s own JS kernels otherwise', () => {
+  const n = 300, d = 1;
+  const rng = new Rng(11);
+  const X = Float64Array.from({ length: n }, () => 2 * rng.uniform() - 1);
+  const wasm = new CpuBackend({ kernels: 'wasm' });
+  const js = new CpuBackend({ kernels: 'js' });
+  for (const [spec, k, exact, tauFree] of [
+    [{ type: 'softmax' }, 3, false, false],
+    [{ type: 'temperature', tau: 0.4 }, 2, false, false],
+    [{ type: 'temperature', tau: 0.7 }, 2, false, true], // tau free: weights only (no Newton pass)
+    [{ type: 'topk', K: 2, rankBy: 'slope' }, 3, true, false], // selective: the JS kernel, bit for bit
+  ] as const) {
+    const gate = createGate(spec as never, k, d, { tau: tauFree ? 'free' : 'known' });
+    const theta = Float64Array.from({ length: gate.nParams }, () => rng.normal());
+    const G1 = new Float64Array(n * k), G2 = new Float64Array(n * k);
+    js.gateWeights(gate, theta, X, n, G1);
+    wasm.gateWeights(gate, theta, X, n, G2);
+    for (let j = 0; j < n * k; j++) {
+      if (exact) assert.equal(G2[j], G1[j]);
+      else assert.ok(Math.abs(G2[j]! - G1[j]!) <= (16 + 2 * k) * u * G1[j]! + 1e-323, `${spec.type}: G[${j}] ${G2[j]} vs ${G1[j]}`);
+    }
+    if (!gate.newtonPass) {
+      assert.throws(() => wasm.gateNewtonPass(gate, theta, X, n, G1, G1, new Float64Array(gate.nParams), new Float64Array(gate.nParams ** 2), 'evaluate'), /not provided/);
+      continue;
+    }
+    const P = gate.nParams;
+    const R = G1.map((g, j) => (j % k === 0 ? 0.5 * g + 0.5 / k : 0.5 * g + 0.5 / k));
+    const out = (backend: CpuBackend) => {
+      const G = new Float64Array(n * k), grad = new Float64Array(P), H = new Float64Array(P * P);
+      const q = backend.gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'evaluate');
+      return { q, grad, H };
+    };
+    const a = out(js), b = out(wasm);
+    const close = (x: number, y: number) => (exact ? x === y : Math.abs(x - y) <= 1e-12 * (Math.abs(y) + 1));
+    assert.ok(close(b.q.linear, a.q.linear) && close(b.q.lseSum, a.q.lseSum), spec.type);
+    a.grad.forEach((v, j) => assert.ok(close(b.grad[j]!, v), `${spec.type} grad`));
+    a.H.forEach((v, j) => assert.ok(close(b.H[j]!, v), `${spec.type} H`));
+  }
 });

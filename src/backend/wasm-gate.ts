@@ -1,0 +1,268 @@
+/**
+ * The Newton pass of gates with linear logits keeping every expert (softmax, temperature with tau
+ * known; top-K with K = k) in WebAssembly SIMD128, generated per (k, d): the arithmetic of the JS
+ * kernel gates/linear-kernel.ts (newtonSource with K = k, the reference) on two points at once,
+ * with the vector exp and log of wasm-math.ts. One pass gives, with u_i = scale (beta0_i +
+ * beta1_i.x) and R's rows summing to 1,
+ *   G_ni   = exp(u_ni - max_j u_nj) / sum_j exp(u_nj - max_j u_nj)
+ *   linear = sum_n sum_i R_ni u_ni,   lseSum = sum_n log sum_j exp(u_nj)   (Q = linear - lseSum)
+ *   grad   = scale sum_n (R_ni - G_ni) z_n,   H = -scale^2 sum_n (G_ni delta_ij - G_ni G_nj) z_n z_n'
+ * Variants as in linear-kernel.ts: 'evaluate' (computes and writes G), 'fromWeights' (reads G; no
+ * exponential, lseSum NaN), 'weights' (only G and lseSum).
+ * What differs from the JS kernel: exp is the polynomial one, sums over points are accumulated in
+ * two lanes (even and odd points), and the flushed log-product uses the vector log.
+ *
+ * Memory, per kernel instance: [linear, lseSum | grad (P) | H (P x P) | theta (P) | X | R | G].
+ * X is copied in when the kernel sees another array than last time (once per fit), R in and G in
+ * or out per call as the variant needs. An odd last point runs through the JS kernel.
+ */
+import { newtonKernel, type NewtonKernel } from '../gates/linear-kernel.js';
+import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
+import { VecMath } from './wasm-math.js';
+
+export type GateVariant = 'evaluate' | 'fromWeights' | 'weights';
+const VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights'];
+
+/** The v128 locals of one generated gate function (parameters, accumulators, per-pair values). */
+export function wasmGateLocals(k: number, d: number): number {
+  const m = d + 1;
+  return ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m + k * (d + 1) + 4 * k + d + 24;
+}
+
+/** Whether (k, d) gets generated WASM gate kernels (the JS kernels run otherwise). */
+export function wasmGateSupported(k: number, d: number): boolean {
+  return wasmGateLocals(k, d) <= 2000;
+}
+
+function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVariant): void {
+  const m = d + 1;
+  const P = k + k * d;
+  // fn(pairs, xp, rp, gp, outp, thp, scale)
+  const f = mod.define(variant, new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f64'], []));
+  const [pairs, xp, rp, gp, outp, thp, scaleArg] = [0, 1, 2, 3, 4, 5, 6];
+  const V = () => f.local('v128');
+  const K = Array.from({ length: k }, (_, i) => i);
+  const D = Array.from({ length: d }, (_, p) => p);
+  const M = Array.from({ length: m }, (_, a) => a);
+  const accumulate = variant !== 'weights';
+  const scale = V();
+  f.get(scaleArg).simd('f64x2.splat').set(scale);
+  const t = K.map(() => V());
+  const sl = K.map(() => D.map(() => V()));
+  for (const i of K) {
+    f.get(thp).load('v128.load64_splat', 8 * i).set(t[i]!);
+    for (const p of D) f.get(thp).load('v128.load64_splat', 8 * (k + i * d + p)).set(sl[i]![p]!);
+  }
+  const gb = K.map(() => M.map(() => V()));
+  const h = new Map<string, number>();
+  if (accumulate) for (const i of K) for (const j of K.filter((j) => j >= i)) for (const a of M) for (const b of M.filter((b) => b >= a)) h.set(`${i}_${j}_${a}_${b}`, V());
+  const linear = V();
+  const maxSum = V();
+  const logSum = V();
+  const product = V();
+  f.f64x2(1).set(product);
+  const x = D.map(() => V());
+  const u = K.map(() => V());
+  const g = K.map(() => V());
+  const mx = V();
+  const tmp = V();
+  const c = V();
+  const math = new VecMath(f);
+
+  f.block().loop();
+  f.get(pairs).op('i32.eqz').brIf(1);
+  if (d === 1) f.get(xp).load('v128.load').set(x[0]!);
+  else for (const p of D) f.get(xp).get(xp).load('v128.load64_zero', 8 * p).laneMem('v128.load64_lane', 1, 8 * (d + p)).set(x[p]!);
+  for (const i of K) {
+    // v = s_0 x_0 + s_1 x_1 + ... ; u = scale (t + v)
+    f.get(sl[i]![0]!).get(x[0]!).simd('f64x2.mul');
+    for (const p of D.slice(1)) f.get(sl[i]![p]!).get(x[p]!).simd('f64x2.mul').simd('f64x2.add');
+    f.set(tmp);
+    f.get(scale).get(t[i]!).get(tmp).simd('f64x2.add').simd('f64x2.mul').set(u[i]!);
+  }
+  if (variant !== 'fromWeights') {
+    f.f64x2(-Infinity).set(mx);
+    for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
+    for (const i of K) {
+      f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
+      math.exp(g[i]!, g[i]!);
+    }
+    f.get(g[0]!);
+    for (const i of K.slice(1)) f.get(g[i]!).simd('f64x2.add');
+    f.set(tmp); // S
+    f.get(maxSum).get(mx).simd('f64x2.add').set(maxSum);
+    f.get(product).get(tmp).simd('f64x2.mul').set(product);
+    f.get(product).f64x2(1e280).simd('f64x2.gt').simd('v128.any_true').if();
+    math.log(product, c);
+    f.get(logSum).get(c).simd('f64x2.add').set(logSum);
+    f.f64x2(1).set(product);
+    f.end();
+    f.f64x2(1).get(tmp).simd('f64x2.div').set(tmp);
+    for (const i of K) {
+      f.get(g[i]!).get(tmp).simd('f64x2.mul').set(g[i]!);
+      f.get(gp).get(g[i]!).laneMem('v128.store64_lane', 0, 8 * i);
+      f.get(gp).get(g[i]!).laneMem('v128.store64_lane', 1, 8 * (k + i));
+    }
+  } else {
+    for (const i of K) f.get(gp).get(gp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(g[i]!);
+  }
+  if (accumulate) {
+    for (const i of K) {
+      // w = R; linear += w u where w > 0; D = w - g; gb_0 += D; gb_(p+1) += D x_p
+      const w = c;
+      f.get(rp).get(rp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(w);
+      f.get(linear).get(w).get(u[i]!).simd('f64x2.mul').get(w).f64x2(0).simd('f64x2.gt').simd('v128.and').simd('f64x2.add').set(linear);
+      f.get(w).get(g[i]!).simd('f64x2.sub').set(tmp);
+      f.get(gb[i]![0]!).get(tmp).simd('f64x2.add').set(gb[i]![0]!);
+      for (const p of D) f.get(gb[i]![p + 1]!).get(tmp).get(x[p]!).simd('f64x2.mul').simd('f64x2.add').set(gb[i]![p + 1]!);
+    }
+    for (const i of K) {
+      for (const j of K.filter((j) => j >= i)) {
+        if (i === j) f.get(g[i]!).get(g[i]!).get(g[i]!).simd('f64x2.mul').simd('f64x2.sub').set(c);
+        else f.get(g[i]!).simd('f64x2.neg').get(g[j]!).simd('f64x2.mul').set(c);
+        for (const a of M) {
+          for (const b of M.filter((b) => b >= a)) {
+            const acc = h.get(`${i}_${j}_${a}_${b}`)!;
+            f.get(acc).get(c);
+            for (const zi of [a, b]) if (zi > 0) f.get(x[zi - 1]!).simd('f64x2.mul');
+            f.simd('f64x2.add').set(acc);
+          }
+        }
+      }
+    }
+  }
+  const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
+  advance(xp, 16 * d);
+  advance(rp, 16 * k);
+  advance(gp, 16 * k);
+  f.get(pairs).i32(1).op('i32.sub').set(pairs);
+  f.br(0).end().end();
+  const hsum = (v: number) => f.get(v).lane('f64x2.extract_lane', 0).get(v).lane('f64x2.extract_lane', 1).op('f64.add');
+  // out[0] = linear, out[1] = lseSum (lane sums), grad, H
+  f.get(outp);
+  hsum(linear);
+  f.f64Store(0);
+  f.get(outp);
+  if (variant === 'fromWeights') f.f64(NaN);
+  else {
+    math.log(product, tmp);
+    hsum(maxSum);
+    hsum(logSum);
+    f.op('f64.add');
+    hsum(tmp);
+    f.op('f64.add');
+  }
+  f.f64Store(8);
+  if (!accumulate) return;
+  const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+  for (const i of K) for (const a of M) f.get(outp).get(scaleArg), hsum(gb[i]![a]!), f.op('f64.mul').f64Store(8 * (2 + idx(i, a)));
+  for (const i of K) {
+    for (const j of K.filter((j) => j >= i)) {
+      for (const a of M) {
+        for (const b of M) {
+          const acc = h.get(`${i}_${j}_${Math.min(a, b)}_${Math.max(a, b)}`)!;
+          for (const at of [idx(i, a) * P + idx(j, b), idx(j, b) * P + idx(i, a)]) {
+            f.get(outp).get(scaleArg).get(scaleArg).op('f64.mul').op('f64.neg');
+            hsum(acc);
+            f.op('f64.mul').f64Store(8 * (2 + P + at));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The module bytes for (k, d): exports 'evaluate', 'fromWeights', 'weights'. */
+export function wasmGateBytes(k: number, d: number): Uint8Array {
+  const mod = new ModuleBuilder();
+  for (const v of VARIANTS) emitVariant(mod, k, d, v);
+  return mod.encode();
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+const PAGE = 65536;
+/** Below this many points the JS kernel runs (single rows of the E-step's fallback, small fits). */
+export const WASM_GATE_MIN_POINTS = 64;
+
+/** A gate pass: the NewtonKernel contract of gates/linear-kernel.ts with the variant as an argument. */
+export type WasmGatePass = (variant: GateVariant, ...args: Parameters<NewtonKernel>) => ReturnType<NewtonKernel>;
+
+/**
+ * A new WASM Newton-pass kernel for linear logits keeping all k experts in dimension d, with its
+ * own memory: pass(variant, theta, X, n, R, G, grad, H, scale) computes what
+ * newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, scale) does (see the module
+ * comment) and returns { linear, lseSum }.
+ * @param k experts (all kept), with wasmGateSupported(k, d)
+ * @param d input dimension, >= 1
+ * @example
+ *   const pass = wasmGatePass(3, 1);
+ *   const { linear, lseSum } = pass('evaluate', theta, X, n, R, G, grad, H, 1); // Q = linear - lseSum
+ */
+export function wasmGatePass(k: number, d: number): WasmGatePass {
+  const key = `${k}x${d}`;
+  let module = moduleCache.get(key);
+  if (!module) {
+    module = new WebAssembly.Module(wasmGateBytes(k, d));
+    moduleCache.set(key, module);
+  }
+  const P = k + k * d;
+  const header = Math.ceil((2 + P + P * P + P) / 2) * 2;
+  const offTheta = 2 + P + P * P;
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  type Fn = (pairs: number, xp: number, rp: number, gp: number, outp: number, thp: number, scale: number) => void;
+  const fns = Object.fromEntries(VARIANTS.map((v) => [v, instance.exports[v] as Fn])) as Record<GateVariant, Fn>;
+  let heap = new Float64Array(memory.buffer);
+  let capacity = 0;
+  let offX = 0, offR = 0, offG = 0;
+  let lastX: Float64Array | null = null;
+  let lastN = -1;
+  const tailGrad = new Float64Array(P);
+  const tailH = new Float64Array(P * P);
+  const layout = (n: number) => {
+    if (n <= capacity) return;
+    capacity = n + (n % 2);
+    const doubles = header + capacity * (d + 2 * k);
+    const pages = Math.ceil((doubles * 8) / PAGE);
+    const have = memory.buffer.byteLength / PAGE;
+    if (pages > have) memory.grow(pages - have);
+    heap = new Float64Array(memory.buffer);
+    offX = header;
+    offR = offX + capacity * d;
+    offG = offR + capacity * k;
+    lastX = null;
+  };
+  return (variant, theta, X, n, R, G, grad, H, scale) => {
+    if (n < WASM_GATE_MIN_POINTS) return newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, scale);
+    const pairs = n >> 1;
+    const even = 2 * pairs;
+    layout(n);
+    if (X !== lastX || n !== lastN) {
+      heap.set(X.subarray(0, n * d), offX);
+      lastX = X;
+      lastN = n;
+    }
+    heap.set(theta.subarray(0, P), offTheta);
+    if (variant !== 'weights') heap.set(R.subarray(0, even * k), offR);
+    if (variant === 'fromWeights') heap.set(G.subarray(0, even * k), offG);
+    fns[variant](pairs, 8 * offX, 8 * offR, 8 * offG, 0, 8 * offTheta, scale);
+    if (variant !== 'fromWeights') G.set(heap.subarray(offG, offG + even * k));
+    let linear = heap[0]!;
+    let lseSum = heap[1]!;
+    if (variant !== 'weights') {
+      grad.set(heap.subarray(2, 2 + P));
+      H.set(heap.subarray(2 + P, 2 + P + P * P));
+    }
+    if (n % 2 === 1) {
+      const last = n - 1;
+      const tail = newtonKernel(k, d, k, 'slope', variant)(theta, X.subarray(last * d, n * d), 1, R.subarray(last * k, n * k), G.subarray(last * k, n * k), tailGrad, tailH, scale);
+      linear += tail.linear;
+      lseSum += tail.lseSum;
+      if (variant !== 'weights') {
+        for (let j = 0; j < P; j++) grad[j] = grad[j]! + tailGrad[j]!;
+        for (let j = 0; j < P * P; j++) H[j] = H[j]! + tailH[j]!;
+      }
+    }
+    return variant === 'weights' ? { linear: NaN, lseSum } : { linear, lseSum };
+  };
+}
