@@ -12,7 +12,7 @@
  * Kernels (option `kernels`): 'wasm' runs the E-step and, for gates with linear logits keeping
  * every expert, the gate's weights and Newton passes as WebAssembly SIMD128 generated per (k, d)
  * (wasm-estep.ts, wasm-gate.ts: two points per instruction, a polynomial exp with a proven
- * <= 1.4 ulp bound); 'js' runs the generated JavaScript kernels (estep-kernel.ts,
+ * <= 1.5 ulp bound); 'js' runs the generated JavaScript kernels (estep-kernel.ts,
  * gates/linear-kernel.ts), the float64 reference that the conformance suite compares the WASM
  * kernels against. The default is 'wasm' where the engine has
  * SIMD128 and a start-up check finds the two agreeing, else 'js'.

@@ -3,7 +3,7 @@
  * (estep-kernel.ts, the reference) on two points at once, one per f64x2 lane, with the vector
  * exp of wasm-math.ts in place of Math.exp. Same formulas and, per point and expert, the same
  * order of operations; what differs:
- *   - exp(t) is the polynomial one (<= 1.4 ulp against Math.exp's < 1 ulp);
+ *   - exp(t) is the polynomial one (<= 1.5 ulp against Math.exp's < 1 ulp);
  *   - the sums over points (statistics, log-likelihood) are accumulated in two lanes, even and odd
  *     points, added at the end;
  *   - all k exponentials are computed (the largest kept expert's is exp(0) = 1 exactly, as the

@@ -3,7 +3,7 @@
  * float64 range (fixed seed): dense random sampling, subnormal results and inputs, the underflow
  * to 0 and overflow to Infinity thresholds, NaN, +-Infinity, +-0.
  *
- * Tolerance: the proven bounds of wasm-math.ts (exp 1.4 ulp, 1.9 ulp for subnormal results; log
+ * Tolerance: the proven bounds of wasm-math.ts (exp 1.5 ulp, 2.0 ulp for subnormal results; log
  * 1.5 ulp) plus 1 ulp for the reference itself (V8's Math.exp and Math.log are fdlibm's, error
  * < 1 ulp), in ulps of the smaller of the two results.
  */
@@ -48,7 +48,7 @@ test('WebAssembly SIMD128 is available (Node >= 16.4)', () => {
   assert.equal(wasmSimdAvailable(), true);
 });
 
-test('vector exp: within 1.4 + 1 ulp of Math.exp on [-800, 800] (normal results), 1.9 + 1 on subnormal ones; 0 and Infinity where Math.exp has them', () => {
+test('vector exp: within 1.5 + 1 ulp of Math.exp on [-800, 800] (normal results), 2.0 + 1 on subnormal ones; 0 and Infinity where Math.exp has them', () => {
   const rng = new Rng(20140);
   const N = 1 << 19;
   const x = new Float64Array(4 * N);
@@ -63,7 +63,7 @@ test('vector exp: within 1.4 + 1 ulp of Math.exp on [-800, 800] (normal results)
   const subnormal: number[] = [];
   for (let j = 0; j < x.length; j++) (Math.exp(x[j]!) < 2 ** -1022 ? subnormal : normal).push(j);
   assert.ok(subnormal.length > N / 2, `${subnormal.length} subnormal results sampled`);
-  for (const [rows, bound] of [[normal, 1.4 + 1], [subnormal, 1.9 + 1]] as const) {
+  for (const [rows, bound] of [[normal, 1.5 + 1], [subnormal, 2.0 + 1]] as const) {
     const xs = Float64Array.from(rows, (j) => x[j]!);
     const ys = Float64Array.from(rows, (j) => y[j]!);
     const { worst, at, mismatches } = worstUlps(xs, ys, Math.exp);
@@ -101,7 +101,7 @@ test('vector exp: special values and thresholds exactly', () => {
   ];
   const y = wasmMathArray('exp', Float64Array.from(cases, (c) => c[0]));
   cases.forEach(([x, expected], j) => {
-    if (Number.isFinite(expected) && expected !== 0 && expected !== 1) assert.ok(Math.abs(y[j]! - expected) <= 2.4 * ulp(expected), `exp(${x}) = ${y[j]}, expected ${expected}`);
+    if (Number.isFinite(expected) && expected !== 0 && expected !== 1) assert.ok(Math.abs(y[j]! - expected) <= 2.5 * ulp(expected), `exp(${x}) = ${y[j]}, expected ${expected}`);
     else assert.ok(Object.is(y[j], expected), `exp(${x}) = ${y[j]}, expected ${expected}`);
   });
   assert.equal(Math.exp(-745.1332191019411), 5e-324, 'the reference agrees on the threshold');
