@@ -38,7 +38,7 @@ const start = { type: 'nearTruth' as const, truth: DEMYS_MODEL, noise: 0.1, seed
 fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 20 }, start, backend); // warm-up
 for (const key of Object.keys(time)) delete time[key], delete calls[key];
 const t0 = performance.now();
-const fit = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 300 }, start, backend);
+const fit = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: Number(process.env.MAPS ?? 300) }, start, backend);
 const total = performance.now() - t0;
 const maps = fit.fit.iterations;
 console.log(`kernels ${kernels}: k = 3, n = 1e5, ${maps} EM maps, ${total.toFixed(0)} ms, ${((total * 1e6) / (maps * n)).toFixed(1)} ns per point per EM map (${fit.fit.stopReason})`);

@@ -23,9 +23,10 @@ import { ConfigError, show } from '../errors.js';
 import { LinearLogitGate } from '../gates/linear-gate.js';
 import type { Gate } from '../gates/types.js';
 import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
-import type { Backend } from './types.js';
-import { wasmEStepKernel, wasmEStepSupported } from './wasm-estep.js';
-import { wasmGatePass, wasmGateSupported, type WasmGatePass } from './wasm-gate.js';
+import type { Backend, FitBuffers } from './types.js';
+import { wasmEStepSupported } from './wasm-estep.js';
+import { wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
+import { wasmEStepKernel, wasmGatePass, WasmWorkspace } from './wasm-workspace.js';
 import { wasmSimdAvailable } from './wasm-math.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -118,6 +119,36 @@ export class CpuBackend implements Backend {
   private readonly wasmKernels = new Map<string, EStepKernel>();
   /** WASM gate passes of this backend by (k, d) (linear logits keeping every expert) */
   private readonly wasmGates = new Map<string, WasmGatePass>();
+  /** the fit workspaces this backend handed out buffers of, by their memory */
+  private readonly workspaces = new WeakMap<ArrayBufferLike, WasmWorkspace>();
+
+  /**
+   * Under 'wasm' kernels: G, R and Gtrial as views of a new WASM memory for this fit (kernels
+   * called with them work in place, no copy per iteration); null under 'js' or where (k, d) has
+   * no WASM kernel.
+   * @example new CpuBackend().fitBuffers(data, 3) // => { G, R, Gtrial }, each n x 3
+   */
+  fitBuffers(data: Dataset, k: number): FitBuffers | null {
+    if (this.kernels !== 'wasm' || !wasmEStepSupported(k, data.d) || data.n < 1) return null;
+    const ws = new WasmWorkspace(k, data.d, data.n);
+    this.workspaces.set(ws.memory.buffer, ws);
+    return { G: ws.G, R: ws.R, Gtrial: ws.Gtrial };
+  }
+
+  /** The fit workspace holding all these arrays (for k, d, n), or null. */
+  private workspaceOf(k: number, d: number, n: number, ...arrays: Float64Array[]): WasmWorkspace | null {
+    const ws = this.workspaces.get(arrays[0]!.buffer);
+    if (!ws || ws.k !== k || ws.d !== d || ws.capacity < n || !arrays.every((a) => ws.owns(a))) return null;
+    return ws;
+  }
+
+  /** A WASM gate pass for this gate and these arrays (in place where they are fit buffers), or null. */
+  private wasmGatePassFor(gate: Gate, variant: GateVariant, n: number, G: Float64Array, R: Float64Array): WasmGatePass | null {
+    const pass = this.wasmGateFor(gate);
+    if (!pass) return null;
+    const ws = this.workspaceOf(gate.k, gate.d, n, ...(variant === 'weights' ? [G] : [G, R]));
+    return ws ? (...args) => ws.gatePass(...args) : pass;
+  }
 
   /**
    * @param options `kernels`: 'wasm' or 'js' (default defaultCpuKernels()); ConfigError otherwise
@@ -156,7 +187,7 @@ export class CpuBackend implements Backend {
   }
 
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void {
-    const pass = this.wasmGateFor(gate);
+    const pass = this.wasmGateFor(gate) && this.wasmGatePassFor(gate, 'weights', n, G, G);
     if (pass) pass('weights', theta, X, n, G, G, G, G, (gate as LinearLogitGate).logitScale(theta));
     else gate.weights(theta, X, n, G);
   }
@@ -190,7 +221,7 @@ export class CpuBackend implements Backend {
     variant: 'evaluate' | 'fromWeights',
   ): { linear: number; lseSum: number } {
     if (!gate.newtonPass) throw new Error(`backend cpu: kernel gateNewtonPass is not provided by the ${gate.type} gate`);
-    const pass = this.wasmGateFor(gate);
+    const pass = this.wasmGatePassFor(gate, variant, n, G, R);
     if (pass) return pass(variant, theta, X, n, R, G, grad, H, (gate as LinearLogitGate).logitScale(theta));
     return gate.newtonPass(theta, X, n, R, G, grad, H, variant);
   }
@@ -218,6 +249,8 @@ export class CpuBackend implements Backend {
       logWeightsAt(row, lg);
       return logSumExpRow(lg, residuals, C, H, R, row * k, k);
     };
+    const ws = this.kernels === 'wasm' ? this.workspaceOf(k, d, n, G, R) : null;
+    if (ws) return ws.eStep(n, X, Y, G, a, b, C, H, R, stats, fallback);
     return this.eStepKernelFor(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
   }
 

@@ -12,8 +12,24 @@ import type { Gate } from '../gates/types.js';
  * these and nothing else that loops over points). The gate methods run the gate's own formulas
  * (gates/types.ts) over a batch; a backend decides where and how.
  */
+/** Buffers of one fit (n x k each) that a backend's kernels read and write in place. */
+export interface FitBuffers {
+  /** gate weights at the current gate parameters */
+  G: Float64Array;
+  /** responsibilities of the last E-step */
+  R: Float64Array;
+  /** gate weights at a trial point of the gate's Newton step */
+  Gtrial: Float64Array;
+}
+
 export interface Backend {
   readonly name: string;
+  /**
+   * Optional: buffers for a fit of k experts on `data`, placed where the kernels work (the CPU
+   * backend's WASM kernels: views of their memory, so that no copy is made per iteration), or
+   * null where plain arrays serve as well. Kernels accept any arrays either way.
+   */
+  fitBuffers?(data: Dataset, k: number): FitBuffers | null;
   /** G_i(x_n) at theta (n x k) */
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;
   /** log G_i(x_n) at theta (n x k) */

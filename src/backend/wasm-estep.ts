@@ -12,14 +12,9 @@
  * Rows whose sum would underflow (s < 1e-280, or NaN) call the same `fallback` as the JS kernel,
  * through an import; a log-product about to underflow is flushed with the vector log.
  *
- * Memory: one WebAssembly.Memory per kernel instance (wasmEStepKernel), laid out as
- *   [experts' parameters | statistics | residuals | X | Y | G | R]
- * X and Y are copied in when the kernel sees new arrays (once per fit: a fit passes the same
- * Dataset arrays every iteration; gatelab never writes a Dataset's arrays after creating it),
- * G in and R out on every call (2 n k doubles, a few per cent of the pass). An odd last point runs
- * through the JS kernel.
+ * The memory, the copies and the odd last point: wasm-workspace.ts.
  */
-import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
+import { PRODUCT_FLUSH } from './estep-kernel.js';
 import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
 import { VecMath } from './wasm-math.js';
 
@@ -181,7 +176,8 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
   return mod.encode();
 }
 
-function compiled(k: number, d: number): WebAssembly.Module {
+/** The compiled module for (k, d) (compiled once, then cached). */
+export function wasmEStepModule(k: number, d: number): WebAssembly.Module {
   const key = `${k}x${d}`;
   let module = moduleCache.get(key);
   if (!module) {
@@ -189,107 +185,4 @@ function compiled(k: number, d: number): WebAssembly.Module {
     moduleCache.set(key, module);
   }
   return module;
-}
-
-const PAGE = 65536;
-
-/**
- * A new WASM E-step kernel for k experts in dimension d with its own memory (module compiled
- * once per (k, d)), with exactly the contract of EStepKernel (estep-kernel.ts):
- *   kernel(n, X, Y, G, A, B, C, H, R, stats, fallback) -> L = sum_n log p(y_n | x_n),
- *   R_ni = G_i N(y_n | a_i.x_n + b_i, nu_i) / p(y_n | x_n), stats per expert (Szz, Szr, Srr),
- * with C_i = -0.5 log(2 pi nu_i), H_i = 0.5 / nu_i. X and Y are copied into the kernel's memory
- * when it sees other arrays than last time (keep one kernel per fit).
- * @param k experts, 1 <= k with wasmEStepSupported(k, d)
- * @param d input dimension, >= 1
- * @example
- *   const kernel = wasmEStepKernel(2, 1);
- *   const L = kernel(n, X, Y, G, A, B, C, H, R, stats, fallback); // as eStepKernel(2, 1)
- */
-export function wasmEStepKernel(k: number, d: number): EStepKernel {
-  const module = compiled(k, d);
-  const m = d + 1;
-  const size = m * m + m + 1;
-  const per = 3 + d;
-  const header = Math.ceil((k * per + k * size + k) / 2) * 2; // doubles, 16-byte aligned
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  let heap = new Float64Array(memory.buffer);
-  let capacity = 0; // points the layout holds (even)
-  let lastX: Float64Array | null = null;
-  let lastY: Float64Array | null = null;
-  let lastN = -1;
-  let offX = 0, offY = 0, offG = 0, offR = 0;
-  // state of the current call, for the fallback import
-  let currentFallback: ((row: number, residuals: Float64Array) => number) | null = null;
-  let currentR: Float64Array | null = null;
-  const residualOffset = k * per + k * size;
-  const imports = {
-    env: {
-      memory,
-      fallback: (row: number): number => {
-        const lp = currentFallback!(row, heap.subarray(residualOffset, residualOffset + k));
-        heap.set(currentR!.subarray(row * k, row * k + k), offR + row * k);
-        return lp;
-      },
-    },
-  };
-  const instance = new WebAssembly.Instance(module, imports);
-  const estep = instance.exports.estep as (pairs: number, xp: number, yp: number, gp: number, rp: number, parp: number, statsp: number, resp: number) => number;
-  const tailKernel = eStepKernel(k, d);
-  const tailStats = new Float64Array(k * size);
-
-  const layout = (n: number) => {
-    if (n <= capacity) return;
-    capacity = n + (n % 2);
-    const doubles = header + capacity * (d + 1 + 2 * k);
-    const pages = Math.ceil((doubles * 8) / PAGE);
-    const have = memory.buffer.byteLength / PAGE;
-    if (pages > have) memory.grow(pages - have);
-    heap = new Float64Array(memory.buffer);
-    offX = header;
-    offY = offX + capacity * d;
-    offG = offY + capacity;
-    offR = offG + capacity * k;
-    lastX = null; // the layout moved: copy the data again
-  };
-
-  return (n, X, Y, G, A, B, C, H, R, stats, fallback) => {
-    const pairs = n >> 1;
-    const even = 2 * pairs;
-    layout(n);
-    if (X !== lastX || Y !== lastY || n !== lastN) {
-      heap.set(X.subarray(0, n * d), offX);
-      heap.set(Y.subarray(0, n), offY);
-      lastX = X;
-      lastY = Y;
-      lastN = n;
-    }
-    heap.set(G.subarray(0, even * k), offG);
-    for (let i = 0; i < k; i++) {
-      heap[i * per] = B[i]!;
-      heap[i * per + 1] = C[i]!;
-      heap[i * per + 2] = H[i]!;
-      for (let p = 0; p < d; p++) heap[i * per + 3 + p] = A[i * d + p]!;
-    }
-    currentFallback = fallback;
-    currentR = R;
-    let L: number;
-    try {
-      L = estep(pairs, 8 * offX, 8 * offY, 8 * offG, 8 * offR, 0, 8 * k * per, 8 * residualOffset);
-    } finally {
-      currentFallback = null;
-      currentR = null;
-    }
-    R.set(heap.subarray(offR, offR + even * k));
-    stats.set(heap.subarray(k * per, k * per + k * size));
-    if (n % 2 === 1) {
-      // the odd last point by the JS kernel, its statistics added
-      const last = n - 1;
-      L += tailKernel(1, X.subarray(last * d, n * d), Y.subarray(last, n), G.subarray(last * k, n * k), A, B, C, H, R.subarray(last * k, n * k), tailStats, (_row, residuals) =>
-        fallback(last, residuals),
-      );
-      for (let j = 0; j < k * size; j++) stats[j] = stats[j]! + tailStats[j]!;
-    }
-    return L;
-  };
 }

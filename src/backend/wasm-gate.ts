@@ -12,16 +12,14 @@
  * What differs from the JS kernel: exp is the polynomial one, sums over points are accumulated in
  * two lanes (even and odd points), and the flushed log-product uses the vector log.
  *
- * Memory, per kernel instance: [linear, lseSum | grad (P) | H (P x P) | theta (P) | X | R | G].
- * X is copied in when the kernel sees another array than last time (once per fit), R in and G in
- * or out per call as the variant needs. An odd last point runs through the JS kernel.
+ * The memory, the copies and the odd last point: wasm-workspace.ts.
  */
-import { newtonKernel, type NewtonKernel } from '../gates/linear-kernel.js';
+import type { NewtonKernel } from '../gates/linear-kernel.js';
 import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
 import { VecMath } from './wasm-math.js';
 
 export type GateVariant = 'evaluate' | 'fromWeights' | 'weights';
-const VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights'];
+export const GATE_VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights'];
 
 /** The v128 locals of one generated gate function (parameters, accumulators, per-pair values). */
 export function wasmGateLocals(k: number, d: number): number {
@@ -175,94 +173,22 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
 /** The module bytes for (k, d): exports 'evaluate', 'fromWeights', 'weights'. */
 export function wasmGateBytes(k: number, d: number): Uint8Array {
   const mod = new ModuleBuilder();
-  for (const v of VARIANTS) emitVariant(mod, k, d, v);
+  for (const v of GATE_VARIANTS) emitVariant(mod, k, d, v);
   return mod.encode();
 }
 
 const moduleCache = new Map<string, WebAssembly.Module>();
-const PAGE = 65536;
-/** Below this many points the JS kernel runs (single rows of the E-step's fallback, small fits). */
-export const WASM_GATE_MIN_POINTS = 64;
 
-/** A gate pass: the NewtonKernel contract of gates/linear-kernel.ts with the variant as an argument. */
-export type WasmGatePass = (variant: GateVariant, ...args: Parameters<NewtonKernel>) => ReturnType<NewtonKernel>;
-
-/**
- * A new WASM Newton-pass kernel for linear logits keeping all k experts in dimension d, with its
- * own memory: pass(variant, theta, X, n, R, G, grad, H, scale) computes what
- * newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, scale) does (see the module
- * comment) and returns { linear, lseSum }.
- * @param k experts (all kept), with wasmGateSupported(k, d)
- * @param d input dimension, >= 1
- * @example
- *   const pass = wasmGatePass(3, 1);
- *   const { linear, lseSum } = pass('evaluate', theta, X, n, R, G, grad, H, 1); // Q = linear - lseSum
- */
-export function wasmGatePass(k: number, d: number): WasmGatePass {
+/** The compiled module for (k, d) (compiled once, then cached). */
+export function wasmGateModule(k: number, d: number): WebAssembly.Module {
   const key = `${k}x${d}`;
   let module = moduleCache.get(key);
   if (!module) {
     module = new WebAssembly.Module(wasmGateBytes(k, d));
     moduleCache.set(key, module);
   }
-  const P = k + k * d;
-  const header = Math.ceil((2 + P + P * P + P) / 2) * 2;
-  const offTheta = 2 + P + P * P;
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  type Fn = (pairs: number, xp: number, rp: number, gp: number, outp: number, thp: number, scale: number) => void;
-  const fns = Object.fromEntries(VARIANTS.map((v) => [v, instance.exports[v] as Fn])) as Record<GateVariant, Fn>;
-  let heap = new Float64Array(memory.buffer);
-  let capacity = 0;
-  let offX = 0, offR = 0, offG = 0;
-  let lastX: Float64Array | null = null;
-  let lastN = -1;
-  const tailGrad = new Float64Array(P);
-  const tailH = new Float64Array(P * P);
-  const layout = (n: number) => {
-    if (n <= capacity) return;
-    capacity = n + (n % 2);
-    const doubles = header + capacity * (d + 2 * k);
-    const pages = Math.ceil((doubles * 8) / PAGE);
-    const have = memory.buffer.byteLength / PAGE;
-    if (pages > have) memory.grow(pages - have);
-    heap = new Float64Array(memory.buffer);
-    offX = header;
-    offR = offX + capacity * d;
-    offG = offR + capacity * k;
-    lastX = null;
-  };
-  return (variant, theta, X, n, R, G, grad, H, scale) => {
-    if (n < WASM_GATE_MIN_POINTS) return newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, scale);
-    const pairs = n >> 1;
-    const even = 2 * pairs;
-    layout(n);
-    if (X !== lastX || n !== lastN) {
-      heap.set(X.subarray(0, n * d), offX);
-      lastX = X;
-      lastN = n;
-    }
-    heap.set(theta.subarray(0, P), offTheta);
-    if (variant !== 'weights') heap.set(R.subarray(0, even * k), offR);
-    if (variant === 'fromWeights') heap.set(G.subarray(0, even * k), offG);
-    fns[variant](pairs, 8 * offX, 8 * offR, 8 * offG, 0, 8 * offTheta, scale);
-    if (variant !== 'fromWeights') G.set(heap.subarray(offG, offG + even * k));
-    let linear = heap[0]!;
-    let lseSum = heap[1]!;
-    if (variant !== 'weights') {
-      grad.set(heap.subarray(2, 2 + P));
-      H.set(heap.subarray(2 + P, 2 + P + P * P));
-    }
-    if (n % 2 === 1) {
-      const last = n - 1;
-      const tail = newtonKernel(k, d, k, 'slope', variant)(theta, X.subarray(last * d, n * d), 1, R.subarray(last * k, n * k), G.subarray(last * k, n * k), tailGrad, tailH, scale);
-      linear += tail.linear;
-      lseSum += tail.lseSum;
-      if (variant !== 'weights') {
-        for (let j = 0; j < P; j++) grad[j] = grad[j]! + tailGrad[j]!;
-        for (let j = 0; j < P * P; j++) H[j] = H[j]! + tailH[j]!;
-      }
-    }
-    return variant === 'weights' ? { linear: NaN, lseSum } : { linear, lseSum };
-  };
+  return module;
 }
+
+/** A gate pass: the NewtonKernel contract of gates/linear-kernel.ts with the variant as an argument. */
+export type WasmGatePass = (variant: GateVariant, ...args: Parameters<NewtonKernel>) => ReturnType<NewtonKernel>;

@@ -91,7 +91,7 @@ class EmMachine implements EmHost {
   readonly stats: Float64Array;
   /** whether G holds the weights at the state's gate parameters */
   private gValid = false;
-  private readonly gateCache = { lseSum: NaN };
+  private readonly gateCache: { lseSum: number; Gtrial?: Float64Array };
   private readonly logWeightsAt: (row: number, out: Float64Array) => void;
   private readonly certificateWs: CertificateWorkspace;
   floorHits: boolean[];
@@ -105,8 +105,11 @@ class EmMachine implements EmHost {
   ) {
     const { n, d, X } = data;
     const k = state.experts.k;
-    this.G = new Float64Array(n * k);
-    this.R = new Float64Array(n * k);
+    // the backend's own buffers where it has them (the CPU's WASM kernels work in place there)
+    const buffers = backend.fitBuffers?.(data, k) ?? null;
+    this.G = buffers?.G ?? new Float64Array(n * k);
+    this.R = buffers?.R ?? new Float64Array(n * k);
+    this.gateCache = buffers ? { lseSum: NaN, Gtrial: buffers.Gtrial } : { lseSum: NaN };
     this.stats = new Float64Array(k * expertStatsSize(d));
     this.logWeightsAt = (row, out) => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
     this.certificateWs = new CertificateWorkspace(state);

@@ -34,6 +34,8 @@ export interface GateMStepCache {
    * M-step starts without them and re-tests them at its end (one trial each)
    */
   blocked?: Set<number>;
+  /** the buffer for the weights at a trial theta (n x k, the backend's fit buffer), else allocated per M-step */
+  Gtrial?: Float64Array;
 }
 
 export interface GateMStepResult {
@@ -133,12 +135,12 @@ class PassBuffers {
   gradTrial: Float64Array;
   HTrial: Float64Array;
   readonly Gtrial: Float64Array;
-  constructor(P: number, size: number) {
+  constructor(P: number, size: number, Gtrial?: Float64Array) {
     this.grad = new Float64Array(P);
     this.H = new Float64Array(P * P);
     this.gradTrial = new Float64Array(P);
     this.HTrial = new Float64Array(P * P);
-    this.Gtrial = new Float64Array(size);
+    this.Gtrial = Gtrial && Gtrial.length === size ? Gtrial : new Float64Array(size);
   }
   swap(): void {
     [this.grad, this.gradTrial] = [this.gradTrial, this.grad];
@@ -148,7 +150,7 @@ class PassBuffers {
 
 /** The fused, cached pass of gates with linear logits (no exponential in `start` when cached). */
 function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, cache: GateMStepCache): CpuEvaluator {
-  const b = new PassBuffers(gate.nParams, G.length);
+  const b = new PassBuffers(gate.nParams, G.length, cache.Gtrial);
   let trialLse = NaN;
   let trialQ = NaN;
   return {
