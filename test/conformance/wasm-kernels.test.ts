@@ -376,3 +376,21 @@ test('CpuBackend with wasm kernels: gate passes in WASM for linear gates keeping
     a.H.forEach((v, j) => assert.ok(close(b.H[j]!, v), `${spec.type} H`));
   }
 });
+
+test('EM with the fit buffers in WASM memory (in place) equals EM with copies, bit for bit', async () => {
+  const { packState, runEM } = await import('../../src/fitting/index.js');
+  const data = sample(DEMYS, 3001, new Rng(9));
+  const start = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 4 }).model;
+  const options = { k: 3, gate: { type: 'softmax' as const }, maxIterations: 40 };
+  const inPlace = new CpuBackend({ kernels: 'wasm' });
+  assert.ok(inPlace.fitBuffers(data, 3) !== null, 'the wasm backend hands out fit buffers');
+  // the same kernels, with the fit buffers hidden: the engine allocates plain arrays and every
+  // kernel call copies them in and out of WASM memory
+  const copying = new CpuBackend({ kernels: 'wasm' });
+  (copying as { fitBuffers: unknown }).fitBuffers = () => null;
+  const a = runEM(data, packState(start, options), options, inPlace);
+  const b = runEM(data, packState(start, options), options, copying);
+  assert.equal(a.iterations, b.iterations);
+  assert.deepEqual(a.trace, b.trace);
+  assert.equal(new CpuBackend({ kernels: 'js' }).fitBuffers(data, 3), null);
+});
