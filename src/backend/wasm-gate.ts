@@ -81,9 +81,17 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   if (variant !== 'fromWeights') {
     f.f64x2(-Infinity).set(mx);
     for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
-    for (const i of K) {
-      f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
-      math.exp(g[i]!, g[i]!);
+    if (k === 2) {
+      // one exponential a point: the largest logit's factor is exp(0) = 1, the other's exp(min t)
+      for (const i of K) f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
+      f.get(g[0]!).get(g[1]!).simd('f64x2.min').set(c);
+      math.exp(c, c);
+      for (const i of K) f.f64x2(1).get(c).get(g[i]!).f64x2(0).simd('f64x2.eq').simd('v128.bitselect').set(g[i]!);
+    } else {
+      for (const i of K) {
+        f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
+        math.exp(g[i]!, g[i]!);
+      }
     }
     f.get(g[0]!);
     for (const i of K.slice(1)) f.get(g[i]!).simd('f64x2.add');
