@@ -26,7 +26,7 @@ import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js'
 import type { Backend, FitBuffers } from './types.js';
 import { wasmEStepSupported } from './wasm-estep.js';
 import { wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
-import { wasmEStepKernel, wasmGatePass, WasmWorkspace } from './wasm-workspace.js';
+import { tryWorkspace, wasmEStepKernel, wasmGatePass, type WasmWorkspace } from './wasm-workspace.js';
 import { wasmSimdAvailable } from './wasm-math.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -130,7 +130,8 @@ export class CpuBackend implements Backend {
    */
   fitBuffers(data: Dataset, k: number): FitBuffers | null {
     if (this.kernels !== 'wasm' || !wasmEStepSupported(k, data.d) || data.n < 1) return null;
-    const ws = new WasmWorkspace(k, data.d, data.n);
+    const ws = tryWorkspace(k, data.d, data.n);
+    if (!ws) return null; // more points than one WASM memory holds: plain arrays, JS kernels
     this.workspaces.set(ws.memory.buffer, ws);
     return { G: ws.G, R: ws.R, Gtrial: ws.Gtrial };
   }

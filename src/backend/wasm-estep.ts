@@ -150,16 +150,21 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
     f.get(rp).get(pv[i]!).laneMem('v128.store64_lane', 1, 8 * (k + i));
     const w = pv[i]!;
     for (const p of D) f.get(w).get(x[p]!).simd('f64x2.mul').set(wz[p]!);
+    // the JS kernel's products, each computed once: w * x_q (row p = d) is wz_q, w * e is shared
+    // by Szr's last entry and Srr = sum (w e) e
     for (const p of M) {
       for (let q = 0; q <= p; q++) {
         const acc = z[i]![p]![q]!;
-        f.get(acc).get(p < d ? wz[p]! : w);
-        if (q < d) f.get(x[q]!).simd('f64x2.mul');
+        f.get(acc);
+        if (p < d) f.get(wz[p]!).get(x[q]!).simd('f64x2.mul');
+        else f.get(q < d ? wz[q]! : w);
         f.simd('f64x2.add').set(acc);
       }
     }
-    for (const p of M) f.get(zr[i]![p]!).get(p < d ? wz[p]! : w).get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(zr[i]![p]!);
-    f.get(rr[i]!).get(w).get(e[i]!).simd('f64x2.mul').get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(rr[i]!);
+    for (const p of D) f.get(zr[i]![p]!).get(wz[p]!).get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(zr[i]![p]!);
+    f.get(w).get(e[i]!).simd('f64x2.mul').set(t);
+    f.get(zr[i]![d]!).get(t).simd('f64x2.add').set(zr[i]![d]!);
+    f.get(rr[i]!).get(t).get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(rr[i]!);
   }
   const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
   advance(xp, 16 * d);

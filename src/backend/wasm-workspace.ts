@@ -19,6 +19,18 @@ import { wasmEStepModule } from './wasm-estep.js';
 import { GATE_VARIANTS, wasmGateModule, wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
 
 const PAGE = 65536;
+/** The largest memory a workspace takes (2 GiB: byte addresses stay positive i32). */
+export const MAX_BYTES = 2 ** 31;
+
+/** A workspace for (k, d, capacity), or null where it would not fit in MAX_BYTES. */
+export function tryWorkspace(k: number, d: number, capacity: number): WasmWorkspace | null {
+  try {
+    return new WasmWorkspace(k, d, capacity);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
 /** Below this many points the gate passes run the JS kernel (single rows of the E-step's fallback). */
 export const WASM_GATE_MIN_POINTS = 64;
 
@@ -79,6 +91,8 @@ export class WasmWorkspace {
     this.offR = this.offG + cap * k;
     const offGtrial = this.offR + cap * k;
     const doubles = offGtrial + cap * k;
+    // addresses are i32: stay below 2 GiB (callers fall back to the JS kernels)
+    if (doubles * 8 > MAX_BYTES) throw new RangeError(`WasmWorkspace: ${capacity} points need ${doubles * 8} bytes, more than ${MAX_BYTES}`);
     this.memory = new WebAssembly.Memory({ initial: Math.ceil((doubles * 8) / PAGE) });
     this.heap = new Float64Array(this.memory.buffer);
     this.G = new Float64Array(this.memory.buffer, this.offG * 8, capacity * k);
@@ -223,8 +237,9 @@ export class WasmWorkspace {
 export function wasmEStepKernel(k: number, d: number): EStepKernel {
   let ws: WasmWorkspace | null = null;
   return (n, ...rest) => {
-    if (!ws || ws.capacity < n) ws = new WasmWorkspace(k, d, n);
-    return ws.eStep(n, ...rest);
+    if (!ws || ws.capacity < n) ws = tryWorkspace(k, d, n);
+    // too many points for one WASM memory: the JS kernel
+    return ws ? ws.eStep(n, ...rest) : eStepKernel(k, d)(n, ...rest);
   };
 }
 
@@ -241,8 +256,8 @@ export function wasmEStepKernel(k: number, d: number): EStepKernel {
  */
 export function wasmGatePass(k: number, d: number): WasmGatePass {
   let ws: WasmWorkspace | null = null;
-  return (variant, theta, X, n, ...rest) => {
-    if (!ws || ws.capacity < n) ws = new WasmWorkspace(k, d, n);
-    return ws.gatePass(variant, theta, X, n, ...rest);
+  return (variant, theta, X, n, R, G, grad, H, scale) => {
+    if (!ws || ws.capacity < n) ws = tryWorkspace(k, d, n);
+    return ws ? ws.gatePass(variant, theta, X, n, R, G, grad, H, scale) : newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G, grad, H, scale);
   };
 }

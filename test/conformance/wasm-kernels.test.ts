@@ -22,7 +22,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend, defaultCpuKernels, validateCpuKernels } from '../../src/backend/index.js';
 import { eStepKernel, type EStepKernel } from '../../src/backend/estep-kernel.js';
-import { wasmEStepKernel, wasmGatePass } from '../../src/backend/wasm-workspace.js';
+import { MAX_BYTES, tryWorkspace, wasmEStepKernel, wasmGatePass } from '../../src/backend/wasm-workspace.js';
 import { createGate } from '../../src/gates/index.js';
 import { newtonKernel } from '../../src/gates/linear-kernel.js';
 import { ConfigError } from '../../src/errors.js';
@@ -393,4 +393,13 @@ test('EM with the fit buffers in WASM memory (in place) equals EM with copies, b
   assert.equal(a.iterations, b.iterations);
   assert.deepEqual(a.trace, b.trace);
   assert.equal(new CpuBackend({ kernels: 'js' }).fitBuffers(data, 3), null);
+});
+
+test('a fit too large for one WASM memory gets plain arrays (the JS kernels), not an error', () => {
+  // 1e8 points at k = 3, d = 1 need 8.8 GB of buffers, above MAX_BYTES = 2 GiB (checked before allocating)
+  assert.equal(tryWorkspace(3, 1, 1e8), null);
+  assert.ok(tryWorkspace(3, 1, 1000) !== null);
+  assert.equal(MAX_BYTES, 2 ** 31);
+  const huge = { n: 1e8, d: 1, X: new Float64Array(0), Y: new Float64Array(0) };
+  assert.equal(new CpuBackend({ kernels: 'wasm' }).fitBuffers(huge, 3), null);
 });
