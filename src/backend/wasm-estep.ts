@@ -6,8 +6,8 @@
  *   - exp(t) is the polynomial one (<= 1.5 ulp against Math.exp's < 1 ulp);
  *   - the sums over points (statistics, log-likelihood) are accumulated in two lanes, even and odd
  *     points, added at the end;
- *   - for k >= 3 all k exponentials are computed (the largest kept expert's is exp(0) = 1
- *     exactly, as the JS kernel's `g` shortcut gives; for k = 2 only the other one), and a
+ *   - k - 1 exponentials a point for k = 2 and 3 (VecMath.expAllButMax), all k above (the
+ *     largest kept expert's is exp(0) = 1 exactly, as the JS kernel's `g` shortcut gives), and a
  *     point's terms are added even where its weight is 0
  *     (exact zeros: every factor is finite for data checked by checkFitMagnitude).
  * Rows whose sum would underflow (s < 1e-280, or NaN) call the same `fallback` as the JS kernel,
@@ -105,21 +105,11 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
     f.get(gp).get(gp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(g[i]!);
     f.get(Mx).get(l[i]!).f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').simd('f64x2.pmax').set(Mx);
   }
-  // p_i = g_i exp(l_i - M) where g_i > 0, else 0
-  if (k === 2) {
-    // one exponential a point: t_i = l_i - M (-Infinity where g_i = 0) is 0 for the largest kept
-    // expert, whose factor is exp(0) = 1 exactly; the other's is exp(min(t_0, t_1))
-    for (const i of K) f.get(l[i]!).get(Mx).simd('f64x2.sub').f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').set(pv[i]!);
-    f.get(pv[0]!).get(pv[1]!).simd('f64x2.min').set(t);
-    math.exp(t, t);
-    for (const i of K) f.get(g[i]!).f64x2(1).get(t).get(pv[i]!).f64x2(0).simd('f64x2.eq').simd('v128.bitselect').simd('f64x2.mul').set(pv[i]!);
-  } else {
-    for (const i of K) {
-      f.get(l[i]!).get(Mx).simd('f64x2.sub').set(t);
-      math.exp(t, t);
-      f.get(g[i]!).get(t).simd('f64x2.mul').get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.and').set(pv[i]!);
-    }
-  }
+  // p_i = g_i exp(l_i - M) where g_i > 0, else 0: t_i = l_i - M is -Infinity where g_i = 0 and 0
+  // for the largest kept expert (exp(0) = 1, as the JS kernel's shortcut p = g gives)
+  for (const i of K) f.get(l[i]!).get(Mx).simd('f64x2.sub').f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').set(pv[i]!);
+  math.expAllButMax(pv, [t, s, mask]);
+  for (const i of K) f.get(g[i]!).get(pv[i]!).simd('f64x2.mul').set(pv[i]!);
   f.get(pv[0]!);
   for (const i of K.slice(1)) f.get(pv[i]!).simd('f64x2.add');
   f.set(s);

@@ -65,6 +65,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   const mx = V();
   const tmp = V();
   const c = V();
+  const scratch3 = V();
   const math = new VecMath(f);
 
   f.block().loop();
@@ -81,18 +82,9 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   if (variant !== 'fromWeights') {
     f.f64x2(-Infinity).set(mx);
     for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
-    if (k === 2) {
-      // one exponential a point: the largest logit's factor is exp(0) = 1, the other's exp(min t)
-      for (const i of K) f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
-      f.get(g[0]!).get(g[1]!).simd('f64x2.min').set(c);
-      math.exp(c, c);
-      for (const i of K) f.f64x2(1).get(c).get(g[i]!).f64x2(0).simd('f64x2.eq').simd('v128.bitselect').set(g[i]!);
-    } else {
-      for (const i of K) {
-        f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
-        math.exp(g[i]!, g[i]!);
-      }
-    }
+    // g_i = exp(u_i - max): k - 1 exponentials for k = 2 and 3 (exp(0) = 1 for the largest)
+    for (const i of K) f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
+    math.expAllButMax(g, [c, tmp, scratch3]);
     f.get(g[0]!);
     for (const i of K.slice(1)) f.get(g[i]!).simd('f64x2.add');
     f.set(tmp); // S

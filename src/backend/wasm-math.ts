@@ -123,6 +123,42 @@ export class VecMath {
     f.get(kf).f64x2(SHIFTER).simd('f64x2.add').i64x2(1023n).simd('i64x2.add').i32(52).simd('i64x2.shl').simd('f64x2.mul').set(out);
   }
 
+  /**
+   * In place, t_i = exp(t_i) lane-wise for vectors t_0..t_(k-1) whose largest entry in each lane
+   * is exactly 0 (t_i = u_i - max_j u_j; -Infinity allowed): exp(0) = 1 needs no polynomial, so
+   * k = 2 takes one exponential (of min t) and k = 3 two (of the smallest and the median; a
+   * median-of-3 by min/max is exact), mapped back by equality (ties give equal values); other k
+   * take k. The values are those of exp itself, bit for bit.
+   * @param t the k v128 locals
+   * @param scratch three v128 locals of the caller's
+   */
+  expAllButMax(t: readonly number[], scratch: readonly [number, number, number]): void {
+    const f = this.f;
+    const k = t.length;
+    if (k !== 2 && k !== 3) {
+      for (const ti of t) this.exp(ti, ti);
+      return;
+    }
+    const [lo, mid, tmp] = scratch;
+    if (k === 2) {
+      f.get(t[0]!).get(t[1]!).simd('f64x2.min').set(lo);
+      this.exp(lo, lo);
+    } else {
+      f.get(t[0]!).get(t[1]!).simd('f64x2.min').tee(tmp).get(t[2]!).simd('f64x2.min').set(lo);
+      f.get(tmp).get(t[0]!).get(t[1]!).simd('f64x2.max').get(t[2]!).simd('f64x2.min').simd('f64x2.max').set(mid);
+      f.get(lo).set(tmp); // the smallest itself, for the mapping below
+      this.exp(lo, lo);
+      this.exp(mid, mid);
+    }
+    for (const ti of t) {
+      // t == 0: 1; else t == min: exp(min); else exp(median)
+      f.f64x2(1);
+      if (k === 2) f.get(lo);
+      else f.get(lo).get(mid).get(ti).get(tmp).simd('f64x2.eq').simd('v128.bitselect');
+      f.get(ti).f64x2(0).simd('f64x2.eq').simd('v128.bitselect').set(ti);
+    }
+  }
+
   /** out = log(x) lane-wise (see the module comment for the error bound). */
   log(x: number, out: number): void {
     const f = this.f;

@@ -403,3 +403,32 @@ test('a fit too large for one WASM memory gets plain arrays (the JS kernels), no
   const huge = { n: 1e8, d: 1, X: new Float64Array(0), Y: new Float64Array(0) };
   assert.equal(new CpuBackend({ kernels: 'wasm' }).fitBuffers(huge, 3), null);
 });
+
+test('ties: duplicated experts and gate rows (split starts of over-specified fits) give the JS kernels\' numbers', () => {
+  for (const k of [2, 3, 4]) {
+    const d = 1, n = 501;
+    const inp = inputs(k, d, n, 900 + k);
+    // expert 1 := expert 0 (equal log-densities: ties at the maximum or below it)
+    inp.A[1] = inp.A[0]!;
+    inp.B[1] = inp.B[0]!;
+    inp.C[1] = inp.C[0]!;
+    inp.H[1] = inp.H[0]!;
+    const js = run(eStepKernel(k, d), k, d, n, inp);
+    const wasm = run(wasmEStepKernel(k, d), k, d, n, inp);
+    assert.deepEqual(wasm.rows, js.rows);
+    const tolR = (16 + 2 * k) * u;
+    for (let j = 0; j < n * k; j++) assert.ok(Math.abs(wasm.R[j]! - js.R[j]!) <= tolR * js.R[j]! + 1e-42, `k = ${k}: R[${j}] ${wasm.R[j]} vs ${js.R[j]}`);
+    // gate rows 0 and 1 equal: u_0 = u_1 everywhere, tied at the maximum where they lead
+    const P = k + k * d;
+    const rng = new Rng(77 + k);
+    const theta = Float64Array.from({ length: P }, () => 2 * rng.normal());
+    theta[1] = theta[0]!;
+    theta[k + 1] = theta[k]!;
+    const X = Float64Array.from({ length: n }, () => 2 * rng.uniform() - 1);
+    const G1 = new Float64Array(n * k), G2 = new Float64Array(n * k);
+    newtonKernel(k, d, k, 'slope', 'weights')(theta, X, n, G1, G1, G1, G1, 1);
+    wasmGatePass(k, d)('weights', theta, X, n, G2, G2, G2, G2, 1);
+    for (let j = 0; j < n * k; j++) assert.ok(Math.abs(G2[j]! - G1[j]!) <= tolR * G1[j]! + 1e-323, `k = ${k}: G[${j}] ${G2[j]} vs ${G1[j]}`);
+    for (let r = 0; r < n; r++) assert.equal(G2[r * k]!, G2[r * k + 1]!, 'tied experts get equal weights');
+  }
+});
