@@ -26,6 +26,7 @@ import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js'
 import type { Backend, FitBuffers } from './types.js';
 import { wasmEStepSupported } from './wasm-estep.js';
 import { wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
+import { wasmScoreSupported } from './wasm-score.js';
 import { tryWorkspace, wasmEStepKernel, wasmGatePass, type WasmWorkspace } from './wasm-workspace.js';
 import { wasmSimdAvailable } from './wasm-math.js';
 
@@ -134,6 +135,20 @@ export class CpuBackend implements Backend {
     if (!ws) return null; // more points than one WASM memory holds: plain arrays, JS kernels
     this.workspaces.set(ws.memory.buffer, ws);
     return { G: ws.G, R: ws.R, Gtrial: ws.Gtrial };
+  }
+
+  /**
+   * The certificate's sums in WASM (wasm-score.ts) for linear gates keeping every expert with tau
+   * known, when R and G are this backend's fit buffers; false otherwise (the caller's loop runs).
+   */
+  scoreSums(gate: Gate, theta: Float64Array, free: Int32Array, experts: GaussianExperts, data: Dataset, R: Float64Array, G: Float64Array, g: Float64Array, J: Float64Array): boolean {
+    if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return false;
+    const { k, d } = gate;
+    if (!wasmScoreSupported(k, d, free)) return false;
+    const ws = this.workspaceOf(k, d, data.n, G, R);
+    if (!ws) return false;
+    ws.scoreSums(free, gate.logitScale(theta), experts, data.X, data.Y, data.n, R, G, g, J);
+    return true;
   }
 
   /** The fit workspace holding all these arrays (for k, d, n), or null. */

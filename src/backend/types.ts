@@ -30,6 +30,24 @@ export interface Backend {
    * null where plain arrays serve as well. Kernels accept any arrays either way.
    */
   fitBuffers?(data: Dataset, k: number): FitBuffers | null;
+  /**
+   * Optional: the sums of the stopping certificate (fitting/certificate.ts) over the points,
+   * g = sum_n s_n and the upper triangle of J = sum_n s_n s_n', s_n the score of point n over
+   * (free gate coordinates, a, b, log nu), from the responsibilities R and weights G of the E-step
+   * at the current parameters. Returns false (touching nothing) where the backend has no kernel
+   * for this gate or these arrays; the caller then runs its reference loop.
+   */
+  scoreSums?(
+    gate: Gate,
+    theta: Float64Array,
+    free: Int32Array,
+    experts: GaussianExperts,
+    data: Dataset,
+    R: Float64Array,
+    G: Float64Array,
+    g: Float64Array,
+    J: Float64Array,
+  ): boolean;
   /** G_i(x_n) at theta (n x k) */
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;
   /** log G_i(x_n) at theta (n x k) */

@@ -17,6 +17,7 @@ import { newtonKernel } from '../gates/linear-kernel.js';
 import { eStepKernel, type EStepKernel } from './estep-kernel.js';
 import { wasmEStepModule } from './wasm-estep.js';
 import { GATE_VARIANTS, wasmGateModule, wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
+import { scoreLength, wasmScoreModule } from './wasm-score.js';
 
 const PAGE = 65536;
 /** The largest memory a workspace takes (2 GiB: byte addresses stay positive i32). */
@@ -36,6 +37,14 @@ export const WASM_GATE_MIN_POINTS = 64;
 
 type EStepFn = (pairs: number, xp: number, yp: number, gp: number, rp: number, parp: number, statsp: number, resp: number) => number;
 type GateFn = (pairs: number, xp: number, rp: number, gp: number, outp: number, thp: number, scale: number) => void;
+/** The experts' parameters the certificate's sums read. */
+export interface ScoreExperts {
+  a: Float64Array;
+  b: Float64Array;
+  nu: Float64Array;
+}
+
+type ScoreFn = (pairs: number, xp: number, yp: number, rp: number, gp: number, parp: number, outp: number, scale: number) => void;
 
 export class WasmWorkspace {
   readonly memory: WebAssembly.Memory;
@@ -51,6 +60,8 @@ export class WasmWorkspace {
   private readonly offResidual: number;
   private readonly offGate: number;
   private readonly offTheta: number;
+  private readonly offScore: number;
+  private readonly scoreFns = new Map<string, ScoreFn>();
   private readonly offX: number;
   private readonly offY: number;
   private readonly offG: number;
@@ -85,7 +96,10 @@ export class WasmWorkspace {
     this.offResidual = this.offStats + k * this.size;
     this.offGate = even(this.offResidual + k);
     this.offTheta = this.offGate + 2 + this.P + this.P * this.P;
-    this.offX = even(this.offTheta + this.P);
+    // the certificate's g and J: at most all gate coordinates and k (d + 2) expert ones
+    this.offScore = even(this.offTheta + this.P);
+    const Ps = this.P + k * (d + 2);
+    this.offX = even(this.offScore + Ps + Ps * Ps);
     this.offY = this.offX + cap * d;
     this.offG = this.offY + cap;
     this.offR = this.offG + cap * k;
@@ -219,7 +233,67 @@ export class WasmWorkspace {
     }
     return variant === 'weights' ? { linear: NaN, lseSum } : { linear, lseSum };
   }
+
+  /**
+   * The certificate's sums (wasm-score.ts) for a linear gate keeping all experts with logit factor
+   * `scale` and free gate coordinates `free`: g (P) and the upper triangle of J (P x P; the rest
+   * is left as it is), P = free.length + k (d + 2). R and G must be views of this workspace.
+   */
+  scoreSums(free: Int32Array, scale: number, experts: ScoreExperts, X: Float64Array, Y: Float64Array, n: number, R: Float64Array, G: Float64Array, g: Float64Array, J: Float64Array): void {
+    const { k, d, heap } = this;
+    const key = Array.from(free).join(',');
+    let fn = this.scoreFns.get(key);
+    if (!fn) {
+      const instance = new WebAssembly.Instance(wasmScoreModule(k, d, free), { env: { memory: this.memory } });
+      fn = instance.exports.score as ScoreFn;
+      this.scoreFns.set(key, fn);
+    }
+    if (!this.owns(R) || !this.owns(G)) throw new Error('WasmWorkspace.scoreSums: R and G must be views of this workspace');
+    const P = scoreLength(k, d, free);
+    const F = free.length;
+    this.syncData(X, Y, n);
+    const per = 2 + d;
+    for (let i = 0; i < k; i++) {
+      heap[i * per] = experts.b[i]!;
+      heap[i * per + 1] = experts.nu[i]!;
+      for (let p = 0; p < d; p++) heap[i * per + 2 + p] = experts.a[i * d + p]!;
+    }
+    const pairs = n >> 1;
+    fn(pairs, 8 * this.offX, 8 * this.offY, R.byteOffset, G.byteOffset, 0, 8 * this.offScore, scale);
+    const o = this.offScore;
+    for (let u = 0; u < P; u++) {
+      g[u] = heap[o + u]!;
+      for (let v = u; v < P; v++) J[u * P + v] = heap[o + P + u * P + v]!;
+    }
+    if (n % 2 === 1) {
+      // the odd last point in JS, the same formulas
+      const r = n - 1;
+      const s = new Float64Array(P);
+      for (let t = 0; t < F; t++) {
+        const j = free[t]!;
+        const i = j < k ? j : Math.floor((j - k) / d);
+        const gi = G[r * k + i]!;
+        const D = R[r * k + i]! - gi;
+        s[t] = gi === 0 ? 0 : D * (j < k ? scale : X[r * d + ((j - k) % d)]! * scale);
+      }
+      for (let i = 0; i < k; i++) {
+        const w = R[r * k + i]!;
+        let mean = experts.b[i]!;
+        for (let p = 0; p < d; p++) mean += experts.a[i * d + p]! * X[r * d + p]!;
+        const res = Y[r]! - mean;
+        const c = (w * res) / experts.nu[i]!;
+        for (let p = 0; p < d; p++) s[F + i * d + p] = c * X[r * d + p]!;
+        s[F + k * d + i] = c;
+        s[F + k * d + k + i] = w * ((res * res) / (2 * experts.nu[i]!) - 0.5);
+      }
+      for (let u = 0; u < P; u++) {
+        g[u] = g[u]! + s[u]!;
+        for (let v = u; v < P; v++) J[u * P + v] = J[u * P + v]! + s[u]! * s[v]!;
+      }
+    }
+  }
 }
+
 
 /**
  * A new WASM E-step kernel for k experts in dimension d with its own memory (modules compiled

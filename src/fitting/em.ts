@@ -136,7 +136,7 @@ class EmMachine implements EmHost {
 
   /** The score statistic at the current parameters (needs the E-step there). */
   certificate(): number {
-    return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs).T;
+    return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs, this.backend).T;
   }
 
   setVector(v: Float64Array): void {

@@ -432,3 +432,59 @@ test('ties: duplicated experts and gate rows (split starts of over-specified fit
     for (let r = 0; r < n; r++) assert.equal(G2[r * k]!, G2[r * k + 1]!, 'tied experts get equal weights');
   }
 });
+
+test('the certificate\'s sums in WASM equal the reference loop (g and J to the summation order; k = 3, d = 1 and 2, odd n)', async () => {
+  const { packState } = await import('../../src/fitting/index.js');
+  const { scoreStatistic, CertificateWorkspace } = await import('../../src/fitting/certificate.js');
+  const D2: typeof DEMYS = {
+    gate: { type: 'softmax' },
+    experts: [
+      { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
+      { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
+    ],
+    input: { type: 'uniform', low: -1, high: 1, dim: 2 },
+  };
+  for (const truth of [DEMYS, D2]) {
+    const n = 2001;
+    const data = sample(truth, n, new Rng(12));
+    const options = { k: 3, gate: { type: 'softmax' as const } };
+    const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth, noise: 0.2, seed: 5 }).model;
+    const state = packState(start, options);
+    const backend = new CpuBackend({ kernels: 'wasm' });
+    const buffers = backend.fitBuffers(data, 3)!;
+    backend.gateWeights(state.gate, state.theta, data.X, n, buffers.G);
+    const stats = new Float64Array(3 * expertStatsSize(data.d));
+    backend.eStep(data, buffers.G, state.experts, buffers.R, stats, () => {
+      throw new Error('no fallback expected');
+    });
+    let calls = 0;
+    const counting = Object.assign(Object.create(backend) as CpuBackend, {
+      scoreSums: (...args: Parameters<CpuBackend['scoreSums']>) => {
+        calls++;
+        return backend.scoreSums(...args);
+      },
+    });
+    const wasm = scoreStatistic(data, state, buffers.R, buffers.G, 1e-10, new CertificateWorkspace(state), counting);
+    const js = scoreStatistic(data, state, buffers.R, buffers.G, 1e-10, new CertificateWorkspace(state));
+    assert.equal(calls, 1);
+    // scales sum_n |s_n,u| and sum_n |s_n,u s_n,v| from the reference one point at a time
+    const ws1 = new CertificateWorkspace(state);
+    const P = ws1.P;
+    const gScale = new Float64Array(P);
+    const JScale = new Float64Array(P * P);
+    for (let r = 0; r < n; r++) {
+      const one = { n: 1, d: data.d, X: data.X.subarray(r * data.d, r * data.d + data.d), Y: data.Y.subarray(r, r + 1) };
+      scoreStatistic(one, state, buffers.R.subarray(r * 3, r * 3 + 3), buffers.G.subarray(r * 3, r * 3 + 3), 1e-10, ws1);
+      for (let t = 0; t < P; t++) gScale[t] = gScale[t]! + Math.abs(ws1.g[t]!);
+      for (let t = 0; t < P * P; t++) JScale[t] = JScale[t]! + Math.abs(ws1.J[t]!);
+    }
+    // the same per-point terms summed in another order: 2 n u sum |terms| (recursive summation, both ways)
+    for (let t = 0; t < P; t++) assert.ok(Math.abs(wasm.score[t]! - js.score[t]!) <= 2 * n * u * gScale[t]!, `g[${t}] ${wasm.score[t]} vs ${js.score[t]}`);
+    const Jw = new CertificateWorkspace(state);
+    scoreStatistic(data, state, buffers.R, buffers.G, 1e-10, Jw, backend);
+    const Jj = new CertificateWorkspace(state);
+    scoreStatistic(data, state, buffers.R, buffers.G, 1e-10, Jj);
+    for (let t = 0; t < P * P; t++) assert.ok(Math.abs(Jw.J[t]! - Jj.J[t]!) <= 2 * n * u * JScale[t]!, `J[${t}] ${Jw.J[t]} vs ${Jj.J[t]}`);
+    assert.equal(wasm.used, js.used);
+  }
+});
