@@ -94,7 +94,9 @@ export class VecMath {
   exp(x: number, out: number): void {
     const f = this.f;
     const [xc, kf, r, r2, k1] = [this.s(0), this.s(1), this.s(2), this.s(3), this.s(4)];
-    f.get(x).f64x2(-EXP_CLAMP).simd('f64x2.max').f64x2(EXP_CLAMP).simd('f64x2.min').set(xc);
+    // pmax(x, -800) = x < -800 ? -800 : x and pmin(., 800) = 800 < . ? 800 : . keep a NaN x (one
+    // maxpd/minpd each on x64, where min/max with NaN propagation take several instructions)
+    f.get(x).f64x2(-EXP_CLAMP).simd('f64x2.pmax').f64x2(EXP_CLAMP).simd('f64x2.pmin').set(xc);
     f.get(xc).f64x2(LOG2E).simd('f64x2.mul').simd('f64x2.nearest').set(kf);
     f.get(xc).get(kf).f64x2(LN2_HI).simd('f64x2.mul').simd('f64x2.sub').get(kf).f64x2(LN2_LO).simd('f64x2.mul').simd('f64x2.sub').set(r);
     const c = EXP_COEFFICIENTS;
@@ -128,7 +130,9 @@ export class VecMath {
    * is exactly 0 (t_i = u_i - max_j u_j; -Infinity allowed): exp(0) = 1 needs no polynomial, so
    * k = 2 takes one exponential (of min t) and k = 3 two (of the smallest and the median; a
    * median-of-3 by min/max is exact), mapped back by equality (ties give equal values); other k
-   * take k. The values are those of exp itself, bit for bit.
+   * take k. The values are those of exp itself, bit for bit. A NaN t may give another entry's
+   * value (pmin/pmax, one instruction each, do not propagate NaN), as the JS kernels drop a NaN
+   * term (their `t > -745.2` test is false for NaN).
    * @param t the k v128 locals
    * @param scratch three v128 locals of the caller's
    */
@@ -141,11 +145,11 @@ export class VecMath {
     }
     const [lo, mid, tmp] = scratch;
     if (k === 2) {
-      f.get(t[0]!).get(t[1]!).simd('f64x2.min').set(lo);
+      f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').set(lo);
       this.exp(lo, lo);
     } else {
-      f.get(t[0]!).get(t[1]!).simd('f64x2.min').tee(tmp).get(t[2]!).simd('f64x2.min').set(lo);
-      f.get(tmp).get(t[0]!).get(t[1]!).simd('f64x2.max').get(t[2]!).simd('f64x2.min').simd('f64x2.max').set(mid);
+      f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').tee(tmp).get(t[2]!).simd('f64x2.pmin').set(lo);
+      f.get(tmp).get(t[0]!).get(t[1]!).simd('f64x2.pmax').get(t[2]!).simd('f64x2.pmin').simd('f64x2.pmax').set(mid);
       f.get(lo).set(tmp); // the smallest itself, for the mapping below
       this.exp(lo, lo);
       this.exp(mid, mid);
