@@ -76,8 +76,10 @@ export function validateCpuKernels(v: unknown, name = 'kernels'): CpuKernels {
 /**
  * The start-up agreement check of the default: the WASM and JS E-steps on a fixed problem
  * (k = 3, d = 1, 64 points, one fallback row) give the same L, R and statistics to 1e-12
- * relative (the conformance suite bounds the differences far more tightly; this guards
- * against an engine that computes something else entirely).
+ * relative: |a - b| <= 1e-12 (|b| + 1) entry by entry (the conformance suite bounds the
+ * differences far more tightly; this guards against an engine that computes something else
+ * entirely). False, not an error, where anything throws.
+ * @example wasmKernelsAgree() // => true on Node 20
  */
 export function wasmKernelsAgree(): boolean {
   try {
@@ -138,8 +140,10 @@ export class CpuBackend implements Backend {
   }
 
   /**
-   * The certificate's sums in WASM (wasm-score.ts) for linear gates keeping every expert with tau
-   * known, when R and G are this backend's fit buffers; false otherwise (the caller's loop runs).
+   * The certificate's sums g = sum_n s_n, J = sum_n s_n s_n' (upper triangle) in WASM
+   * (wasm-score.ts) for linear gates keeping every expert with tau known, when R and G are this
+   * backend's fit buffers; false otherwise, touching nothing (the caller's loop runs).
+   * @example backend.scoreSums(gate, theta, free, experts, data, buffers.R, buffers.G, g, J) // => true
    */
   scoreSums(gate: Gate, theta: Float64Array, free: Int32Array, experts: GaussianExperts, data: Dataset, R: Float64Array, G: Float64Array, g: Float64Array, J: Float64Array): boolean {
     if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return false;

@@ -16,7 +16,11 @@
 export type ValType = 'i32' | 'i64' | 'f64' | 'v128';
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
-/** Unsigned LEB128 of a non-negative integer below 2^32. */
+/**
+ * Unsigned LEB128 of an integer: 7 bits a byte, low first, bit 7 set on all but the last.
+ * @param v integer in [0, 2^32)
+ * @example uleb(624485) // => [0xe5, 0x8e, 0x26]
+ */
 export function uleb(v: number): number[] {
   const out: number[] = [];
   do {
@@ -28,7 +32,12 @@ export function uleb(v: number): number[] {
   return out;
 }
 
-/** Signed LEB128 of a 64-bit integer (a bigint, or a number that is a safe integer). */
+/**
+ * Signed LEB128 of a 64-bit integer (two's complement, 7 bits a byte, low first; the last byte's
+ * bit 6 is the sign).
+ * @param value a bigint in [-2^63, 2^63), or a number that is a safe integer
+ * @example sleb(-123456) // => [0xc0, 0xbb, 0x78]
+ */
 export function sleb(value: number | bigint): number[] {
   let v = BigInt(value);
   const out: number[] = [];

@@ -24,13 +24,21 @@ const SMALL = 1e-280;
 /** Above this many v128 locals the generated module is not built (the JS kernel runs instead). */
 export const MAX_WASM_LOCALS = 2000;
 
-/** The v128 locals wasmEStepSource(k, d) declares. */
+/**
+ * The v128 locals the generated E-step declares: per expert the parameters (b, c, h, a: 3 + d),
+ * the accumulators (Szz lower triangle, Szr, Srr) and 4 per-point values; per point x, wz; a few more.
+ * @param k experts, >= 1; @param d input dimension, >= 1
+ * @example wasmEStepLocals(2, 1) // => 47
+ */
 export function wasmEStepLocals(k: number, d: number): number {
   const m = d + 1;
   return k * (3 + d) + k * ((m * (m + 1)) / 2 + m + 1) + k * 4 + d + m + 16;
 }
 
-/** Whether (k, d) gets a generated WASM kernel (else the JS one runs). */
+/**
+ * Whether (k, d) gets a generated WASM E-step: wasmEStepLocals(k, d) <= MAX_WASM_LOCALS (2000).
+ * @example wasmEStepSupported(3, 2) // => true
+ */
 export function wasmEStepSupported(k: number, d: number): boolean {
   return wasmEStepLocals(k, d) <= MAX_WASM_LOCALS;
 }
@@ -38,7 +46,7 @@ export function wasmEStepSupported(k: number, d: number): boolean {
 const moduleCache = new Map<string, WebAssembly.Module>();
 
 /**
- * The module bytes for k experts in dimension d. Export `estep(pairs, xp, yp, gp, rp, parp,
+ * The module bytes for k experts in dimension d (a pure function of k and d). Export `estep(pairs, xp, yp, gp, rp, parp,
  * statsp, resp) -> L` over 2 * pairs points; import `env.fallback(row) -> log p`, which must fill
  * R's row in this memory.
  */
@@ -181,7 +189,10 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
   return mod.encode();
 }
 
-/** The compiled module for (k, d) (compiled once, then cached). */
+/**
+ * The compiled E-step module for (k, d), compiled once per process and cached.
+ * @example new WebAssembly.Instance(wasmEStepModule(2, 1), { env: { memory, fallback } })
+ */
 export function wasmEStepModule(k: number, d: number): WebAssembly.Module {
   const key = `${k}x${d}`;
   let module = moduleCache.get(key);

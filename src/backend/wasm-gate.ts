@@ -21,13 +21,21 @@ import { VecMath } from './wasm-math.js';
 export type GateVariant = 'evaluate' | 'fromWeights' | 'weights';
 export const GATE_VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights'];
 
-/** The v128 locals of one generated gate function (parameters, accumulators, per-pair values). */
+/**
+ * The v128 locals of one generated gate function: Hessian accumulators k(k+1)/2 (d+1)(d+2)/2,
+ * gradient k (d + 1), theta k (d + 1), per-point values 4k + d, a few more.
+ * @param k experts, >= 1; @param d input dimension, >= 1
+ * @example wasmGateLocals(3, 1) // => 67
+ */
 export function wasmGateLocals(k: number, d: number): number {
   const m = d + 1;
   return ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m + k * (d + 1) + 4 * k + d + 24;
 }
 
-/** Whether (k, d) gets generated WASM gate kernels (the JS kernels run otherwise). */
+/**
+ * Whether (k, d) gets generated WASM gate kernels: wasmGateLocals(k, d) <= 2000.
+ * @example wasmGateSupported(4, 2) // => true
+ */
 export function wasmGateSupported(k: number, d: number): boolean {
   return wasmGateLocals(k, d) <= 2000;
 }
@@ -170,7 +178,12 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   }
 }
 
-/** The module bytes for (k, d): exports 'evaluate', 'fromWeights', 'weights'. */
+/**
+ * The module bytes for (k, d) (a pure function of k and d): exports 'evaluate', 'fromWeights' and
+ * 'weights', each fn(pairs, xp, rp, gp, outp, thp, scale) over 2 pairs points, writing
+ * (linear, lseSum, grad, H) at outp.
+ * @example WebAssembly.validate(wasmGateBytes(3, 1)) // => true
+ */
 export function wasmGateBytes(k: number, d: number): Uint8Array {
   const mod = new ModuleBuilder();
   for (const v of GATE_VARIANTS) emitVariant(mod, k, d, v);
@@ -179,7 +192,10 @@ export function wasmGateBytes(k: number, d: number): Uint8Array {
 
 const moduleCache = new Map<string, WebAssembly.Module>();
 
-/** The compiled module for (k, d) (compiled once, then cached). */
+/**
+ * The compiled gate module for (k, d), compiled once per process and cached.
+ * @example new WebAssembly.Instance(wasmGateModule(3, 1), { env: { memory } })
+ */
 export function wasmGateModule(k: number, d: number): WebAssembly.Module {
   const key = `${k}x${d}`;
   let module = moduleCache.get(key);

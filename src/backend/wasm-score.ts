@@ -12,12 +12,20 @@
  */
 import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
 
-/** The length of the score vector: free gate coordinates, then k (d + 2) expert coordinates. */
+/**
+ * The length P of the score vector: the free gate coordinates, then k (d + 2) expert ones
+ * (a: k d, b: k, log nu: k), the MLE packing of fitting/mle.ts.
+ * @example scoreLength(3, 1, Int32Array.of(0, 1, 3, 4)) // => 13
+ */
 export function scoreLength(k: number, d: number, free: ArrayLike<number>): number {
   return free.length + k * (d + 2);
 }
 
-/** Whether (k, d, free) gets a generated module (the v128 locals stay below 2000). */
+/**
+ * Whether (k, d, free) gets a generated module: P (P + 3) / 2 + 4k + d + 16 v128 locals (J's upper
+ * triangle, g, s, per-point values) at most 2000, P = scoreLength(k, d, free).
+ * @example wasmScoreSupported(3, 1, Int32Array.of(0, 1, 3, 4)) // => true
+ */
 export function wasmScoreSupported(k: number, d: number, free: ArrayLike<number>): boolean {
   const P = scoreLength(k, d, free);
   return (P * (P + 3)) / 2 + 4 * k + d + 16 <= 2000;
@@ -39,6 +47,11 @@ export function wasmScoreModule(k: number, d: number, free: ArrayLike<number>): 
   return module;
 }
 
+/**
+ * The module bytes for (k, d, free) (a pure function of them): see wasmScoreModule.
+ * @param free the free gate coordinates in theta's order (beta0: 0..k-1, beta1 of expert i, input p: k + i d + p)
+ * @example WebAssembly.validate(wasmScoreBytes(2, 1, Int32Array.of(0, 2))) // => true
+ */
 export function wasmScoreBytes(k: number, d: number, free: ArrayLike<number>): Uint8Array {
   const F = free.length;
   const P = scoreLength(k, d, free);

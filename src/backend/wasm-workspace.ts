@@ -23,7 +23,11 @@ const PAGE = 65536;
 /** The largest memory a workspace takes (2 GiB: byte addresses stay positive i32). */
 export const MAX_BYTES = 2 ** 31;
 
-/** A workspace for (k, d, capacity), or null where it would not fit in MAX_BYTES. */
+/**
+ * A workspace for k experts, dimension d and up to `capacity` points, or null where its memory
+ * would exceed MAX_BYTES or cannot be allocated.
+ * @example tryWorkspace(3, 1, 1e5)?.G.length // => 300000
+ */
 export function tryWorkspace(k: number, d: number, capacity: number): WasmWorkspace | null {
   try {
     return new WasmWorkspace(k, d, capacity);
