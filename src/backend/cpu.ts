@@ -27,7 +27,7 @@ import type { Backend, FitBuffers } from './types.js';
 import { wasmEStepSupported } from './wasm-estep.js';
 import { wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
 import { wasmScoreSupported } from './wasm-score.js';
-import { tryWorkspace, wasmEStepKernel, wasmGatePass, type WasmWorkspace } from './wasm-workspace.js';
+import { tryWorkspace, WASM_GATE_MIN_POINTS, wasmEStepKernel, wasmGatePass, type WasmWorkspace } from './wasm-workspace.js';
 import { wasmSimdAvailable } from './wasm-math.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -256,7 +256,46 @@ export class CpuBackend implements Backend {
     logWeightsAt: (row: number, out: Float64Array) => void,
   ): number {
     const { n, d, X, Y } = data;
-    const { k, a, b, nu } = experts;
+    const { k, a, b } = experts;
+    const { C, H, fallback } = this.eStepInputs(experts, R, logWeightsAt);
+    const ws = this.kernels === 'wasm' ? this.workspaceOf(k, d, n, G, R) : null;
+    if (ws) return ws.eStep(n, X, Y, G, a, b, C, H, R, stats, fallback);
+    return this.eStepKernelFor(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
+  }
+
+  /**
+   * The E-step fused with the gate's 'fromWeights' Newton pass (WASM, one pass over the points):
+   * as eStep, plus linear = sum R u, grad and H of Q at theta from the new R and the given G, the
+   * numbers gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'fromWeights') gives after eStep.
+   * Null, touching nothing, unless the kernels are 'wasm', the gate has linear logits keeping
+   * every expert with tau known, and G and R are this backend's fit buffers.
+   * @example backend.eStepWithGatePass(data, buffers.G, experts, buffers.R, stats, logWeightsAt, gate, theta, grad, H) // => { L, linear }
+   */
+  eStepWithGatePass(
+    data: Dataset,
+    G: Float64Array,
+    experts: GaussianExperts,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+    gate: Gate,
+    theta: Float64Array,
+    grad: Float64Array,
+    Hg: Float64Array,
+  ): { L: number; linear: number } | null {
+    if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return null;
+    const { n, d, X, Y } = data;
+    const { k, a, b } = experts;
+    if (gate.k !== k || gate.d !== d) return null;
+    const ws = this.workspaceOf(k, d, n, G, R);
+    if (!ws || !ws.fusedGate || n < WASM_GATE_MIN_POINTS) return null;
+    const { C, H, fallback } = this.eStepInputs(experts, R, logWeightsAt);
+    return ws.eStepGate([n, X, Y, G, a, b, C, H, R, stats, fallback], theta, gate.logitScale(theta), grad, Hg);
+  }
+
+  /** C_i = -0.5 log(2 pi nu_i), H_i = 0.5 / nu_i and the log-space fallback of a row (into R). */
+  private eStepInputs(experts: GaussianExperts, R: Float64Array, logWeightsAt: (row: number, out: Float64Array) => void) {
+    const { k, nu } = experts;
     const C = new Float64Array(k);
     const H = new Float64Array(k);
     for (let i = 0; i < k; i++) {
@@ -269,9 +308,7 @@ export class CpuBackend implements Backend {
       logWeightsAt(row, lg);
       return logSumExpRow(lg, residuals, C, H, R, row * k, k);
     };
-    const ws = this.kernels === 'wasm' ? this.workspaceOf(k, d, n, G, R) : null;
-    if (ws) return ws.eStep(n, X, Y, G, a, b, C, H, R, stats, fallback);
-    return this.eStepKernelFor(k, d)(n, X, Y, G, a, b, C, H, R, stats, fallback);
+    return { C, H, fallback };
   }
 
   /** The same E-step by plain loops: the reference the generated kernel is tested against. */

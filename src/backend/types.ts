@@ -31,6 +31,25 @@ export interface Backend {
    */
   fitBuffers?(data: Dataset, k: number): FitBuffers | null;
   /**
+   * Optional: the E-step (as eStep) fused with the gate's Newton pass at theta: also linear =
+   * sum R log-numerators, grad and H of Q at theta from the new R and the given G, what
+   * gateNewtonPass(gate, theta, X, n, R, G, grad, H, 'fromWeights') gives after eStep, in one pass
+   * over the points. Null (touching nothing) where the backend has no fused kernel for this gate
+   * or these arrays.
+   */
+  eStepWithGatePass?(
+    data: Dataset,
+    G: Float64Array,
+    experts: GaussianExperts,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+    gate: Gate,
+    theta: Float64Array,
+    grad: Float64Array,
+    H: Float64Array,
+  ): { L: number; linear: number } | null;
+  /**
    * Optional: the sums of the stopping certificate (fitting/certificate.ts) over the points,
    * g = sum_n s_n and the upper triangle of J = sum_n s_n s_n', s_n the score of point n over
    * (free gate coordinates, a, b, log nu), from the responsibilities R and weights G of the E-step

@@ -16,7 +16,8 @@
  * The memory, the copies and the odd last point: wasm-workspace.ts.
  */
 import { PRODUCT_FLUSH } from './estep-kernel.js';
-import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
+import { FunctionBuilder, ModuleBuilder, type ValType } from './wasm-asm.js';
+import { NewtonEmitter, wasmGateSupported } from './wasm-gate.js';
 import { VecMath } from './wasm-math.js';
 
 const SMALL = 1e-280;
@@ -51,12 +52,27 @@ const moduleCache = new Map<string, WebAssembly.Module>();
  * R's row in this memory.
  */
 export function wasmEStepBytes(k: number, d: number): Uint8Array {
-  const m = d + 1;
-  const size = m * m + m + 1;
   const mod = new ModuleBuilder();
   const fallback = mod.importFunction('env', 'fallback', ['i32'], ['f64']);
-  const f = mod.define('estep', new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['f64']));
-  const [pairs, xp, yp, gp, rp, parp, statsp, resp] = [0, 1, 2, 3, 4, 5, 6, 7];
+  emitEStep(mod, fallback, k, d, false);
+  if (wasmGateSupported(k, d)) emitEStep(mod, fallback, k, d, true);
+  return mod.encode();
+}
+
+/**
+ * The E-step function 'estep', or with `withGate` 'estepGate': the same, plus the gate's Newton
+ * sums at theta from the new R and the given G (the 'fromWeights' pass of wasm-gate.ts, fused:
+ * no second pass over the points), params (..., thp, outp, scale), results at outp as the gate
+ * module writes them (linear, -, grad, H).
+ */
+function emitEStep(mod: ModuleBuilder, fallback: number, k: number, d: number, withGate: boolean): void {
+  const m = d + 1;
+  const size = m * m + m + 1;
+  const params: ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'];
+  if (withGate) params.push('i32', 'i32', 'f64');
+  const f = mod.define(withGate ? 'estepGate' : 'estep', new FunctionBuilder(params, ['f64']));
+  const [pairs, xp, yp, gp, rp, parp, statsp, resp, thp, outp, scaleArg] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const newton = withGate ? new NewtonEmitter(f, k, d, thp, scaleArg, true) : null;
   const V = () => f.local('v128');
   const K = Array.from({ length: k }, (_, i) => i);
   const D = Array.from({ length: d }, (_, p) => p);
@@ -164,6 +180,11 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
     f.get(zr[i]![d]!).get(t).simd('f64x2.add').set(zr[i]![d]!);
     f.get(rr[i]!).get(t).get(e[i]!).simd('f64x2.mul').simd('f64x2.add').set(rr[i]!);
   }
+  if (newton) {
+    // the gate's Newton sums from this pair's R (pv) and G (g): logits into l, scratch t and s
+    newton.logits(x, l, t);
+    newton.accumulate(x, l, g, (i) => pv[i]!, t, s);
+  }
   const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
   advance(xp, 16 * d);
   advance(yp, 16);
@@ -186,7 +207,7 @@ export function wasmEStepBytes(k: number, d: number): Uint8Array {
   f.op('f64.add');
   hsum(t);
   f.op('f64.add').get(fbSum).op('f64.add');
-  return mod.encode();
+  if (newton) newton.write(outp, true);
 }
 
 /**

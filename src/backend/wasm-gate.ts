@@ -40,29 +40,130 @@ export function wasmGateSupported(k: number, d: number): boolean {
   return wasmGateLocals(k, d) <= 2000;
 }
 
+/**
+ * The Newton pass's pieces inside one generated function, for reuse by the fused E-step
+ * (wasm-estep.ts): theta's splat locals, the per-pair logits u = scale (t + s.x), and the sums
+ * linear = sum R u (R > 0), gb = sum (R - G) z, h = sum G_i (delta_ij - G_j) z z', written out as
+ * (linear, grad = scale gb, H = -scale^2 h, both halves).
+ */
+export class NewtonEmitter {
+  private readonly t: number[];
+  private readonly sl: number[][];
+  private readonly scale: number;
+  private readonly gb: number[][];
+  private readonly h = new Map<string, number>();
+  private readonly linear: number;
+
+  /** Declares the locals and loads theta (from the i32 parameter thp) and scale (f64 parameter). */
+  constructor(
+    private readonly f: FunctionBuilder,
+    private readonly k: number,
+    private readonly d: number,
+    thp: number,
+    private readonly scaleArg: number,
+    accumulate: boolean,
+  ) {
+    const V = () => f.local('v128');
+    const K = Array.from({ length: k }, (_, i) => i);
+    const D = Array.from({ length: d }, (_, p) => p);
+    const M = Array.from({ length: d + 1 }, (_, a) => a);
+    this.scale = V();
+    f.get(scaleArg).simd('f64x2.splat').set(this.scale);
+    this.t = K.map(() => V());
+    this.sl = K.map(() => D.map(() => V()));
+    for (const i of K) {
+      f.get(thp).load('v128.load64_splat', 8 * i).set(this.t[i]!);
+      for (const p of D) f.get(thp).load('v128.load64_splat', 8 * (k + i * d + p)).set(this.sl[i]![p]!);
+    }
+    this.gb = K.map(() => M.map(() => V()));
+    if (accumulate) for (const i of K) for (const j of K.filter((j) => j >= i)) for (const a of M) for (const b of M.filter((b) => b >= a)) this.h.set(`${i}_${j}_${a}_${b}`, V());
+    this.linear = V();
+  }
+
+  /** u_i = scale (t_i + (s_i0 x_0 + s_i1 x_1 + ...)) into the locals u (tmp: scratch). */
+  logits(x: readonly number[], u: readonly number[], tmp: number): void {
+    const { f, k, d } = this;
+    for (let i = 0; i < k; i++) {
+      f.get(this.sl[i]![0]!).get(x[0]!).simd('f64x2.mul');
+      for (let p = 1; p < d; p++) f.get(this.sl[i]![p]!).get(x[p]!).simd('f64x2.mul').simd('f64x2.add');
+      f.set(tmp);
+      f.get(this.scale).get(this.t[i]!).get(tmp).simd('f64x2.add').simd('f64x2.mul').set(u[i]!);
+    }
+  }
+
+  /**
+   * One pair's terms: `w(i)` emits whatever puts R_i in a local and returns that local; g, u the
+   * weights and logits; tmp and c scratch locals (c may be what w returns).
+   */
+  accumulate(x: readonly number[], u: readonly number[], g: readonly number[], w: (i: number) => number, tmp: number, c: number): void {
+    const { f, k, d, gb, h } = this;
+    for (let i = 0; i < k; i++) {
+      // linear += w u where w > 0; D = w - g; gb_0 += D; gb_(p+1) += D x_p
+      const wi = w(i);
+      f.get(this.linear).get(wi).get(u[i]!).simd('f64x2.mul').get(wi).f64x2(0).simd('f64x2.gt').simd('v128.and').simd('f64x2.add').set(this.linear);
+      f.get(wi).get(g[i]!).simd('f64x2.sub').set(tmp);
+      f.get(gb[i]![0]!).get(tmp).simd('f64x2.add').set(gb[i]![0]!);
+      for (let p = 0; p < d; p++) f.get(gb[i]![p + 1]!).get(tmp).get(x[p]!).simd('f64x2.mul').simd('f64x2.add').set(gb[i]![p + 1]!);
+    }
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < k; j++) {
+        if (i === j) f.get(g[i]!).get(g[i]!).get(g[i]!).simd('f64x2.mul').simd('f64x2.sub').set(c);
+        else f.get(g[i]!).simd('f64x2.neg').get(g[j]!).simd('f64x2.mul').set(c);
+        for (let a = 0; a <= d; a++) {
+          for (let b = a; b <= d; b++) {
+            const acc = h.get(`${i}_${j}_${a}_${b}`)!;
+            f.get(acc).get(c);
+            for (const zi of [a, b]) if (zi > 0) f.get(x[zi - 1]!).simd('f64x2.mul');
+            f.simd('f64x2.add').set(acc);
+          }
+        }
+      }
+    }
+  }
+
+  /** After the loop: out[0] = linear (lane sum), grad at out[2..2+P), H at out[2+P..) (both halves). */
+  write(outp: number, withGradient: boolean): void {
+    const { f, k, d, gb, h, scaleArg } = this;
+    const P = k + k * d;
+    const hsum = (v: number) => f.get(v).lane('f64x2.extract_lane', 0).get(v).lane('f64x2.extract_lane', 1).op('f64.add');
+    f.get(outp);
+    hsum(this.linear);
+    f.f64Store(0);
+    if (!withGradient) return;
+    const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
+    for (let i = 0; i < k; i++) {
+      for (let a = 0; a <= d; a++) {
+        f.get(outp).get(scaleArg);
+        hsum(gb[i]![a]!);
+        f.op('f64.mul').f64Store(8 * (2 + idx(i, a)));
+      }
+    }
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < k; j++) {
+        for (let a = 0; a <= d; a++) {
+          for (let b = 0; b <= d; b++) {
+            const acc = h.get(`${i}_${j}_${Math.min(a, b)}_${Math.max(a, b)}`)!;
+            for (const at of [idx(i, a) * P + idx(j, b), idx(j, b) * P + idx(i, a)]) {
+              f.get(outp).get(scaleArg).get(scaleArg).op('f64.mul').op('f64.neg');
+              hsum(acc);
+              f.op('f64.mul').f64Store(8 * (2 + P + at));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVariant): void {
-  const m = d + 1;
-  const P = k + k * d;
   // fn(pairs, xp, rp, gp, outp, thp, scale)
   const f = mod.define(variant, new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f64'], []));
   const [pairs, xp, rp, gp, outp, thp, scaleArg] = [0, 1, 2, 3, 4, 5, 6];
   const V = () => f.local('v128');
   const K = Array.from({ length: k }, (_, i) => i);
   const D = Array.from({ length: d }, (_, p) => p);
-  const M = Array.from({ length: m }, (_, a) => a);
   const accumulate = variant !== 'weights';
-  const scale = V();
-  f.get(scaleArg).simd('f64x2.splat').set(scale);
-  const t = K.map(() => V());
-  const sl = K.map(() => D.map(() => V()));
-  for (const i of K) {
-    f.get(thp).load('v128.load64_splat', 8 * i).set(t[i]!);
-    for (const p of D) f.get(thp).load('v128.load64_splat', 8 * (k + i * d + p)).set(sl[i]![p]!);
-  }
-  const gb = K.map(() => M.map(() => V()));
-  const h = new Map<string, number>();
-  if (accumulate) for (const i of K) for (const j of K.filter((j) => j >= i)) for (const a of M) for (const b of M.filter((b) => b >= a)) h.set(`${i}_${j}_${a}_${b}`, V());
-  const linear = V();
+  const newton = new NewtonEmitter(f, k, d, thp, scaleArg, accumulate);
   const maxSum = V();
   const logSum = V();
   const product = V();
@@ -80,13 +181,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   f.get(pairs).op('i32.eqz').brIf(1);
   if (d === 1) f.get(xp).load('v128.load').set(x[0]!);
   else for (const p of D) f.get(xp).get(xp).load('v128.load64_zero', 8 * p).laneMem('v128.load64_lane', 1, 8 * (d + p)).set(x[p]!);
-  for (const i of K) {
-    // v = s_0 x_0 + s_1 x_1 + ... ; u = scale (t + v)
-    f.get(sl[i]![0]!).get(x[0]!).simd('f64x2.mul');
-    for (const p of D.slice(1)) f.get(sl[i]![p]!).get(x[p]!).simd('f64x2.mul').simd('f64x2.add');
-    f.set(tmp);
-    f.get(scale).get(t[i]!).get(tmp).simd('f64x2.add').simd('f64x2.mul').set(u[i]!);
-  }
+  newton.logits(x, u, tmp);
   if (variant !== 'fromWeights') {
     f.f64x2(-Infinity).set(mx);
     for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
@@ -113,29 +208,11 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
     for (const i of K) f.get(gp).get(gp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(g[i]!);
   }
   if (accumulate) {
-    for (const i of K) {
-      // w = R; linear += w u where w > 0; D = w - g; gb_0 += D; gb_(p+1) += D x_p
-      const w = c;
-      f.get(rp).get(rp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(w);
-      f.get(linear).get(w).get(u[i]!).simd('f64x2.mul').get(w).f64x2(0).simd('f64x2.gt').simd('v128.and').simd('f64x2.add').set(linear);
-      f.get(w).get(g[i]!).simd('f64x2.sub').set(tmp);
-      f.get(gb[i]![0]!).get(tmp).simd('f64x2.add').set(gb[i]![0]!);
-      for (const p of D) f.get(gb[i]![p + 1]!).get(tmp).get(x[p]!).simd('f64x2.mul').simd('f64x2.add').set(gb[i]![p + 1]!);
-    }
-    for (const i of K) {
-      for (const j of K.filter((j) => j >= i)) {
-        if (i === j) f.get(g[i]!).get(g[i]!).get(g[i]!).simd('f64x2.mul').simd('f64x2.sub').set(c);
-        else f.get(g[i]!).simd('f64x2.neg').get(g[j]!).simd('f64x2.mul').set(c);
-        for (const a of M) {
-          for (const b of M.filter((b) => b >= a)) {
-            const acc = h.get(`${i}_${j}_${a}_${b}`)!;
-            f.get(acc).get(c);
-            for (const zi of [a, b]) if (zi > 0) f.get(x[zi - 1]!).simd('f64x2.mul');
-            f.simd('f64x2.add').set(acc);
-          }
-        }
-      }
-    }
+    const loadR = (i: number) => {
+      f.get(rp).get(rp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(c);
+      return c;
+    };
+    newton.accumulate(x, u, g, loadR, tmp, c);
   }
   const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
   advance(xp, 16 * d);
@@ -145,9 +222,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   f.br(0).end().end();
   const hsum = (v: number) => f.get(v).lane('f64x2.extract_lane', 0).get(v).lane('f64x2.extract_lane', 1).op('f64.add');
   // out[0] = linear, out[1] = lseSum (lane sums), grad, H
-  f.get(outp);
-  hsum(linear);
-  f.f64Store(0);
+  newton.write(outp, accumulate);
   f.get(outp);
   if (variant === 'fromWeights') f.f64(NaN);
   else {
@@ -159,23 +234,6 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
     f.op('f64.add');
   }
   f.f64Store(8);
-  if (!accumulate) return;
-  const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
-  for (const i of K) for (const a of M) f.get(outp).get(scaleArg), hsum(gb[i]![a]!), f.op('f64.mul').f64Store(8 * (2 + idx(i, a)));
-  for (const i of K) {
-    for (const j of K.filter((j) => j >= i)) {
-      for (const a of M) {
-        for (const b of M) {
-          const acc = h.get(`${i}_${j}_${Math.min(a, b)}_${Math.max(a, b)}`)!;
-          for (const at of [idx(i, a) * P + idx(j, b), idx(j, b) * P + idx(i, a)]) {
-            f.get(outp).get(scaleArg).get(scaleArg).op('f64.mul').op('f64.neg');
-            hsum(acc);
-            f.op('f64.mul').f64Store(8 * (2 + P + at));
-          }
-        }
-      }
-    }
-  }
 }
 
 /**

@@ -40,6 +40,7 @@ export function tryWorkspace(k: number, d: number, capacity: number): WasmWorksp
 export const WASM_GATE_MIN_POINTS = 64;
 
 type EStepFn = (pairs: number, xp: number, yp: number, gp: number, rp: number, parp: number, statsp: number, resp: number) => number;
+type EStepGateFn = (pairs: number, xp: number, yp: number, gp: number, rp: number, parp: number, statsp: number, resp: number, thp: number, outp: number, scale: number) => number;
 type GateFn = (pairs: number, xp: number, rp: number, gp: number, outp: number, thp: number, scale: number) => void;
 /** The experts' parameters the certificate's sums read. */
 export interface ScoreExperts {
@@ -75,6 +76,7 @@ export class WasmWorkspace {
   private lastY: Float64Array | null = null;
   private lastYn = -1;
   private readonly estep: EStepFn;
+  private readonly estepGate: EStepGateFn | null;
   private readonly gate: Record<GateVariant, GateFn> | null;
   private fallback: ((row: number, residuals: Float64Array) => number) | null = null;
   private fallbackR: Float64Array | null = null;
@@ -129,6 +131,7 @@ export class WasmWorkspace {
       },
     });
     this.estep = estep.exports.estep as EStepFn;
+    this.estepGate = (estep.exports.estepGate as EStepGateFn | undefined) ?? null;
     if (wasmGateSupported(k, d)) {
       const gate = new WebAssembly.Instance(wasmGateModule(k, d), { env: { memory: this.memory } });
       this.gate = Object.fromEntries(GATE_VARIANTS.map((v) => [v, gate.exports[v] as GateFn])) as Record<GateVariant, GateFn>;
@@ -173,7 +176,31 @@ export class WasmWorkspace {
   }
 
   /** The E-step, EStepKernel contract (estep-kernel.ts); n <= capacity. */
-  eStep(...[n, X, Y, G, A, B, C, H, R, stats, fallback]: Parameters<EStepKernel>): number {
+  eStep(...args: Parameters<EStepKernel>): number {
+    return this.runEStep(args, null);
+  }
+
+  /** Whether eStepGate runs here (the module has the fused function). */
+  get fusedGate(): boolean {
+    return this.estepGate !== null;
+  }
+
+  /**
+   * The E-step fused with the gate's 'fromWeights' Newton pass at theta (linear logits keeping all
+   * k experts, factor scale): as eStep, and from the new R and the given G, linear = sum R u,
+   * grad and H of Q at theta (the numbers of gatePass('fromWeights', ...) after eStep, in one pass
+   * over the points). R and G must be views of this workspace.
+   */
+  eStepGate(args: Parameters<EStepKernel>, theta: Float64Array, scale: number, grad: Float64Array, H: Float64Array): { L: number; linear: number } {
+    const gate = { theta, scale, grad, H, linear: NaN };
+    const L = this.runEStep(args, gate);
+    return { L, linear: gate.linear };
+  }
+
+  private runEStep(
+    [n, X, Y, G, A, B, C, H, R, stats, fallback]: Parameters<EStepKernel>,
+    gate: { theta: Float64Array; scale: number; grad: Float64Array; H: Float64Array; linear: number } | null,
+  ): number {
     const { k, d, per } = this;
     const pairs = n >> 1;
     const even = 2 * pairs;
@@ -189,8 +216,14 @@ export class WasmWorkspace {
     this.fallback = fallback;
     this.fallbackR = R;
     let L: number;
+    if (gate) {
+      if (!this.estepGate || !this.owns(R) || !this.owns(G)) throw new Error('WasmWorkspace.eStepGate: needs the fused module and this workspace\'s R and G');
+      this.heap.set(gate.theta.subarray(0, this.P), this.offTheta);
+    }
     try {
-      L = this.estep(pairs, 8 * this.offX, 8 * this.offY, gp, rp, 0, 8 * this.offStats, 8 * this.offResidual);
+      L = gate
+        ? this.estepGate!(pairs, 8 * this.offX, 8 * this.offY, gp, rp, 0, 8 * this.offStats, 8 * this.offResidual, 8 * this.offTheta, 8 * this.offGate, gate.scale)
+        : this.estep(pairs, 8 * this.offX, 8 * this.offY, gp, rp, 0, 8 * this.offStats, 8 * this.offResidual);
     } finally {
       this.fallback = null;
       this.fallbackR = null;
@@ -202,6 +235,20 @@ export class WasmWorkspace {
       const ts = this.tailStats;
       L += eStepKernel(k, d)(1, X.subarray(last * d, n * d), Y.subarray(last, n), G.subarray(last * k, n * k), A, B, C, H, R.subarray(last * k, n * k), ts, (_row, residuals) => fallback(last, residuals));
       for (let j = 0; j < ts.length; j++) stats[j] = stats[j]! + ts[j]!;
+    }
+    if (gate) {
+      const { P } = this;
+      const o = this.offGate;
+      gate.linear = this.heap[o]!;
+      gate.grad.set(this.heap.subarray(o + 2, o + 2 + P));
+      gate.H.set(this.heap.subarray(o + 2 + P, o + 2 + P + P * P));
+      if (n % 2 === 1) {
+        const last = n - 1;
+        const tail = newtonKernel(k, d, k, 'slope', 'fromWeights')(gate.theta, X.subarray(last * d, n * d), 1, R.subarray(last * k, n * k), G.subarray(last * k, n * k), this.tailGrad, this.tailH, gate.scale);
+        gate.linear += tail.linear;
+        for (let j = 0; j < P; j++) gate.grad[j] = gate.grad[j]! + this.tailGrad[j]!;
+        for (let j = 0; j < P * P; j++) gate.H[j] = gate.H[j]! + this.tailH[j]!;
+      }
     }
     return L;
   }

@@ -30,7 +30,7 @@ import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
-import { gateMStep } from './gate-mstep.js';
+import { gateMStep, type GateMStepCache } from './gate-mstep.js';
 import { packMle, unpackMle } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
 import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
@@ -91,7 +91,9 @@ class EmMachine implements EmHost {
   readonly stats: Float64Array;
   /** whether G holds the weights at the state's gate parameters */
   private gValid = false;
-  private readonly gateCache: { lseSum: number; Gtrial?: Float64Array };
+  private readonly gateCache: GateMStepCache;
+  /** the fused E-step's gate pass (Backend.eStepWithGatePass), handed to the next M-step */
+  private readonly fusedStart: { theta: Float64Array; linear: number; grad: Float64Array; H: Float64Array };
   private readonly logWeightsAt: (row: number, out: Float64Array) => void;
   private readonly certificateWs: CertificateWorkspace;
   floorHits: boolean[];
@@ -110,6 +112,8 @@ class EmMachine implements EmHost {
     this.G = buffers?.G ?? new Float64Array(n * k);
     this.R = buffers?.R ?? new Float64Array(n * k);
     this.gateCache = buffers ? { lseSum: NaN, Gtrial: buffers.Gtrial } : { lseSum: NaN };
+    const P = state.gate.nParams;
+    this.fusedStart = { theta: new Float64Array(P), linear: NaN, grad: new Float64Array(P), H: new Float64Array(P * P) };
     this.stats = new Float64Array(k * expertStatsSize(d));
     this.logWeightsAt = (row, out) => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
     this.certificateWs = new CertificateWorkspace(state);
@@ -123,6 +127,19 @@ class EmMachine implements EmHost {
       this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
       this.gateCache.lseSum = NaN;
       this.gValid = true;
+    }
+    // where the backend fuses the gate's first Newton pass into the E-step (and the M-step will
+    // use it: the Newton M-step of a gate with the fused pass), one pass over the points
+    this.gateCache.start = null;
+    if (state.gate.newtonPass && this.backend.eStepWithGatePass && this.mstepOptions.maxSteps > 0) {
+      const s = this.fusedStart;
+      const out = this.backend.eStepWithGatePass(data, this.G, state.experts, this.R, this.stats, this.logWeightsAt, state.gate, state.theta, s.grad, s.H);
+      if (out) {
+        s.theta.set(state.theta);
+        s.linear = out.linear;
+        this.gateCache.start = s;
+        return out.L;
+      }
     }
     return this.backend.eStep(data, this.G, state.experts, this.R, this.stats, this.logWeightsAt);
   }
@@ -142,10 +159,12 @@ class EmMachine implements EmHost {
   setVector(v: Float64Array): void {
     setVectorFloored(this.state, v, this.stopping.nuMin);
     this.gValid = false;
+    this.gateCache.start = null;
   }
 
   invalidate(): void {
     this.gValid = false;
+    this.gateCache.start = null;
   }
 
   getVector(): Float64Array {

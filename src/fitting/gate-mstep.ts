@@ -36,6 +36,11 @@ export interface GateMStepCache {
   blocked?: Set<number>;
   /** the buffer for the weights at a trial theta (n x k, the backend's fit buffer), else allocated per M-step */
   Gtrial?: Float64Array;
+  /**
+   * the 'start' pass already done by a fused E-step (Backend.eStepWithGatePass) at `theta` with
+   * the current R and G; used once by the next M-step at that theta, then cleared
+   */
+  start?: { theta: Float64Array; linear: number; grad: Float64Array; H: Float64Array } | null;
 }
 
 export interface GateMStepResult {
@@ -157,7 +162,15 @@ function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Fl
     start() {
       // Q = linear - lseSum is a difference of two sums of n terms: its rounding is the floor
       const cached = Number.isFinite(cache.lseSum);
-      const pass = backend.gateNewtonPass(gate, theta, X, n, R, G, b.grad, b.H, cached ? 'fromWeights' : 'evaluate');
+      const fused = cache.start;
+      cache.start = null;
+      let pass: { linear: number; lseSum: number };
+      if (cached && fused && fused.theta.every((v, j) => Object.is(v, theta[j]))) {
+        // the fused E-step did this 'fromWeights' pass already
+        b.grad.set(fused.grad);
+        b.H.set(fused.H);
+        pass = { linear: fused.linear, lseSum: NaN };
+      } else pass = backend.gateNewtonPass(gate, theta, X, n, R, G, b.grad, b.H, cached ? 'fromWeights' : 'evaluate');
       if (!cached) cache.lseSum = pass.lseSum;
       return { q: pass.linear - cache.lseSum, grad: b.grad, H: b.H, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)), slack: 0 };
     },

@@ -488,3 +488,35 @@ test('the certificate\'s sums in WASM equal the reference loop (g and J to the s
     assert.equal(wasm.used, js.used);
   }
 });
+
+test('EM with the E-step fused with the gate\'s first Newton pass equals EM with the two passes, bit for bit (k = 2 and 3, d = 1 and 2, odd n, SQUAREM and plain)', async () => {
+  const { packState, runEM } = await import('../../src/fitting/index.js');
+  const D2: typeof DEMYS = {
+    gate: { type: 'softmax' },
+    experts: [
+      { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
+      { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
+    ],
+    input: { type: 'uniform', low: -1, high: 1, dim: 2 },
+  };
+  for (const [truth, k, accelerate] of [[DEMYS, 2, 'squarem'], [DEMYS, 3, 'none'], [D2, 3, 'squarem']] as const) {
+    const data = sample(truth, 2001, new Rng(21));
+    const options = { k, gate: { type: 'softmax' as const }, maxIterations: 30, accelerate };
+    const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth, noise: 0.1, seed: 6 }).model;
+    const fusedBackend = new CpuBackend({ kernels: 'wasm' });
+    let fusedCalls = 0;
+    const fusedPass = fusedBackend.eStepWithGatePass.bind(fusedBackend);
+    fusedBackend.eStepWithGatePass = (...args) => {
+      const out = fusedPass(...args);
+      if (out) fusedCalls++;
+      return out;
+    };
+    const twoPass = new CpuBackend({ kernels: 'wasm' });
+    (twoPass as { eStepWithGatePass: unknown }).eStepWithGatePass = undefined;
+    const a = runEM(data, packState(start, options), options, fusedBackend);
+    const b = runEM(data, packState(start, options), options, twoPass);
+    assert.equal(fusedCalls, a.evaluations, "every E-step fused");
+    assert.equal(a.iterations, b.iterations);
+    assert.deepEqual(a.trace, b.trace, `k = ${k}, ${accelerate}`);
+  }
+});
