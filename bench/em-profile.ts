@@ -29,7 +29,7 @@ function timed<A extends unknown[], R>(name: string, f: (...a: A) => R): (...a: 
 }
 const backend = new CpuBackend({ kernels });
 const b = backend as unknown as Record<string, (...a: unknown[]) => unknown>;
-for (const name of ['eStep', 'eStepWithGatePass', 'gateWeights', 'gateLogWeights', 'gateObjective', 'gateHessian']) b[name] = timed(name, b[name]!.bind(backend));
+for (const name of ['eStep', 'eStepWithGatePass', 'gateWeights', 'gateWeightsLse', 'gateLogWeights', 'gateObjective', 'gateHessian']) b[name] = timed(name, b[name]!.bind(backend));
 const pass = backend.gateNewtonPass.bind(backend);
 backend.gateNewtonPass = (gate, theta, X, n, R, G, grad, H, variant) => timed(`gateNewtonPass ${variant}`, pass)(gate, theta, X, n, R, G, grad, H, variant);
 

@@ -21,6 +21,7 @@ import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
 import { ConfigError, show } from '../errors.js';
 import { LinearLogitGate } from '../gates/linear-gate.js';
+import { newtonKernel } from '../gates/linear-kernel.js';
 import type { Gate } from '../gates/types.js';
 import { eStepKernel, PRODUCT_FLUSH, type EStepKernel } from './estep-kernel.js';
 import type { Backend, FitBuffers } from './types.js';
@@ -211,6 +212,23 @@ export class CpuBackend implements Backend {
     if (pass) pass('weights', theta, X, n, G, G, G, G, (gate as LinearLogitGate).logitScale(theta));
     else gate.weights(theta, X, n, G);
   }
+  /**
+   * gateWeights and the log-normaliser sum lseSum = sum_n log sum_j exp(u_nj) of gates with the
+   * fused Newton pass (linear logits, tau known), computed by the same kernel code as the pass's
+   * 'evaluate' variant (WASM or JS), so bit for bit its lseSum; NaN for other gates.
+   * @example backend.gateWeightsLse(gate, theta, X, n, G) // => e.g. 6931.47 for k = 2 and u = 0
+   */
+  gateWeightsLse(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): number {
+    if (!(gate instanceof LinearLogitGate) || !gate.newtonPass) {
+      this.gateWeights(gate, theta, X, n, G);
+      return NaN;
+    }
+    const scale = gate.logitScale(theta);
+    const pass = this.wasmGateFor(gate) && this.wasmGatePassFor(gate, 'weights', n, G, G);
+    if (pass) return pass('weights', theta, X, n, G, G, G, G, scale).lseSum;
+    return newtonKernel(gate.k, gate.d, gate.K, gate.rankBy, 'weights')(theta, X, n, G, G, G, G, scale).lseSum;
+  }
+
   gateLogWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void {
     gate.logWeights(theta, X, n, logG);
   }

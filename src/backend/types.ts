@@ -69,6 +69,13 @@ export interface Backend {
   ): boolean;
   /** G_i(x_n) at theta (n x k) */
   gateWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): void;
+  /**
+   * Optional: gateWeights, returning also the log-normaliser sum lseSum = sum_n log sum_j
+   * exp(u_nj) at theta that the gate's Newton pass ('evaluate') would give, bit for bit, or NaN
+   * where the gate has no such pass. Lets the next M-step start from these weights without
+   * recomputing them.
+   */
+  gateWeightsLse?(gate: Gate, theta: Float64Array, X: Float64Array, n: number, G: Float64Array): number;
   /** log G_i(x_n) at theta (n x k) */
   gateLogWeights(gate: Gate, theta: Float64Array, X: Float64Array, n: number, logG: Float64Array): void;
   /** Q(theta) = sum R log G, its gradient and (optionally) the weights at theta: Gate.objective */

@@ -124,8 +124,13 @@ class EmMachine implements EmHost {
   evaluate(): number {
     const { data, state } = this;
     if (!this.gValid) {
-      this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
-      this.gateCache.lseSum = NaN;
+      // with the log-normaliser sum where the backend gives it: the next M-step's first Newton
+      // pass then reads these weights instead of recomputing them (the same numbers)
+      if (this.backend.gateWeightsLse) this.gateCache.lseSum = this.backend.gateWeightsLse(state.gate, state.theta, data.X, data.n, this.G);
+      else {
+        this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
+        this.gateCache.lseSum = NaN;
+      }
       this.gValid = true;
     }
     // where the backend fuses the gate's first Newton pass into the E-step (and the M-step will

@@ -520,3 +520,38 @@ test('EM with the E-step fused with the gate\'s first Newton pass equals EM with
     assert.deepEqual(a.trace, b.trace, `k = ${k}, ${accelerate}`);
   }
 });
+
+test('gate weights with their log-normaliser sum (after SQUAREM\'s jumps) leave EM\'s numbers as they are, bit for bit (wasm and js kernels)', async () => {
+  const { packState, runEM } = await import('../../src/fitting/index.js');
+  const data = sample(DEMYS, 2001, new Rng(31));
+  const options = { k: 3, gate: { type: 'softmax' as const }, maxIterations: 40 };
+  const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 8 }).model;
+  for (const kernels of ['wasm', 'js'] as const) {
+    const withLse = new CpuBackend({ kernels });
+    let lseCalls = 0;
+    const lse = withLse.gateWeightsLse.bind(withLse);
+    withLse.gateWeightsLse = (...args) => {
+      const v = lse(...args);
+      if (Number.isFinite(v)) lseCalls++;
+      return v;
+    };
+    const without = new CpuBackend({ kernels });
+    (without as { gateWeightsLse: unknown }).gateWeightsLse = undefined;
+    const evaluatePasses = [0, 0];
+    const count = (backend: CpuBackend, slot: 0 | 1) => {
+      const pass = backend.gateNewtonPass.bind(backend);
+      backend.gateNewtonPass = (...args) => {
+        if (args[8] === 'evaluate') evaluatePasses[slot]!++;
+        return pass(...args);
+      };
+    };
+    count(withLse, 0);
+    count(without, 1);
+    const a = runEM(data, packState(start, options), options, withLse);
+    const b = runEM(data, packState(start, options), options, without);
+    assert.ok(lseCalls >= 3 && a.extrapolations.accepted >= 3, `${lseCalls} weights with lseSum, ${a.extrapolations.accepted} extrapolations`);
+    assert.deepEqual(a.trace, b.trace, kernels);
+    // each M-step after a jump starts from the weights instead of an 'evaluate' pass
+    assert.ok(evaluatePasses[0]! < evaluatePasses[1]!, `evaluate passes ${evaluatePasses[0]} < ${evaluatePasses[1]}`);
+  }
+});
