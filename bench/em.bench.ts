@@ -1,7 +1,9 @@
 /**
  * Benchmark (not a test): time per EM iteration at n = 1e3, 1e4, 1e5, k = 2 and 3, d = 1, one core,
  * against a straightforward vectorised numpy EM (bench/numpy_em.py) on the same data and start;
- * and the sampler's points per second. Ratios are measured in one run (these machines are noisy).
+ * the CPU backend's kernel sets against each other (WebAssembly SIMD 'wasm' against the JavaScript
+ * reference 'js', n = 1e5, k = 2 and 3, d = 1 and 2, alternating runs); and the sampler's points
+ * per second. Ratios are measured in one run (these machines are noisy).
  *
  *   npm run bench            (installs nothing; numpy is used if /usr/bin/python3 has it:
  *                             apt-get install -y python3-numpy)
@@ -11,8 +13,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { CpuBackend, type CpuKernels } from '../src/backend/index.js';
 import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
-import { DEMYS_MODEL } from '../src/models/index.js';
+import { DEMYS_MODEL, type Model } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 
@@ -73,6 +76,46 @@ for (const k of [2, 3]) {
 }
 rmSync(dir, { recursive: true, force: true });
 
+// the kernel sets: ns per point per EM iteration (plain EM, one gate Newton step, fixed count),
+// js and wasm alternating in 3 rounds on the same data and start; the fastest round of each
+const D2: Model = {
+  gate: { type: 'softmax' },
+  experts: [
+    { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
+    { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
+  ],
+  input: { type: 'uniform', low: -1, high: 1, dim: 2 },
+};
+const kernelRows: string[] = [];
+for (const [d, truth] of [[1, DEMYS], [2, D2]] as const) {
+  for (const k of [2, 3]) {
+    const n = 100000;
+    const data = sample(truth, n, new Rng(1));
+    const start = fitMoE(data, { k, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth, noise: 0.1, seed: 2 }).model;
+    const fixed: FitOptions = { k, gate: { type: 'softmax' }, stop: 'relative', tol: -1, absTol: -1, accelerate: 'none', gateSteps: 1, gateTol: 0, maxIterations: 30 };
+    const time = (kernels: CpuKernels) => {
+      const backend = new CpuBackend({ kernels });
+      const state = packState(start, fixed);
+      const t = performance.now();
+      const r = runEM(data, state, fixed, backend);
+      return { ns: ((performance.now() - t) * 1e6) / (r.iterations * n), loglik: r.loglik };
+    };
+    time('js');
+    time('wasm'); // warm-up
+    const best = { js: Infinity, wasm: Infinity };
+    const L = { js: NaN, wasm: NaN };
+    for (let round = 0; round < 3; round++) {
+      for (const kernels of ['js', 'wasm'] as const) {
+        const r = time(kernels);
+        best[kernels] = Math.min(best[kernels], r.ns);
+        L[kernels] = r.loglik;
+      }
+    }
+    kernelRows.push(`| ${k} | ${d} | 1e5 | ${best.js.toFixed(1)} | ${best.wasm.toFixed(1)} | ${(best.js / best.wasm).toFixed(2)}x | ${Math.abs(L.js - L.wasm).toExponential(1)} |`);
+    console.log(kernelRows[kernelRows.length - 1]);
+  }
+}
+
 // sampler throughput, k = 2, d = 1
 sample(DEMYS, 100000, new Rng(1));
 const n = 1000000;
@@ -103,6 +146,10 @@ for (const row of rows) console.log(row);
 console.log(`\nsampler (k = 2, d = 1, n = 1e6): ${(n / seconds / 1e6).toFixed(2)} million points per second`);
 console.log('ms/iteration: both run a fixed number of iterations with one gate Newton step each (step halving on Q), same data and start.');
 console.log('converged fit: fitMoE with its defaults (score rule T <= 1e-3 nats, SQUAREM, Newton steps until the predicted gain < 1e-10 |Q|, at most 5), start-up included.');
+console.log('\nCPU kernel sets, ns per point per EM iteration (plain EM, one gate Newton step, 30 iterations; fastest of 3 alternating rounds):');
+console.log('| k | d | n | js | wasm | js / wasm | |L js - L wasm| after 30 iterations |');
+console.log('|---|---|---|---|---|---|---|');
+for (const row of kernelRows) console.log(row);
 console.log('\nconverged over-specified fits ([DEMYS] truth, k = 3, near-truth start s = 0.1, one run):');
 console.log('| k | n | default (SQUAREM + score rule + polish) | plain EM (score rule, capped, no polish) | time ratio | L default - L plain |');
 console.log('|---|---|---|---|---|---|');

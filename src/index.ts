@@ -24,7 +24,7 @@ export {
 export { modelGate, modelLogWeights, modelWeights } from './models/model-gate.js';
 export { sample, SAMPLE_TAG } from './sampling/index.js';
 export { logDensity, logLikelihood } from './likelihood/index.js';
-export { CpuBackend, type Backend } from './backend/index.js';
+export { CPU_KERNELS, CpuBackend, defaultCpuKernels, validateCpuKernels, type Backend, type CpuBackendOptions, type CpuKernels, type FitBuffers } from './backend/index.js';
 export {
   releaseBackend,
   resolveBackend,

@@ -34,6 +34,15 @@ export type EStepKernel = (
 const cache = new Map<string, EStepKernel>();
 
 /**
+ * The running product of the row sums s is flushed to a log sum once it falls below this: a
+ * product kept >= 1e-20 times a sum s >= 1e-280 (smaller ones take the fallback) stays >= 1e-300,
+ * a normal float64, so it never rounds to a subnormal or 0 (with a flush threshold of 1e-280
+ * two consecutive rows with s near 1e-280 gave L = -Infinity). A flush costs one log per
+ * about 46 / |log s| points.
+ */
+export const PRODUCT_FLUSH = 1e-20;
+
+/**
  * The most scalar locals a generated E-step kernel may declare: the gate kernels' limit
  * (gates/linear-kernel.ts), far above the small k where unrolling pays off.
  */
@@ -120,7 +129,7 @@ export function eStepLoop(k: number, d: number): EStepKernel {
       if (s >= 1e-280) {
         maxSum += M;
         product *= s;
-        if (product < 1e-280) {
+        if (product < PRODUCT_FLUSH) {
           logSum += Math.log(product);
           product = 1;
         }
@@ -208,7 +217,7 @@ export function eStepSource(k: number, d: number): string {
   add(`  const s = ${K.map((i) => `p${i}`).join(' + ')};`);
   add(`  if (s >= 1e-280) {`);
   add('    maxSum += M; product *= s;');
-  add('    if (product < 1e-280) { logSum += Math.log(product); product = 1; }');
+  add(`    if (product < ${PRODUCT_FLUSH}) { logSum += Math.log(product); product = 1; }`);
   add('    const inv = 1 / s;');
   for (const i of K) add(`    p${i} *= inv;`);
   add('  } else {');

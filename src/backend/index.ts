@@ -1,2 +1,2 @@
-export type { Backend } from './types.js';
-export { CpuBackend } from './cpu.js';
+export type { Backend, FitBuffers } from './types.js';
+export { CPU_KERNELS, CpuBackend, defaultCpuKernels, validateCpuKernels, type CpuBackendOptions, type CpuKernels } from './cpu.js';

@@ -23,6 +23,7 @@
  * Coordinates whose scores are all zero (an expert without mass) carry no information and no
  * gradient; they are left out too.
  */
+import type { Backend } from '../backend/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { inverseQuadraticSolve, type InverseQuadraticOptions } from '../numerics/cholesky.js';
 import type { PackedState } from './state.js';
@@ -84,6 +85,7 @@ export function scoreStatistic(
   G: Float64Array,
   nuMin: number,
   ws: CertificateWorkspace = new CertificateWorkspace(state),
+  backend?: Backend,
   direction?: Float64Array,
 ): Certificate {
   const { n, d, X, Y } = data;
@@ -95,46 +97,50 @@ export function scoreStatistic(
   const offB = F + k * d;
   const offNu = offB + k;
   const Pg = gate.nParams;
-  if (gate.pointScores) {
-    if (ws.gateScores.length < n * Pg) ws.gateScores = new Float64Array(n * Pg);
-    gate.pointScores(theta, X, n, R, G, ws.gateScores);
-  }
-  const S = ws.gateScores;
   g.fill(0);
   J.fill(0);
-  for (let r = 0; r < n; r++) {
-    for (let p = 0; p < d; p++) xRow[p] = X[r * d + p]!;
-    for (let i = 0; i < k; i++) rRow[i] = R[r * k + i]!;
+  // the backend's kernel for the sums where it has one (the CPU's WASM kernels), else the loop below
+  if (!backend?.scoreSums?.(gate, theta, free, experts, data, R, G, g, J)) sumScores();
+  function sumScores(): void {
     if (gate.pointScores) {
-      for (let t = 0; t < F; t++) s[t] = S[r * Pg + free[t]!]!;
-    } else {
-      gate.objective(theta, xRow, 1, rRow, gateGrad, null);
-      for (let t = 0; t < F; t++) s[t] = gateGrad[free[t]!]!;
+      if (ws.gateScores.length < n * Pg) ws.gateScores = new Float64Array(n * Pg);
+      gate.pointScores(theta, X, n, R, G, ws.gateScores);
     }
-    const y = Y[r]!;
-    for (let i = 0; i < k; i++) {
-      const w = rRow[i]!;
-      const o = F + i * d;
-      if (w === 0) {
-        for (let p = 0; p < d; p++) s[o + p] = 0;
-        s[offB + i] = 0;
-        s[offNu + i] = 0;
-        continue;
+    const S = ws.gateScores;
+    for (let r = 0; r < n; r++) {
+      for (let p = 0; p < d; p++) xRow[p] = X[r * d + p]!;
+      for (let i = 0; i < k; i++) rRow[i] = R[r * k + i]!;
+      if (gate.pointScores) {
+        for (let t = 0; t < F; t++) s[t] = S[r * Pg + free[t]!]!;
+      } else {
+        gate.objective(theta, xRow, 1, rRow, gateGrad, null);
+        for (let t = 0; t < F; t++) s[t] = gateGrad[free[t]!]!;
       }
-      let mean = b[i]!;
-      for (let p = 0; p < d; p++) mean += a[i * d + p]! * xRow[p]!;
-      const res = y - mean;
-      const c = (w * res) / nu[i]!;
-      for (let p = 0; p < d; p++) s[o + p] = c * xRow[p]!;
-      s[offB + i] = c;
-      s[offNu + i] = w * ((res * res) / (2 * nu[i]!) - 0.5);
-    }
-    for (let u = 0; u < P; u++) {
-      const su = s[u]!;
-      g[u] = g[u]! + su;
-      if (su === 0) continue;
-      const row = u * P;
-      for (let v = u; v < P; v++) J[row + v] = J[row + v]! + su * s[v]!;
+      const y = Y[r]!;
+      for (let i = 0; i < k; i++) {
+        const w = rRow[i]!;
+        const o = F + i * d;
+        if (w === 0) {
+          for (let p = 0; p < d; p++) s[o + p] = 0;
+          s[offB + i] = 0;
+          s[offNu + i] = 0;
+          continue;
+        }
+        let mean = b[i]!;
+        for (let p = 0; p < d; p++) mean += a[i * d + p]! * xRow[p]!;
+        const res = y - mean;
+        const c = (w * res) / nu[i]!;
+        for (let p = 0; p < d; p++) s[o + p] = c * xRow[p]!;
+        s[offB + i] = c;
+        s[offNu + i] = w * ((res * res) / (2 * nu[i]!) - 0.5);
+      }
+      for (let u = 0; u < P; u++) {
+        const su = s[u]!;
+        g[u] = g[u]! + su;
+        if (su === 0) continue;
+        const row = u * P;
+        for (let v = u; v < P; v++) J[row + v] = J[row + v]! + su * s[v]!;
+      }
     }
   }
   // which coordinates enter: informative ones, and not a floored variance pushing downward

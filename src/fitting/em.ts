@@ -32,7 +32,7 @@ import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
-import { gateMStep } from './gate-mstep.js';
+import { gateMStep, type GateMStepCache } from './gate-mstep.js';
 import { polishAt, type PolishResult } from './polish.js';
 import { packMle, unpackMle } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
@@ -102,7 +102,9 @@ class EmMachine implements EmHost {
   readonly stats: Float64Array;
   /** whether G holds the weights at the state's gate parameters */
   private gValid = false;
-  private readonly gateCache = { lseSum: NaN };
+  private readonly gateCache: GateMStepCache;
+  /** the fused E-step's gate pass (Backend.eStepWithGatePass), handed to the next M-step */
+  private readonly fusedStart: { theta: Float64Array; linear: number; grad: Float64Array; H: Float64Array };
   private readonly logWeightsAt: (row: number, out: Float64Array) => void;
   private readonly certificateWs: CertificateWorkspace;
   floorHits: boolean[];
@@ -117,8 +119,13 @@ class EmMachine implements EmHost {
   ) {
     const { n, d, X } = data;
     const k = state.experts.k;
-    this.G = new Float64Array(n * k);
-    this.R = new Float64Array(n * k);
+    // the backend's own buffers where it has them (the CPU's WASM kernels work in place there)
+    const buffers = backend.fitBuffers?.(data, k) ?? null;
+    this.G = buffers?.G ?? new Float64Array(n * k);
+    this.R = buffers?.R ?? new Float64Array(n * k);
+    this.gateCache = buffers ? { lseSum: NaN, Gtrial: buffers.Gtrial } : { lseSum: NaN };
+    const P = state.gate.nParams;
+    this.fusedStart = { theta: new Float64Array(P), linear: NaN, grad: new Float64Array(P), H: new Float64Array(P * P) };
     this.stats = new Float64Array(k * expertStatsSize(d));
     this.logWeightsAt = (row, out) => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
     this.certificateWs = new CertificateWorkspace(state);
@@ -129,9 +136,27 @@ class EmMachine implements EmHost {
   evaluate(): number {
     const { data, state } = this;
     if (!this.gValid) {
-      this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
-      this.gateCache.lseSum = NaN;
+      // with the log-normaliser sum where the backend gives it: the next M-step's first Newton
+      // pass then reads these weights instead of recomputing them (the same numbers)
+      if (this.backend.gateWeightsLse) this.gateCache.lseSum = this.backend.gateWeightsLse(state.gate, state.theta, data.X, data.n, this.G);
+      else {
+        this.backend.gateWeights(state.gate, state.theta, data.X, data.n, this.G);
+        this.gateCache.lseSum = NaN;
+      }
       this.gValid = true;
+    }
+    // where the backend fuses the gate's first Newton pass into the E-step (and the M-step will
+    // use it: the Newton M-step of a gate with the fused pass), one pass over the points
+    this.gateCache.start = null;
+    if (state.gate.newtonPass && this.backend.eStepWithGatePass && this.mstepOptions.maxSteps > 0) {
+      const s = this.fusedStart;
+      const out = this.backend.eStepWithGatePass(data, this.G, state.experts, this.R, this.stats, this.logWeightsAt, state.gate, state.theta, s.grad, s.H);
+      if (out) {
+        s.theta.set(state.theta);
+        s.linear = out.linear;
+        this.gateCache.start = s;
+        return out.L;
+      }
     }
     return this.backend.eStep(data, this.G, state.experts, this.R, this.stats, this.logWeightsAt);
   }
@@ -145,16 +170,18 @@ class EmMachine implements EmHost {
 
   /** The score statistic at the current parameters (needs the E-step there). */
   certificate(): number {
-    return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs).T;
+    return scoreStatistic(this.data, this.state, this.R, this.G, this.stopping.nuMin, this.certificateWs, this.backend).T;
   }
 
   setVector(v: Float64Array): void {
     setVectorFloored(this.state, v, this.stopping.nuMin);
     this.gValid = false;
+    this.gateCache.start = null;
   }
 
   invalidate(): void {
     this.gValid = false;
+    this.gateCache.start = null;
   }
 
   getVector(): Float64Array {
@@ -170,7 +197,7 @@ class EmMachine implements EmHost {
     }
     if (request.op === 'polish') {
       this.polished = polishAt(this.data, this.state, this.stopping);
-      this.gValid = false;
+      this.invalidate();
       return this.polished.T;
     }
     return this.certificate();

@@ -34,6 +34,13 @@ export interface GateMStepCache {
    * M-step starts without them and re-tests them at its end (one trial each)
    */
   blocked?: Set<number>;
+  /** the buffer for the weights at a trial theta (n x k, the backend's fit buffer), else allocated per M-step */
+  Gtrial?: Float64Array;
+  /**
+   * the 'start' pass already done by a fused E-step (Backend.eStepWithGatePass) at `theta` with
+   * the current R and G; used once by the next M-step at that theta, then cleared
+   */
+  start?: { theta: Float64Array; linear: number; grad: Float64Array; H: Float64Array } | null;
 }
 
 export interface GateMStepResult {
@@ -133,12 +140,12 @@ class PassBuffers {
   gradTrial: Float64Array;
   HTrial: Float64Array;
   readonly Gtrial: Float64Array;
-  constructor(P: number, size: number) {
+  constructor(P: number, size: number, Gtrial?: Float64Array) {
     this.grad = new Float64Array(P);
     this.H = new Float64Array(P * P);
     this.gradTrial = new Float64Array(P);
     this.HTrial = new Float64Array(P * P);
-    this.Gtrial = new Float64Array(size);
+    this.Gtrial = Gtrial && Gtrial.length === size ? Gtrial : new Float64Array(size);
   }
   swap(): void {
     [this.grad, this.gradTrial] = [this.gradTrial, this.grad];
@@ -148,14 +155,22 @@ class PassBuffers {
 
 /** The fused, cached pass of gates with linear logits (no exponential in `start` when cached). */
 function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Float64Array, n: number, R: Float64Array, G: Float64Array, cache: GateMStepCache): CpuEvaluator {
-  const b = new PassBuffers(gate.nParams, G.length);
+  const b = new PassBuffers(gate.nParams, G.length, cache.Gtrial);
   let trialLse = NaN;
   let trialQ = NaN;
   return {
     start() {
       // Q = linear - lseSum is a difference of two sums of n terms: its rounding is the floor
       const cached = Number.isFinite(cache.lseSum);
-      const pass = backend.gateNewtonPass(gate, theta, X, n, R, G, b.grad, b.H, cached ? 'fromWeights' : 'evaluate');
+      const fused = cache.start;
+      cache.start = null;
+      let pass: { linear: number; lseSum: number };
+      if (cached && fused && fused.theta.every((v, j) => Object.is(v, theta[j]))) {
+        // the fused E-step did this 'fromWeights' pass already
+        b.grad.set(fused.grad);
+        b.H.set(fused.H);
+        pass = { linear: fused.linear, lseSum: NaN };
+      } else pass = backend.gateNewtonPass(gate, theta, X, n, R, G, b.grad, b.H, cached ? 'fromWeights' : 'evaluate');
       if (!cached) cache.lseSum = pass.lseSum;
       return { q: pass.linear - cache.lseSum, grad: b.grad, H: b.H, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)), slack: 0 };
     },

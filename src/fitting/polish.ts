@@ -86,7 +86,7 @@ export function polishAt(data: Dataset, state: PackedState, stopping: ResolvedSt
   const trial = new Float64Array(v.length);
   let steps = 0;
   for (;;) {
-    const T = Number.isFinite(L) ? scoreStatistic(data, state, R, G, stopping.nuMin, ws, direction).T : Infinity;
+    const T = Number.isFinite(L) ? scoreStatistic(data, state, R, G, stopping.nuMin, ws, backend, direction).T : Infinity;
     const done = (reason: PolishResult['reason']): PolishResult => ({ T, L, steps, gain: L - L0, evaluations, reason });
     if (T <= stopping.scoreTol) return done('converged');
     if (!Number.isFinite(T) || steps >= maxSteps) return done(Number.isFinite(T) ? 'maxSteps' : 'noAscent');

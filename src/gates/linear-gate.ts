@@ -43,6 +43,15 @@ export abstract class LinearLogitGate extends LogitGate {
     newtonKernel(this.k, this.d, this.K, this.rankBy, 'weights')(theta, X, n, noR, G, G, G, 1 / this.tau(theta));
   }
 
+  /**
+   * The factor of the logits, 1/tau: u_i = logitScale(theta) (beta0_i + beta1_i.x). With tau free
+   * it is exp(-log tau) at theta, else 1/tau known (1 for softmax and top-K).
+   * @example createGate({ type: 'temperature', tau: 0.5 }, 2, 1).logitScale(theta) // => 2
+   */
+  logitScale(theta: Float64Array): number {
+    return 1 / this.tau(theta);
+  }
+
   protected tau(theta: Float64Array): number {
     return this.logTauIndex >= 0 ? Math.exp(theta[this.logTauIndex]!) : this.knownTau;
   }
