@@ -184,7 +184,8 @@ test('polish (BHHH on the log-likelihood): from a near-truth start it never lowe
 
 test('polish: the default fit of a run that stalls under EM is polished to a certified maximum; polish: "none" keeps it stalled', { timeout: 240_000 }, () => {
   // [DEMYS] truth, k = 3, n = 3e4, seed 2 of figures/stopping-rule.md: SQUAREM crawls (L up < 1e-5
-  // nats per 1000 maps with T > 1e-3) and stalls after 2500 maps; BHHH steps then reach T <= 1e-3.
+  // nats per 1000 maps with T > 1e-3) and stalls after 2000-2500 maps (the JS and WASM kernels differ
+  // in the last bits); BHHH steps then reach T <= 1e-3.
   const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/demys-over3.json', 'utf8')), 'demys-over3');
   const data = sample(config.truth, 30000, new Rng(2));
   const base: FitOptions = { k: 3, gate: { type: 'softmax' }, nuMin: config.fit.nuMin };
