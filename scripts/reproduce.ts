@@ -28,8 +28,8 @@ function previousSections(path: string): Map<string, string> {
     return out;
   }
   const parts = text.split(/^(?=## )/m).slice(1);
-  // each part ends with the newline that joining the overview's lines adds after it
-  for (const part of parts) out.set(part.slice(3, part.indexOf('\n')).trim(), part.replace(/\n$/, ''));
+  // each part but the file's last ends with the newline that joining the overview's lines adds after it
+  parts.forEach((part, i) => out.set(part.slice(3, part.indexOf('\n')).trim(), i < parts.length - 1 ? part.replace(/\n$/, '') : part));
   return out;
 }
 
