@@ -34,7 +34,7 @@ import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { gateMStep, type GateMStepCache } from './gate-mstep.js';
 import { polishAt, type PolishResult } from './polish.js';
-import { packMle, unpackMle } from './mle.js';
+import { packMle, setVectorFloored } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
 import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
 
@@ -213,13 +213,6 @@ export function certificateAt(data: Dataset, state: PackedState, stopping: Resol
   const machine = new EmMachine(data, state, stopping, new CpuBackend(), { maxSteps: 0, tol: 0 });
   machine.evaluate();
   return machine.certificate();
-}
-
-/** Move a state to the MLE vector v, variances projected onto [nuMin, Infinity). */
-export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: number): void {
-  unpackMle(state, v);
-  const nu = state.experts.nu;
-  for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= nuMin)) nu[i] = nuMin;
 }
 
 /**

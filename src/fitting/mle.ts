@@ -53,6 +53,13 @@ export function unpackMle(state: PackedState, v: Float64Array): void {
   }
 }
 
+/** Move a state to the MLE vector v, variances projected onto [nuMin, Infinity). */
+export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: number): void {
+  unpackMle(state, v);
+  const nu = state.experts.nu;
+  for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= nuMin)) nu[i] = nuMin;
+}
+
 /**
  * The log-likelihood at v and its gradient (into grad), for a state. Exported for the
  * finite-difference tests.

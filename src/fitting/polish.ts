@@ -25,7 +25,7 @@ import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
-import { packMle, unpackMle } from './mle.js';
+import { packMle, setVectorFloored } from './mle.js';
 import type { PackedState } from './state.js';
 import type { ResolvedStopping } from './types.js';
 
@@ -73,9 +73,7 @@ export function polishAt(data: Dataset, state: PackedState, stopping: ResolvedSt
   const logWeightsAt = (row: number, out: Float64Array): void => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
   let evaluations = 0;
   const evaluate = (v: Float64Array): number => {
-    unpackMle(state, v);
-    const nu = state.experts.nu;
-    for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= stopping.nuMin)) nu[i] = stopping.nuMin;
+    setVectorFloored(state, v, stopping.nuMin);
     backend.gateWeights(state.gate, state.theta, X, n, G);
     evaluations++;
     return backend.eStep(data, G, state.experts, R, stats, logWeightsAt);

@@ -17,9 +17,9 @@
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
 import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
-import { certificateAt, emDriver, finishRun, gateMStepOptions, setVectorFloored, type EmHost, type EmRequest, type EngineCore, type EngineResult } from '../fitting/em.js';
+import { certificateAt, emDriver, finishRun, gateMStepOptions, type EmHost, type EmRequest, type EngineCore, type EngineResult } from '../fitting/em.js';
 import { newtonSteps, ROUNDING, type GateMStepCache, type GateMStepResult, type NewtonAnswer, type NewtonPoint, type NewtonRequest } from '../fitting/gate-mstep.js';
-import { packMle } from '../fitting/mle.js';
+import { packMle, setVectorFloored } from '../fitting/mle.js';
 import type { PackedState } from '../fitting/state.js';
 import { resolveStopping, type FitOptions } from '../fitting/types.js';
 import { polishAt, type PolishResult } from '../fitting/polish.js';

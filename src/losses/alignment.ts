@@ -10,7 +10,7 @@
  * voronoi-loss.ts and is passed in as {@link StructureAt}, so this file knows the loss only through
  * its piecewise-linear form in s = exp(t0) ({@link Structure}, {@link valueAt}).
  */
-import type { Expert, Model } from '../models/types.js';
+import type { Model } from '../models/types.js';
 import type { AtomExpert } from './validate.js';
 import { NumericalError } from '../errors.js';
 import { definitionOf } from '../gates/registry.js';

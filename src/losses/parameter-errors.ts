@@ -1,7 +1,7 @@
 /**
  * Per-parameter errors of a fit, one row per true atom (spec: losses.md, "Per-parameter errors").
  */
-import type { Expert, Model } from '../models/types.js';
+import type { Model } from '../models/types.js';
 import { ConfigError, NumericalError, show } from '../errors.js';
 import { numericExponents, resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import { assignCells, blockDifferences, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';

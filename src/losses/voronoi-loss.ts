@@ -4,7 +4,7 @@
  * This file holds the loss (cells, masses, parameter terms); the choice of the aligning shift and
  * its search are in alignment.ts.
  */
-import type { Expert, GateType, Model } from '../models/types.js';
+import type { GateType, Model } from '../models/types.js';
 import { ModelError, NumericalError } from '../errors.js';
 import { resolveExponents, type LossExponents, type NumericExponents, type ResolvedExponents } from './exponents.js';
 import {

@@ -1,7 +1,7 @@
 /**
  * Voronoi cells of a fitted mixing measure around the true atoms (spec: losses.md, "Voronoi cells").
  */
-import type { Expert, Model } from '../models/types.js';
+import type { Model } from '../models/types.js';
 import { checkChoice, checkModels, checkOptionKeys, lossExperts, type AtomExpert } from './validate.js';
 
 /**
