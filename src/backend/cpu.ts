@@ -18,7 +18,8 @@
  * SIMD128 and a start-up check finds the two agreeing, else 'js'.
  */
 import type { Dataset } from '../data/dataset.js';
-import { expertStatsSize, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { expertStatsSize, gaussianLinear, isGaussianLinear, type GaussianExperts } from '../experts/gaussian-linear.js';
+import type { ExpertParameters } from '../experts/types.js';
 import { ConfigError, show } from '../errors.js';
 import { LinearLogitGate } from '../gates/linear-gate.js';
 import { newtonKernel } from '../gates/linear-kernel.js';
@@ -119,6 +120,8 @@ export class CpuBackend implements Backend {
   /** the kernel set this backend runs */
   readonly kernels: CpuKernels;
   private rowLogG = new Float64Array(0);
+  /** eStepGeneric's log-densities (n x k), kept between calls */
+  private logDensityBuffer = new Float64Array(0);
   /** WASM kernels of this backend by (k, d): each owns its memory (X and Y copied once per fit) */
   private readonly wasmKernels = new Map<string, EStepKernel>();
   /** WASM gate passes of this backend by (k, d) (linear logits keeping every expert) */
@@ -146,8 +149,8 @@ export class CpuBackend implements Backend {
    * backend's fit buffers; false otherwise, touching nothing (the caller's loop runs).
    * @example backend.scoreSums(gate, theta, free, experts, data, buffers.R, buffers.G, g, J) // => true
    */
-  scoreSums(gate: Gate, theta: Float64Array, free: Int32Array, experts: GaussianExperts, data: Dataset, R: Float64Array, G: Float64Array, g: Float64Array, J: Float64Array): boolean {
-    if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return false;
+  scoreSums(gate: Gate, theta: Float64Array, free: Int32Array, experts: ExpertParameters, data: Dataset, R: Float64Array, G: Float64Array, g: Float64Array, J: Float64Array): boolean {
+    if (this.kernels !== 'wasm' || !isGaussianLinear(experts) || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return false;
     const { k, d } = gate;
     if (!wasmScoreSupported(k, d, free)) return false;
     const ws = this.workspaceOf(k, d, data.n, G, R);
@@ -264,15 +267,19 @@ export class CpuBackend implements Backend {
     return gate.newtonPass(theta, X, n, R, G, grad, H, variant);
   }
 
-  /** E-step by the generated kernel for (k, d): WASM (wasm-estep.ts) or JS (estep-kernel.ts). */
+  /**
+   * E-step by the generated kernel for (k, d), WASM (wasm-estep.ts) or JS (estep-kernel.ts), for
+   * the Gaussian linear family; eStepGeneric for any other family of experts.
+   */
   eStep(
     data: Dataset,
     G: Float64Array,
-    experts: GaussianExperts,
+    experts: ExpertParameters,
     R: Float64Array,
     stats: Float64Array,
     logWeightsAt: (row: number, out: Float64Array) => void,
   ): number {
+    if (!isGaussianLinear(experts)) return this.eStepGeneric(data, G, experts, R, stats, logWeightsAt);
     const { n, d, X, Y } = data;
     const { k, a, b } = experts;
     const { C, H, fallback } = this.eStepInputs(experts, R, logWeightsAt);
@@ -292,7 +299,7 @@ export class CpuBackend implements Backend {
   eStepWithGatePass(
     data: Dataset,
     G: Float64Array,
-    experts: GaussianExperts,
+    experts: ExpertParameters,
     R: Float64Array,
     stats: Float64Array,
     logWeightsAt: (row: number, out: Float64Array) => void,
@@ -301,7 +308,7 @@ export class CpuBackend implements Backend {
     grad: Float64Array,
     Hg: Float64Array,
   ): { L: number; linear: number } | null {
-    if (this.kernels !== 'wasm' || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return null;
+    if (this.kernels !== 'wasm' || !isGaussianLinear(experts) || !(gate instanceof LinearLogitGate) || gate.K < gate.k || !gate.newtonPass) return null;
     const { n, d, X, Y } = data;
     const { k, a, b } = experts;
     if (gate.k !== k || gate.d !== d) return null;
@@ -329,7 +336,34 @@ export class CpuBackend implements Backend {
     return { C, H, fallback };
   }
 
-  /** The same E-step by plain loops: the reference the generated kernel is tested against. */
+  /**
+   * The E-step for any family of experts, through the Expert contract (experts/types.ts) only:
+   *   l_ni = log f_i(y_n | x_n) (family.logDensities),  M_n = max over G_ni > 0 of l_ni,
+   *   p_n = exp(M_n) sum_i G_ni exp(l_ni - M_n),  R_ni = G_ni exp(l_ni - M_n) / sum,
+   * with the rows whose sum falls below 1e-280 redone in log space with the exact log-weights,
+   * and the statistics added point by point (family.addStatistics, finishStatistics).
+   * For the Gaussian linear family it computes what eStepReference computes, to rounding (the
+   * log-densities are formed as -0.5 (log 2 pi + log nu) - r^2 / (2 nu), not C - r^2 H).
+   * @example backend.eStepGeneric(data, G, gaussianLinear.pack(model.experts, 1), R, stats, logWeightsAt) // => L
+   */
+  eStepGeneric(
+    data: Dataset,
+    G: Float64Array,
+    experts: ExpertParameters,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+  ): number {
+    const l = this.logDensities(data.n * experts.k);
+    experts.family.logDensities(experts, data.X, data.Y, data.n, l);
+    return this.mixtureRows(data, G, experts, l, R, stats, logWeightsAt);
+  }
+
+  /**
+   * The same E-step by plain loops for the Gaussian linear family, with l_ni = C_i - r_ni^2 H_i
+   * (C_i = -0.5 log(2 pi nu_i), H_i = 0.5 / nu_i) as the generated kernels form it: the reference
+   * the generated kernels are tested against.
+   */
   eStepReference(
     data: Dataset,
     G: Float64Array,
@@ -340,43 +374,61 @@ export class CpuBackend implements Backend {
   ): number {
     const { n, d, X, Y } = data;
     const { k, a, b, nu } = experts;
-    const m = d + 1;
-    const size = expertStatsSize(d);
-    const l = new Float64Array(k);
-    if (this.rowLogG.length < k) this.rowLogG = new Float64Array(k);
-    const constTerm = new Float64Array(k);
-    const halfPrecision = new Float64Array(k);
+    const l = this.logDensities(n * k);
     for (let i = 0; i < k; i++) {
-      constTerm[i] = -0.5 * (LOG_2PI + Math.log(nu[i]!));
-      halfPrecision[i] = 0.5 / nu[i]!;
+      const constTerm = -0.5 * (LOG_2PI + Math.log(nu[i]!));
+      const halfPrecision = 0.5 / nu[i]!;
+      for (let r = 0; r < n; r++) {
+        let mean = b[i]!;
+        for (let p = 0; p < d; p++) mean += a[i * d + p]! * X[r * d + p]!;
+        const res = Y[r]! - mean;
+        l[r * k + i] = constTerm - res * res * halfPrecision;
+      }
     }
+    return this.mixtureRows(data, G, experts, l, R, stats, logWeightsAt);
+  }
+
+  /** The log-density buffer (at least `size` entries), kept between calls. */
+  private logDensities(size: number): Float64Array {
+    if (this.logDensityBuffer.length < size) this.logDensityBuffer = new Float64Array(size);
+    return this.logDensityBuffer;
+  }
+
+  /**
+   * From the experts' log-densities l (n x k): R, the family's statistics and L, as eStepGeneric
+   * documents (rows whose probability-space sum falls below 1e-280 redone in log space).
+   */
+  private mixtureRows(
+    data: Dataset,
+    G: Float64Array,
+    experts: ExpertParameters,
+    l: Float64Array,
+    R: Float64Array,
+    stats: Float64Array,
+    logWeightsAt: (row: number, out: Float64Array) => void,
+  ): number {
+    const { n, d, X, Y } = data;
+    const { k, family } = experts;
+    const size = family.statsSize(d);
+    if (this.rowLogG.length < k) this.rowLogG = new Float64Array(k);
     stats.fill(0);
     let maxSum = 0;
     let logSum = 0;
     let product = 1;
-    const residual = new Float64Array(k);
     for (let r = 0; r < n; r++) {
-      const xo = r * d;
       const o = r * k;
-      const y = Y[r]!;
       let M = -Infinity;
       let iMax = -1;
       for (let i = 0; i < k; i++) {
-        let mean = b[i]!;
-        for (let p = 0; p < d; p++) mean += a[i * d + p]! * X[xo + p]!;
-        const res = y - mean;
-        residual[i] = res;
-        const li = constTerm[i]! - res * res * halfPrecision[i]!;
-        l[i] = li;
-        if (G[o + i]! > 0 && li > M) {
-          M = li;
+        if (G[o + i]! > 0 && l[o + i]! > M) {
+          M = l[o + i]!;
           iMax = i;
         }
       }
       let s = 0;
       for (let i = 0; i < k; i++) {
         const g = G[o + i]!;
-        const p = g === 0 ? 0 : i === iMax ? g : g * Math.exp(l[i]! - M);
+        const p = g === 0 ? 0 : i === iMax ? g : g * Math.exp(l[o + i]! - M);
         R[o + i] = p;
         s += p;
       }
@@ -394,10 +446,10 @@ export class CpuBackend implements Backend {
         const lg = this.rowLogG;
         logWeightsAt(r, lg);
         let mm = -Infinity;
-        for (let i = 0; i < k; i++) if (lg[i]! + l[i]! > mm) mm = lg[i]! + l[i]!;
+        for (let i = 0; i < k; i++) if (lg[i]! + l[o + i]! > mm) mm = lg[i]! + l[o + i]!;
         let ss = 0;
         for (let i = 0; i < k; i++) {
-          const e = Math.exp(lg[i]! + l[i]! - mm);
+          const e = Math.exp(lg[i]! + l[o + i]! - mm);
           R[o + i] = e;
           ss += e;
         }
@@ -405,35 +457,12 @@ export class CpuBackend implements Backend {
         logSum += Math.log(ss);
         for (let i = 0; i < k; i++) R[o + i] = R[o + i]! / ss;
       }
-      // centred weighted statistics per expert
       for (let i = 0; i < k; i++) {
         const w = R[o + i]!;
-        if (w === 0) continue;
-        const so = i * size;
-        const res = residual[i]!;
-        for (let p = 0; p < d; p++) {
-          const wx = w * X[xo + p]!;
-          for (let q = 0; q <= p; q++) stats[so + p * m + q] = stats[so + p * m + q]! + wx * X[xo + q]!;
-          stats[so + p * m + d] = stats[so + p * m + d]! + wx;
-          stats[so + m * m + p] = stats[so + m * m + p]! + wx * res;
-        }
-        stats[so + d * m + d] = stats[so + d * m + d]! + w;
-        stats[so + m * m + d] = stats[so + m * m + d]! + w * res;
-        stats[so + m * m + m] = stats[so + m * m + m]! + w * res * res;
+        if (w !== 0) family.addStatistics(experts, i, X, r * d, Y[r]!, w, stats, i * size);
       }
     }
-    // fill the symmetric halves of Szz
-    for (let i = 0; i < k; i++) {
-      const so = i * size;
-      for (let p = 0; p < m; p++) {
-        for (let q = p + 1; q < m; q++) {
-          // each off-diagonal entry was accumulated in exactly one of the two triangles
-          const v = stats[so + q * m + p]! + stats[so + p * m + q]!;
-          stats[so + p * m + q] = v;
-          stats[so + q * m + p] = v;
-        }
-      }
-    }
+    family.finishStatistics(experts, stats);
     return maxSum + logSum + Math.log(product);
   }
 }

@@ -4,7 +4,7 @@
  * backend can implement the same list for many replicates at once.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { GaussianExperts } from '../experts/gaussian-linear.js';
+import type { ExpertParameters } from '../experts/types.js';
 import type { Gate } from '../gates/types.js';
 
 /**
@@ -40,7 +40,7 @@ export interface Backend {
   eStepWithGatePass?(
     data: Dataset,
     G: Float64Array,
-    experts: GaussianExperts,
+    experts: ExpertParameters,
     R: Float64Array,
     stats: Float64Array,
     logWeightsAt: (row: number, out: Float64Array) => void,
@@ -60,7 +60,7 @@ export interface Backend {
     gate: Gate,
     theta: Float64Array,
     free: Int32Array,
-    experts: GaussianExperts,
+    experts: ExpertParameters,
     data: Dataset,
     R: Float64Array,
     G: Float64Array,
@@ -104,8 +104,9 @@ export interface Backend {
   ): { linear: number; lseSum: number };
   /**
    * E-step with sufficient statistics, from gate weights G (n x k) at the current gate parameters:
-   *   R_ni = G_i(x_n) N(y_n | a_i.x_n + b_i, nu_i) / p(y_n | x_n)                  (into R, n x k)
-   *   stats: per expert the centred weighted statistics of `expertStatsSize` (experts/)
+   *   R_ni = G_i(x_n) f_i(y_n | x_n) / p(y_n | x_n)                  (into R, n x k)
+   *   stats: per expert the weighted statistics of the experts' family (experts/types.ts,
+   *   `statsSize`; for the Gaussian linear family the centred statistics of `expertStatsSize`)
    *   returns L = sum_n log p(y_n | x_n).
    * `logWeightsAt(row, out)` gives exact log-weights of one point for the rare rows where the
    * probability-space computation would underflow.
@@ -113,7 +114,7 @@ export interface Backend {
   eStep(
     data: Dataset,
     G: Float64Array,
-    experts: GaussianExperts,
+    experts: ExpertParameters,
     R: Float64Array,
     stats: Float64Array,
     logWeightsAt: (row: number, out: Float64Array) => void,

@@ -4,10 +4,12 @@
  *   T = 1/2 g' J^-1 g,   g = sum_n s_n,   J = sum_n s_n s_n',
  *
  * where s_n is the score of observation n, d/dv log p(y_n | x_n; v), over the free parameters
- * v = (free gate coordinates, a, b, log nu), in the MLE packing order (fitting/mle.ts). By Fisher's identity s_n is the score of the complete
- * data averaged over the responsibilities R of the same E-step:
+ * v = (free gate coordinates, the experts' coordinates: a, b, log nu), in the MLE packing order
+ * (fitting/mle.ts). By Fisher's identity s_n is the score of the complete data averaged over the
+ * responsibilities R of the same E-step:
  *
  *   gate:      s_n = d/dtheta sum_i R_ni log G_i(x_n; theta)   (Gate.pointScores, or objective per point)
+ *   experts:   s_n = sum_i R_ni d log f_i(y_n | x_n) / dphi_i  (ExpertFamily.pointScore); Gaussian linear:
  *   (a_i,b_i): s_n = R_ni z_n r_ni / nu_i,        z = (x, 1), r_ni = y_n - a_i.x_n - b_i
  *   log nu_i:  s_n = R_ni (r_ni^2 / (2 nu_i) - 1/2)
  *
@@ -56,8 +58,8 @@ export class CertificateWorkspace {
   trial = new Float64Array(0);
 
   constructor(state: PackedState) {
-    const { k, d } = state.experts;
-    this.P = state.free.length + k * (d + 1) + k;
+    const { k, d, family } = state.experts;
+    this.P = state.free.length + family.vectorSize(k, d);
     this.s = new Float64Array(this.P);
     this.g = new Float64Array(this.P);
     this.J = new Float64Array(this.P * this.P);
@@ -90,12 +92,10 @@ export function scoreStatistic(
 ): Certificate {
   const { n, d, X, Y } = data;
   const { gate, theta, free, experts } = state;
-  const { k, a, b, nu } = experts;
+  const { k, family } = experts;
   const { P, s, g, J, gateGrad, xRow, rRow } = ws;
   const F = free.length;
-  // the MLE packing (fitting/mle.ts): free gate coordinates, a (k x d), b (k), log nu (k)
-  const offB = F + k * d;
-  const offNu = offB + k;
+  // the MLE packing (fitting/mle.ts): free gate coordinates, then the experts' coordinates
   const Pg = gate.nParams;
   g.fill(0);
   J.fill(0);
@@ -116,24 +116,7 @@ export function scoreStatistic(
         gate.objective(theta, xRow, 1, rRow, gateGrad, null);
         for (let t = 0; t < F; t++) s[t] = gateGrad[free[t]!]!;
       }
-      const y = Y[r]!;
-      for (let i = 0; i < k; i++) {
-        const w = rRow[i]!;
-        const o = F + i * d;
-        if (w === 0) {
-          for (let p = 0; p < d; p++) s[o + p] = 0;
-          s[offB + i] = 0;
-          s[offNu + i] = 0;
-          continue;
-        }
-        let mean = b[i]!;
-        for (let p = 0; p < d; p++) mean += a[i * d + p]! * xRow[p]!;
-        const res = y - mean;
-        const c = (w * res) / nu[i]!;
-        for (let p = 0; p < d; p++) s[o + p] = c * xRow[p]!;
-        s[offB + i] = c;
-        s[offNu + i] = w * ((res * res) / (2 * nu[i]!) - 0.5);
-      }
+      family.pointScore(experts, xRow, 0, Y[r]!, rRow, s, F);
       for (let u = 0; u < P; u++) {
         const su = s[u]!;
         g[u] = g[u]! + su;
@@ -148,10 +131,7 @@ export function scoreStatistic(
   for (let u = 0; u < P; u++) {
     if (!Number.isFinite(g[u]!) || !Number.isFinite(J[u * P + u]!)) return { T: Infinity, used: P, score: g };
     if (!(J[u * P + u]! > 0)) continue;
-    if (u >= offNu) {
-      const i = u - offNu;
-      if (nu[i]! <= nuMin * (1 + 1e-9) && g[u]! < 0) continue;
-    }
+    if (u >= F && family.heldByFloor(experts, u - F, g[u]!, nuMin)) continue;
     if (u < F && gate.selective && blockedBySelection(gate, theta, X, n, R, free[u]!, g[u]!, ws)) continue;
     use.push(u);
   }

@@ -30,7 +30,6 @@
 import type { Backend } from '../backend/types.js';
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
-import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { gateMStep, type GateMStepCache } from './gate-mstep.js';
 import { polishAt, type PolishResult } from './polish.js';
@@ -126,7 +125,7 @@ class EmMachine implements EmHost {
     this.gateCache = buffers ? { lseSum: NaN, Gtrial: buffers.Gtrial } : { lseSum: NaN };
     const P = state.gate.nParams;
     this.fusedStart = { theta: new Float64Array(P), linear: NaN, grad: new Float64Array(P), H: new Float64Array(P * P) };
-    this.stats = new Float64Array(k * expertStatsSize(d));
+    this.stats = new Float64Array(k * state.experts.family.statsSize(d));
     this.logWeightsAt = (row, out) => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);
     this.certificateWs = new CertificateWorkspace(state);
     this.floorHits = new Array<boolean>(k).fill(false);
@@ -164,7 +163,7 @@ class EmMachine implements EmHost {
   /** M-step from the last E-step (at the current parameters); G ends at the new gate parameters. */
   mstep(): void {
     const { data, state } = this;
-    this.floorHits = expertMStep(state.experts, this.stats, this.stopping.nuMin);
+    this.floorHits = state.experts.family.mStep(state.experts, this.stats, this.stopping.nuMin);
     gateMStep(state.gate, this.backend, state.theta, data.X, data.n, this.R, this.G, state.free, this.mstepOptions, this.gateCache);
   }
 

@@ -31,8 +31,23 @@ export const MAX_RESTARTS = 1000;
 
 const OPTION_KEYS = [
   'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'polish', 'selectionSearch', 'maxIterations', 'nuMin',
-  'nuMinFactor', 'gateSteps', 'gateTol', 'trace',
+  'nuMinFactor', 'gateSteps', 'gateTol', 'trace', 'expertFamily',
 ];
+
+/** The members an expert family must have (experts/types.ts). */
+const FAMILY_MEMBERS = [
+  'pack', 'unpack', 'copy', 'assign', 'logDensities', 'statsSize', 'addStatistics', 'finishStatistics', 'mStep',
+  'vectorSize', 'toVector', 'fromVector', 'project', 'onFloor', 'gradient', 'pointScore', 'heldByFloor',
+] as const;
+
+function checkExpertFamily(v: unknown): void {
+  if (v === null || typeof v !== 'object') throw new ConfigError(`expertFamily: ${show(v)} is not an expert family; must be an object implementing ExpertFamily (experts/types.ts), e.g. gaussianLinear`);
+  const f = v as Record<string, unknown>;
+  if (typeof f.name !== 'string' || f.name === '') throw new ConfigError(`expertFamily.name: ${show(f.name)} is not allowed; must be a non-empty string`);
+  if (f.kernel !== null && f.kernel !== 'gaussian-linear') throw new ConfigError(`expertFamily.kernel: ${show(f.kernel)} is not allowed; must be null or "gaussian-linear"`);
+  const missing = FAMILY_MEMBERS.filter((m) => typeof f[m] !== 'function');
+  if (missing.length > 0) throw new ConfigError(`expertFamily: "${f.name}" lacks ${missing.join(', ')}; an expert family implements every member of ExpertFamily (experts/types.ts)`);
+}
 
 function positiveNumber(v: unknown, name: string, allowZero = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
@@ -110,6 +125,7 @@ export function validateFitOptions(options: FitOptions): FitOptions {
   if (options.nuMin !== undefined) positiveNumber(options.nuMin, 'nuMin');
   if (options.gateSteps !== undefined) positiveInteger(options.gateSteps, 'gateSteps');
   if (options.gateTol !== undefined) positiveNumber(options.gateTol, 'gateTol', true);
+  if (options.expertFamily !== undefined) checkExpertFamily(options.expertFamily);
   if (options.trace !== undefined && typeof options.trace !== 'boolean') {
     throw new ConfigError(`trace: ${show(options.trace)} is not allowed; must be true or false`);
   }
@@ -224,11 +240,10 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
 
 /** Every packed parameter finite (a failed start can end with NaN where its numerics broke). */
 function finiteState(state: PackedState): boolean {
-  const { a, b, nu } = state.experts;
-  for (const block of [state.theta, a, b, nu]) {
-    for (let i = 0; i < block.length; i++) if (!Number.isFinite(block[i]!)) return false;
-  }
-  return true;
+  const { experts } = state;
+  const v = new Float64Array(experts.family.vectorSize(experts.k, experts.d));
+  experts.family.toVector(experts, v, 0);
+  return [state.theta, v].every((block) => block.every(Number.isFinite));
 }
 
 /** max - min of the finite values (0 for fewer than two); how far apart the starts' maxima are. */

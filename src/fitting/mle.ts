@@ -4,60 +4,49 @@
  * with the analytic gradient of L = sum_n log p(Y_n | X_n). By Fisher's identity the gradient is
  * that of the EM objective at the posterior R(v):
  *   dL/dtheta    = dQ/dtheta (gate.objective with R),
- *   dL/d(a_i,b_i) = sum_n R_ni z_n r_ni / nu_i,       z = (x, 1), r = y - a_i.x - b_i,
- *   dL/dlog nu_i = sum_n R_ni (r_ni^2 / (2 nu_i) - 1/2).
+ *   dL/dphi      = the experts' family's gradient from the E-step's statistics (ExpertFamily.gradient;
+ *                  Gaussian linear: dL/d(a_i,b_i) = sum_n R_ni z_n r_ni / nu_i, z = (x, 1),
+ *                  r = y - a_i.x - b_i, and dL/dlog nu_i = sum_n R_ni (r_ni^2 / (2 nu_i) - 1/2)).
  * Under top-K the likelihood jumps where the selection changes: L-BFGS still runs, but only EM's
  * monotone steps are guaranteed there (documented limit).
  */
 import type { Backend } from '../backend/types.js';
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
-import { expertStatsSize } from '../experts/gaussian-linear.js';
 import { lbfgs } from '../numerics/lbfgs.js';
 import type { EngineResult } from './em.js';
 import type { PackedState } from './state.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { resolveStopping, type FitOptions, type StopReason } from './types.js';
 
-/** Length of the MLE parameter vector for a state. */
+/** The MLE vector's layout for a state: the free gate coordinates, then the experts' (offset offExperts). */
 function layout(state: PackedState) {
   const { experts, free } = state;
-  const { k, d } = experts;
-  const offA = free.length;
-  const offB = offA + k * d;
-  const offNu = offB + k;
-  return { k, d, offA, offB, offNu, size: offNu + k };
+  const { k, d, family } = experts;
+  const offExperts = free.length;
+  return { k, d, family, offExperts, size: offExperts + family.vectorSize(k, d) };
 }
 
-/** Pack a state into the MLE vector. */
+/** Pack a state into the MLE vector (free gate coordinates, then the family's coordinates: a, b, log nu). */
 export function packMle(state: PackedState): Float64Array {
-  const { k, d, offA, offB, offNu, size } = layout(state);
+  const { family, offExperts, size } = layout(state);
   const v = new Float64Array(size);
   state.free.forEach((j, a) => (v[a] = state.theta[j]!));
-  for (let t = 0; t < k * d; t++) v[offA + t] = state.experts.a[t]!;
-  for (let i = 0; i < k; i++) {
-    v[offB + i] = state.experts.b[i]!;
-    v[offNu + i] = Math.log(state.experts.nu[i]!);
-  }
+  family.toVector(state.experts, v, offExperts);
   return v;
 }
 
 /** Write an MLE vector into a state. */
 export function unpackMle(state: PackedState, v: Float64Array): void {
-  const { k, d, offA, offB, offNu } = layout(state);
+  const { family, offExperts } = layout(state);
   state.free.forEach((j, a) => (state.theta[j] = v[a]!));
-  for (let t = 0; t < k * d; t++) state.experts.a[t] = v[offA + t]!;
-  for (let i = 0; i < k; i++) {
-    state.experts.b[i] = v[offB + i]!;
-    state.experts.nu[i] = Math.exp(v[offNu + i]!);
-  }
+  family.fromVector(state.experts, v, offExperts);
 }
 
 /** Move a state to the MLE vector v, variances projected onto [nuMin, Infinity). */
 export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: number): void {
   unpackMle(state, v);
-  const nu = state.experts.nu;
-  for (let i = 0; i < nu.length; i++) if (!(nu[i]! >= nuMin)) nu[i] = nuMin;
+  state.experts.family.project(state.experts, nuMin);
 }
 
 /**
@@ -67,9 +56,8 @@ export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: num
 export function mleObjective(data: Dataset, state: PackedState, backend: Backend = new CpuBackend()) {
   const { n, d, X } = data;
   const { gate, experts } = state;
-  const { k, offA, offB, offNu } = layout(state);
-  const m = d + 1;
-  const size = expertStatsSize(d);
+  const { k, family, offExperts } = layout(state);
+  const size = family.statsSize(d);
   const G = new Float64Array(n * k);
   const R = new Float64Array(n * k);
   const stats = new Float64Array(k * size);
@@ -83,14 +71,7 @@ export function mleObjective(data: Dataset, state: PackedState, backend: Backend
     if (!grad || !Number.isFinite(L)) return L;
     backend.gateObjective(gate, state.theta, X, n, R, gateGrad, null);
     state.free.forEach((j, a) => (grad[a] = gateGrad[j]!));
-    for (let i = 0; i < k; i++) {
-      const o = i * size;
-      const nu = experts.nu[i]!;
-      for (let p = 0; p < d; p++) grad[offA + i * d + p] = stats[o + m * m + p]! / nu;
-      grad[offB + i] = stats[o + m * m + d]! / nu;
-      const sw = stats[o + m * m - 1]!;
-      grad[offNu + i] = stats[o + m * m + m]! / (2 * nu) - sw / 2;
-    }
+    family.gradient(experts, stats, grad, offExperts);
     return L;
   };
   /** the responsibilities of the last evaluation */
@@ -152,7 +133,7 @@ export function runMLE(data: Dataset, state: PackedState, options: FitOptions, b
     warnings.push('MLE: the log-likelihood is not finite at the start; try another start.');
   }
   const nuMin = rule.nuMin;
-  const nuFloorHits = Array.from(state.experts.nu).flatMap((nu, i) => (nu <= nuMin ? [i] : []));
+  const nuFloorHits = state.experts.family.onFloor(state.experts, nuMin);
   if (nuFloorHits.length > 0) {
     warnings.push(`MLE: the variance of expert(s) ${nuFloorHits.map((i) => i + 1).join(', ')} fell below nuMin = ${nuMin} (a collapsing expert).`);
   }

@@ -23,7 +23,6 @@
  */
 import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
-import { expertStatsSize } from '../experts/gaussian-linear.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { packMle, setVectorFloored } from './mle.js';
 import type { PackedState } from './state.js';
@@ -67,7 +66,7 @@ export function polishAt(data: Dataset, state: PackedState, stopping: ResolvedSt
   const backend = new CpuBackend();
   const G = new Float64Array(n * k);
   const R = new Float64Array(n * k);
-  const stats = new Float64Array(k * expertStatsSize(d));
+  const stats = new Float64Array(k * state.experts.family.statsSize(d));
   const ws = new CertificateWorkspace(state);
   const direction = new Float64Array(ws.P);
   const logWeightsAt = (row: number, out: Float64Array): void => backend.gateLogWeights(state.gate, state.theta, X.subarray(row * d, row * d + d), 1, out);

@@ -3,7 +3,8 @@
  * arrays, which gate coordinates are free, and the conversion back to a plain Model.
  */
 import type { Dataset } from '../data/dataset.js';
-import { packExperts, type GaussianExperts } from '../experts/gaussian-linear.js';
+import { gaussianLinear } from '../experts/gaussian-linear.js';
+import type { ExpertParameters } from '../experts/types.js';
 import { gatingOf } from '../gates/gating.js';
 import { createGate, gateDefinition } from '../gates/index.js';
 import type { Gate } from '../gates/types.js';
@@ -13,7 +14,8 @@ import type { FitOptions } from './types.js';
 export interface PackedState {
   gate: Gate;
   theta: Float64Array;
-  experts: GaussianExperts;
+  /** the experts' packed parameters; `experts.family` is their family (the Expert contract) */
+  experts: ExpertParameters;
   /** indices of theta that are optimised */
   free: Int32Array;
 }
@@ -56,21 +58,19 @@ export function packState(start: Model, options: FitOptions): PackedState {
     }
   }
   const free = Int32Array.from({ length: gate.nParams }, (_, j) => j).filter((j) => !pinned.has(j));
-  return { gate, theta, experts: packExperts(start.experts, d), free };
+  const family = options.expertFamily ?? gaussianLinear;
+  return { gate, theta, experts: family.pack(start.experts, d), free };
 }
 
 /** The plain Model of a packed state. */
 export function unpackState(state: PackedState, input: InputSpec): Model {
   const { gate, theta, experts } = state;
   const { beta0, beta1, spec, gating } = gate.unpack(theta);
-  const d = experts.d;
   const list: Expert[] = [];
   for (let i = 0; i < experts.k; i++) {
     list.push({
       ...(gating ? gating[i]! : { beta0: beta0[i]!, beta1: beta1[i]! }),
-      a: Array.from(experts.a.subarray(i * d, i * d + d)),
-      b: experts.b[i]!,
-      nu: experts.nu[i]!,
+      ...experts.family.unpack(experts, i),
     });
   }
   return { gate: spec, experts: list, input };
@@ -97,17 +97,18 @@ export function dataInputBox(data: Dataset): InputSpec {
   return { type: 'uniform', low, high: high > low ? high : low + 1, dim: d };
 }
 
-/** Copy the mutable parts of a state (for keeping the last good iterate). */
-export function copyState(state: PackedState): { theta: Float64Array; a: Float64Array; b: Float64Array; nu: Float64Array } {
-  return { theta: state.theta.slice(), a: state.experts.a.slice(), b: state.experts.b.slice(), nu: state.experts.nu.slice() };
+/** The mutable parts of a state, saved by copyState. */
+export interface SavedState {
+  theta: Float64Array;
+  experts: ExpertParameters;
 }
 
-export function restoreState(
-  state: PackedState,
-  saved: { theta: Float64Array; a: Float64Array; b: Float64Array; nu: Float64Array },
-): void {
+/** Copy the mutable parts of a state (for keeping the last good iterate). */
+export function copyState(state: PackedState): SavedState {
+  return { theta: state.theta.slice(), experts: state.experts.family.copy(state.experts) };
+}
+
+export function restoreState(state: PackedState, saved: SavedState): void {
   state.theta.set(saved.theta);
-  state.experts.a.set(saved.a);
-  state.experts.b.set(saved.b);
-  state.experts.nu.set(saved.nu);
+  state.experts.family.assign(state.experts, saved.experts);
 }

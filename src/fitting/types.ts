@@ -1,4 +1,5 @@
 /** Options and results of the fitters (spec: fitting.md). Results are plain data. */
+import type { ExpertFamily } from '../experts/types.js';
 import type { GateSpec, Model } from '../models/types.js';
 
 export type StopReason = 'converged' | 'maxIterations' | 'stalled' | 'numericalFailure';
@@ -53,6 +54,12 @@ export interface FitOptions {
    * 'free': all gating parameters are fitted.
    */
   identifiability?: 'reference' | 'free';
+  /**
+   * the experts' family (experts/types.ts; default gaussianLinear, N(y | a.x + b, nu)), from code
+   * only: a family needs no edit outside its own file, and runs on the CPU backend's generic
+   * E-step (the GPU engine takes the Gaussian linear family only)
+   */
+  expertFamily?: ExpertFamily;
   /**
    * the stopping rule (spec: fitting.md, "Stopping", revised):
    * 'score' (default): stop when the score statistic T = 1/2 g' J^-1 g (an estimate of the nats

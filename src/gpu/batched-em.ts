@@ -14,6 +14,8 @@ import { GATE_TYPES, gateDefinition } from '../gates/registry.js';
 import type { Gate } from '../gates/types.js';
 import { gateTau } from '../models/types.js';
 import { ConfigError } from '../errors.js';
+import { isGaussianLinear, type GaussianExperts } from '../experts/gaussian-linear.js';
+import type { ExpertParameters } from '../experts/types.js';
 import type { GpuBuffer, GpuContext, GpuKernel } from './context.js';
 import { addFunctions } from './functions.js';
 import {
@@ -162,7 +164,7 @@ export class BatchEngine {
   setExperts(f: number): void {
     const { meta, W, P } = this;
     const { k, d } = this.spec;
-    const e = this.fits[f]!.state.experts;
+    const e = gaussianExperts(this.fits[f]!.state.experts);
     for (let i = 0; i < k; i++) {
       const o = f * W + 3 + P + i * (d + 2);
       for (let p = 0; p < d; p++) meta[o + p] = e.a[i * d + p]!;
@@ -218,4 +220,10 @@ function finish(row: Float32Array, S: number, C: number): Float64Array {
     out[s] = total;
   }
   return out;
+}
+
+/** The Gaussian linear experts the GPU kernels compute with; ConfigError for any other family. */
+function gaussianExperts(e: ExpertParameters): GaussianExperts {
+  if (!isGaussianLinear(e)) throw new ConfigError(`expertFamily: "${e.family.name}" runs on the CPU backend only (the GPU kernels are the Gaussian linear expert's); use --backend cpu`);
+  return e;
 }

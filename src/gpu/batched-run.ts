@@ -16,7 +16,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { expertMStep, expertStatsSize } from '../experts/gaussian-linear.js';
+import { expertStatsSize } from '../experts/gaussian-linear.js';
 import { certificateAt, emDriver, finishRun, gateMStepOptions, type EmHost, type EmRequest, type EngineCore, type EngineResult } from '../fitting/em.js';
 import { newtonSteps, ROUNDING, type GateMStepCache, type GateMStepResult, type NewtonAnswer, type NewtonPoint, type NewtonRequest } from '../fitting/gate-mstep.js';
 import { packMle, setVectorFloored } from '../fitting/mle.js';
@@ -100,7 +100,7 @@ export async function runBatchedEM(ctx: GpuContext, data: GpuBatchData, fits: Ba
         for (let f = 0; f < F; f++) {
           if (!inMStep[f]) continue;
           const host = hosts[f]!;
-          host.floorHits = expertMStep(host.state.experts, host.stats!.subarray(0, k * statSize), stopping.nuMin);
+          host.floorHits = host.state.experts.family.mStep(host.state.experts, host.stats!.subarray(0, k * statSize), stopping.nuMin);
           engine.setExperts(f);
         }
         await batchedGateMStep(engine, hosts, inMStep, mstepOptions);

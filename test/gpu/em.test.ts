@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import type { ComputeBackend } from '../../src/compute/backend-choice.js';
-import { expertStatsSize } from '../../src/experts/gaussian-linear.js';
+import { expertStatsSize, type GaussianExperts } from '../../src/experts/gaussian-linear.js';
 import { fitMany } from '../../src/compute/fit-many.js';
 import { nearTruthStart } from '../../src/fitting/starts.js';
 import { packState } from '../../src/fitting/state.js';
@@ -95,7 +95,8 @@ for (const [name, c] of Object.entries(CASES)) {
     await withGpu(t, async (ctx) => {
       const data = sample(c.truth, N, new Rng(101));
       const state = packState(startModel(c, 7), c.options);
-      const { gate, theta, experts } = state;
+      const { gate, theta } = state;
+      const experts = state.experts as GaussianExperts;
       const { k } = experts;
       // CPU reference at the start parameters
       const cpu = new CpuBackend();
