@@ -22,6 +22,7 @@ export {
   type GateParameterCount,
 } from './gates/index.js';
 export { modelGate, modelLogWeights, modelWeights } from './models/model-gate.js';
+export { gaussianLinear, type ExpertFamily, type ExpertParameters, type GaussianExperts } from './experts/index.js';
 export { sample, SAMPLE_TAG } from './sampling/index.js';
 export { logDensity, logLikelihood } from './likelihood/index.js';
 export { CPU_KERNELS, CpuBackend, defaultCpuKernels, validateCpuKernels, type Backend, type CpuBackendOptions, type CpuKernels, type FitBuffers } from './backend/index.js';
