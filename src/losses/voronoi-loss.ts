@@ -19,7 +19,7 @@ import {
   type Structure,
 } from './alignment.js';
 import { atomErrors, cellExponents, type AtomErrors, type GateShift } from './parameter-errors.js';
-import { assignCells, TIE_RTOL, VORONOI_METRICS, type VoronoiMetric } from './voronoi.js';
+import { assignCells, blockDifferences, nearestAtom, restDistance, VORONOI_METRICS, withLocation, type VoronoiMetric } from './voronoi.js';
 import { checkBoolean, checkChoice, checkModels, checkOptionKeys, lossExperts, tauDifference, type AtomExpert } from './validate.js';
 
 /** Which Voronoi loss: D1 for k = k*, D2 for k > k*. */
@@ -103,6 +103,9 @@ interface Problem {
   assign: Int32Array;
   b1: Float64Array;
   sizes: Int32Array;
+  /** scratch: distances and ||dbeta1||^2 of one fitted atom to each true atom */
+  dist: Float64Array;
+  location: Float64Array;
 }
 
 function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, opts: LossOptions | undefined, keys: readonly string[]): Problem {
@@ -134,13 +137,12 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
   const base = new Float64Array(k * kStar);
   fitAtoms.forEach((f, i) => {
     trueAtoms.forEach((t, j) => {
-      let sa = 0;
-      for (let c = 0; c < d; c++) sa += (f.a[c]! - t.a[c]!) ** 2;
+      const { sa, db: bDiff, dn } = blockDifferences(f, t);
       const q = i * kStar + j;
       da[q] = Math.sqrt(sa);
-      db[q] = Math.abs(f.b - t.b);
-      dnu[q] = Math.abs(f.nu - t.nu);
-      base[q] = metric === 'blocks' ? da[q]! + db[q]! + dnu[q]! : sa + db[q]! ** 2 + dnu[q]! ** 2;
+      db[q] = Math.abs(bDiff);
+      dnu[q] = Math.abs(dn);
+      base[q] = restDistance(sa, bDiff, dn, metric);
     });
   });
   return {
@@ -151,6 +153,8 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
     assign: new Int32Array(k),
     b1: new Float64Array(k),
     sizes: new Int32Array(kStar),
+    dist: new Float64Array(kStar),
+    location: new Float64Array(kStar),
     kind,
     fit: fitAtoms,
     truth: trueAtoms,
@@ -188,32 +192,24 @@ function exponentsFor(P: Problem, m: number): NumericExponents {
 function structure(P: Problem, t1: readonly number[] | undefined, withCells = true): Structure {
   const k = P.fit.length;
   const kStar = P.truth.length;
-  const { assign, b1, sizes } = P;
+  const { assign, b1, sizes, dist, location } = P;
   sizes.fill(0);
   for (let i = 0; i < k; i++) {
     const f = P.fit[i]!.beta1;
-    let best = 0;
-    let bestD = Infinity;
-    let bestB = 0;
     for (let j = 0; j < kStar; j++) {
+      // ||dbeta1||^2 to true atom j: the gating atom's location (lossExperts), beta1 for the linear gates
       const t = P.truth[j]!.beta1;
       let sb = 0;
-      // the gating atom's location (lossExperts): beta1 for the linear gates
       for (let c = 0; c < t.length; c++) {
         const v = f[c]! + (t1 ? t1[c]! : 0) - t[c]!;
         sb += v * v;
       }
-      const bn = Math.sqrt(sb);
-      const q = i * kStar + j;
-      const dist = P.metric === 'blocks' ? bn + P.base[q]! : Math.sqrt(sb + P.base[q]!);
-      if (j === 0 || dist < bestD * (1 - TIE_RTOL)) {
-        best = j;
-        bestD = dist;
-        bestB = bn;
-      }
+      location[j] = sb;
+      dist[j] = withLocation(sb, P.base[i * kStar + j]!, P.metric);
     }
+    const best = nearestAtom(dist, kStar);
     assign[i] = best;
-    b1[i] = bestB;
+    b1[i] = Math.sqrt(location[best]!);
     sizes[best] = sizes[best]! + 1;
   }
   const M = new Array<number>(kStar).fill(0);

@@ -52,8 +52,45 @@ export function blockDifferences(f: AtomExpert, t: AtomExpert, t1?: readonly num
  */
 export function atomDistance(f: AtomExpert, t: AtomExpert, metric: VoronoiMetric, t1?: readonly number[]): number {
   const { sb, sa, db, dn } = blockDifferences(f, t, t1);
-  if (metric === 'blocks') return Math.sqrt(sb) + Math.sqrt(sa) + Math.abs(db) + Math.abs(dn);
-  return Math.sqrt(sb + sa + db * db + dn * dn);
+  return withLocation(sb, restDistance(sa, db, dn, metric), metric);
+}
+
+/**
+ * The part of the distance that does not involve the gating location (so it does not change
+ * with a slope shift t1): ||da|| + |db| + |dnu| ('blocks') or ||da||^2 + db^2 + dnu^2 (euclidean).
+ * @param sa ||da||^2
+ */
+export function restDistance(sa: number, db: number, dn: number, metric: VoronoiMetric): number {
+  return metric === 'blocks' ? Math.sqrt(sa) + Math.abs(db) + Math.abs(dn) : sa + db * db + dn * dn;
+}
+
+/**
+ * The distance from its location part sb = ||dbeta1||^2 and its rest (restDistance):
+ * sqrt(sb) + rest ('blocks') or sqrt(sb + rest) (euclidean). The loss's alignment search
+ * (voronoi-loss.ts) precomputes the rest once and forms every distance here, so its cells are
+ * assignCells' bit for bit.
+ */
+export function withLocation(sb: number, rest: number, metric: VoronoiMetric): number {
+  return metric === 'blocks' ? Math.sqrt(sb) + rest : Math.sqrt(sb + rest);
+}
+
+/**
+ * The cell of one fitted atom from its distances to the kStar true atoms: argmin_j dist[j], where
+ * a later j wins only if dist[j] < dist[best] (1 - TIE_RTOL), so a tie goes to the lowest j. The
+ * one tie rule of assignCells and of the loss's structure search.
+ * @example nearestAtom(Float64Array.of(2, 1, 1), 3) // => 1
+ */
+export function nearestAtom(dist: ArrayLike<number>, kStar: number): number {
+  let best = 0;
+  let bestD = dist[0]!;
+  for (let l = 1; l < kStar; l++) {
+    const dl = dist[l]!;
+    if (dl < bestD * (1 - TIE_RTOL)) {
+      best = l;
+      bestD = dl;
+    }
+  }
+  return best;
 }
 
 /**
@@ -67,18 +104,10 @@ export function assignCells(
   t1?: readonly number[],
 ): number[][] {
   const cells: number[][] = truth.map(() => []);
+  const dist = new Float64Array(truth.length);
   for (let i = 0; i < fit.length; i++) {
-    const f = fit[i]!;
-    let best = 0;
-    let bestD = atomDistance(f, truth[0]!, metric, t1);
-    for (let l = 1; l < truth.length; l++) {
-      const dl = atomDistance(f, truth[l]!, metric, t1);
-      if (dl < bestD * (1 - TIE_RTOL)) {
-        best = l;
-        bestD = dl;
-      }
-    }
-    cells[best]!.push(i);
+    for (let l = 0; l < truth.length; l++) dist[l] = atomDistance(fit[i]!, truth[l]!, metric, t1);
+    cells[nearestAtom(dist, truth.length)]!.push(i);
   }
   return cells;
 }
