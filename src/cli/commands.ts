@@ -9,6 +9,7 @@ import { ConfigError, GatelabError, NumericalError, show } from '../errors.js';
 import { MAX_RESTARTS, MAX_START_NOISE } from '../sweeps/config.js';
 import { firstNonFinite } from '../sweeps/run-task.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
+import { fitFlagSpec, fitFlagsHelp, fitFlagsUsage, fitOptionsFromFlags } from '../fitting/options.js';
 import type { FitOptions } from '../fitting/types.js';
 import { logDensity } from '../likelihood/density.js';
 import { voronoiLoss } from '../losses/index.js';
@@ -101,9 +102,8 @@ const fitCommand: Command = {
   summary: 'fit a Gaussian MoE by EM or direct MLE',
   help: `gatelab fit --data D.csv --experts k --gate G.json
             [--start S.json | --near-truth T.json --noise s --seed S [--shrink e] | --restarts r --seed S]
-            [--method em|mle] [--tau known|free] [--stop score|relative] [--score-tol e]
-            [--tol t] [--abs-tol t] [--accelerate squarem|none] [--polish bhhh|none] [--selection-search coordinate|none] [--max-iter m] [--nu-min v]
-            [--identifiability reference|free] [--backend cpu|gpu|auto] --out F.json
+            ${fitFlagsUsage()}
+            [--backend cpu|gpu|auto] --out F.json
 
   --data D.csv         header x1,...,xd,y (a z column is ignored)
   --experts k          number of experts to fit (at most the number of data rows)
@@ -115,27 +115,14 @@ const fitCommand: Command = {
   --shrink e           optional: noise s * n^-e (the [DEMYS] authors' code uses e = 0.083; labelled)
   --restarts r         data-driven random starts (k-means++ then least squares), best of r (1..1000); needs --seed
   --seed S             seed of the start
-  --method em|mle      EM (default) or direct maximum likelihood by L-BFGS
-  --tau known|free     temperature fixed at the gate's tau (default) or estimated
-  --stop R             score (default): stop when the score statistic T = 1/2 g'J^-1 g, an estimate
-                       of the nats still to gain, is <= --score-tol; relative: the [DEMYS] authors'
-                       rule |L_t - L_t-1| <= --tol |L_t-1| (it stops over-specified fits near the start)
-  --score-tol e        the score rule's tolerance in nats (default 1e-3)
-  --tol t              relative rule only (default 1e-6)
-  --abs-tol t          relative rule only: or when |L_t - L_t-1| <= t (default off)
-  --accelerate A       squarem (default: SQUAREM, monotone) or none (plain EM)
-  --polish P           bhhh (default: a stalled run is polished by Newton steps with the
-                       outer-product information until T <= score-tol) or none
-  --selection-search S coordinate (default; top-K with K < k: EM alternates with a search of the
-                       likelihood across the selection boundaries, which EM cannot cross) or none
-  --max-iter m         at most m EM maps / L-BFGS iterations (default 10000)
-  --nu-min v           variance floor (default 0.01 x the smallest variance of the truth or the start)
-  --identifiability    reference (default: last expert's beta0, beta1 = 0) or free
   --out F.json         the fitted model plus "fit": {loglik, iterations, stopReason, seconds, ...}
   --backend B          cpu (float64), gpu (gpu.js on WebGPU: batched EM; an error where no adapter
                        answers) or auto (default: a hardware GPU where WebGPU finds one, else the CPU).
                        On the GPU, loglik is re-evaluated in float64 at the final parameters; MLE runs
                        on the CPU
+
+The fit options (the options table of docs/fitting.md):
+${fitFlagsHelp()}
 
 Without a start option, --restarts 1 --seed 0 is used. "seconds" is the wall time of the
 optimisation itself (no file I/O, no start-up).`,
@@ -153,18 +140,7 @@ optimisation itself (no file I/O, no start-up).`,
         shrink: { type: 'string' },
         restarts: { type: 'string' },
         seed: { type: 'string' },
-        method: { type: 'string' },
-        tau: { type: 'string' },
-        stop: { type: 'string' },
-        'score-tol': { type: 'string' },
-        tol: { type: 'string' },
-        'abs-tol': { type: 'string' },
-        accelerate: { type: 'string' },
-        polish: { type: 'string' },
-        'selection-search': { type: 'string' },
-        'max-iter': { type: 'string' },
-        'nu-min': { type: 'string' },
-        identifiability: { type: 'string' },
+        ...fitFlagSpec(),
         out: { type: 'string' },
       },
       'fit',
@@ -204,34 +180,15 @@ optimisation itself (no file I/O, no start-up).`,
         seed: integerFlag(v.seed as string | undefined, 'seed', 0, 0),
       };
     }
-    const method = choiceFlag(v.method as string | undefined, 'method', ['em', 'mle'] as const);
-    const tau = choiceFlag(v.tau as string | undefined, 'tau', ['known', 'free'] as const);
-    const identifiability = choiceFlag(v.identifiability as string | undefined, 'identifiability', ['reference', 'free'] as const);
-    const tol = numberFlag(v.tol as string | undefined, 'tol', (x) => x >= 0, 'a number >= 0');
-    const absTol = numberFlag(v['abs-tol'] as string | undefined, 'abs-tol', (x) => x >= 0, 'a number >= 0');
-    const maxIterations = v['max-iter'] === undefined ? undefined : integerFlag(v['max-iter'] as string, 'max-iter', 0);
-    const stop = choiceFlag(v.stop as string | undefined, 'stop', ['score', 'relative'] as const);
-    const scoreTol = numberFlag(v['score-tol'] as string | undefined, 'score-tol', (x) => x > 0, 'a number > 0');
-    const accelerate = choiceFlag(v.accelerate as string | undefined, 'accelerate', ['squarem', 'none'] as const);
-    const polish = choiceFlag(v.polish as string | undefined, 'polish', ['bhhh', 'none'] as const);
-    const selectionSearch = choiceFlag(v['selection-search'] as string | undefined, 'selection-search', ['coordinate', 'none'] as const);
-    const nuMin = numberFlag(v['nu-min'] as string | undefined, 'nu-min', (x) => x > 0, 'a number > 0');
-    const options: FitOptions = {
-      k,
-      gate,
-      ...(method ? { method } : {}),
-      ...(tau ? { tau } : {}),
-      ...(identifiability ? { identifiability } : {}),
-      ...(tol !== undefined ? { tol } : {}),
-      ...(absTol !== undefined ? { absTol } : {}),
-      ...(maxIterations !== undefined ? { maxIterations } : {}),
-      ...(stop ? { stop } : {}),
-      ...(scoreTol !== undefined ? { scoreTol } : {}),
-      ...(accelerate ? { accelerate } : {}),
-      ...(polish ? { polish } : {}),
-      ...(selectionSearch ? { selectionSearch } : {}),
-      ...(nuMin !== undefined ? { nuMin } : {}),
-    };
+    let flagged: Partial<FitOptions>;
+    try {
+      flagged = fitOptionsFromFlags(v);
+    } catch (e) {
+      // a flag's value: a usage error (exit code 2), like every other flag check
+      throw e instanceof ConfigError ? new UsageError(e.message) : e;
+    }
+    const options: FitOptions = { k, gate, ...flagged };
+    const { method, stop } = options;
     const dataPath = required(v, 'data', 'fit');
     const data = readDataset(dataPath, '--data');
     // more experts than points cannot be fitted (and a near-truth start of a huge k would exhaust

@@ -36,6 +36,7 @@ import { polishAt, type PolishResult } from './polish.js';
 import { packMle, setVectorFloored } from './mle.js';
 import { copyState, restoreState, type PackedState } from './state.js';
 import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
+import { FIT_DEFAULTS } from './options.js';
 
 export interface EngineResult {
   loglik: number;
@@ -286,9 +287,9 @@ export function runEM(data: Dataset, state: PackedState, options: FitOptions, ba
   return finishRun(next.value, machine.floorHits, stopping, FLOAT64_ROUNDING);
 }
 
-/** The gate M-step settings of fit options (gateSteps default 5, gateTol 1e-10). */
+/** The gate M-step settings of fit options (defaults from the options table: gateSteps 5, gateTol 1e-10). */
 export function gateMStepOptions(options: FitOptions): { maxSteps: number; tol: number } {
-  return { maxSteps: options.gateSteps ?? 5, tol: options.gateTol ?? 1e-10 };
+  return { maxSteps: options.gateSteps ?? FIT_DEFAULTS.gateSteps, tol: options.gateTol ?? FIT_DEFAULTS.gateTol };
 }
 
 /**

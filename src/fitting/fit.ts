@@ -18,7 +18,8 @@ import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
 import { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
 import { dataInputBox, packState, unpackState, type PackedState } from './state.js';
-import { DEFAULT_NU_MIN_FACTOR, resolveStopping, type FitOptions, type FitResult } from './types.js';
+import { checkFitOptionValues, FIT_DEFAULTS, FIT_OPTION_KEYS } from './options.js';
+import { resolveStopping, type FitOptions, type FitResult } from './types.js';
 
 export type StartSpec =
   | { type: 'given'; model: Model }
@@ -28,11 +29,6 @@ export type StartSpec =
 /** Most experts of a fit, and most starts of a restart set (both allocate per expert / start up front). */
 export const MAX_EXPERTS = 10000;
 export const MAX_RESTARTS = 1000;
-
-const OPTION_KEYS = [
-  'k', 'gate', 'tau', 'method', 'identifiability', 'stop', 'scoreTol', 'tol', 'absTol', 'accelerate', 'polish', 'selectionSearch', 'maxIterations', 'nuMin',
-  'nuMinFactor', 'gateSteps', 'gateTol', 'trace', 'expertFamily',
-];
 
 /** The members an expert family must have (experts/types.ts). */
 const FAMILY_MEMBERS = [
@@ -49,13 +45,6 @@ function checkExpertFamily(v: unknown): void {
   if (missing.length > 0) throw new ConfigError(`expertFamily: "${f.name}" lacks ${missing.join(', ')}; an expert family implements every member of ExpertFamily (experts/types.ts)`);
 }
 
-function positiveNumber(v: unknown, name: string, allowZero = false): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new ConfigError(`${name}: ${show(v)} is not allowed; must be a finite number ${allowZero ? '>= 0' : '> 0'}`);
-  }
-  return v;
-}
-
 function positiveInteger(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new ConfigError(`${name}: ${show(v)} is not allowed; must be an integer >= 1`);
@@ -63,12 +52,21 @@ function positiveInteger(v: unknown, name: string): number {
   return v;
 }
 
-/** Validate fit options (unknown keys rejected); returns a normalised copy. */
+/**
+ * Validate fit options (unknown keys rejected); returns a normalised copy. Domains, defaults and
+ * the options that apply under one stopping rule only come from the options table
+ * (fitting/options.ts FIT_OPTIONS); k, gate and expertFamily are checked here.
+ * @throws ConfigError naming the option, in the one format of options.ts
+ * @example validateFitOptions({ k: 2, gate: { type: 'softmax' } }) // => { k: 2, gate: { type: 'softmax' } }
+ */
 export function validateFitOptions(options: FitOptions): FitOptions {
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw new ConfigError(`options.${key}: unknown option; allowed: ${OPTION_KEYS.join(', ')}`);
+    if (!FIT_OPTION_KEYS.includes(key)) throw new ConfigError(`options.${key}: unknown option; allowed: ${FIT_OPTION_KEYS.join(', ')}`);
   }
-  const k = positiveInteger(options.k, 'k');
+  if (typeof options.k !== 'number' || !Number.isInteger(options.k) || options.k < 1) {
+    throw new ConfigError(`k: ${show(options.k)} is not allowed; must be an integer >= 1`);
+  }
+  const k = options.k;
   if (k > MAX_EXPERTS) throw new ConfigError(`k: ${k} is not allowed; at most ${MAX_EXPERTS} experts`);
   let gate;
   try {
@@ -77,58 +75,11 @@ export function validateFitOptions(options: FitOptions): FitOptions {
     throw e instanceof ModelError ? new ConfigError(e.message) : e;
   }
   const out: FitOptions = { ...options, k, gate };
-  if (options.tau !== undefined && options.tau !== 'known' && options.tau !== 'free') {
-    throw new ConfigError(`tau: ${show(options.tau)} is not a temperature mode; must be "known" or "free"`);
-  }
+  checkFitOptionValues(options);
   if (options.tau === 'free' && !gateDefinition(gate.type).traits.temperature) {
     throw new ConfigError(`tau: "free" needs a gate with a temperature (${temperatureGates()}); the gate is ${gate.type}`);
   }
-  if (options.method !== undefined && options.method !== 'em' && options.method !== 'mle') {
-    throw new ConfigError(`method: ${show(options.method)} is not a fitting method; must be "em" or "mle"`);
-  }
-  if (options.identifiability !== undefined && options.identifiability !== 'reference' && options.identifiability !== 'free') {
-    throw new ConfigError(`identifiability: ${show(options.identifiability)} is not allowed; must be "reference" or "free"`);
-  }
-  if (options.stop !== undefined && options.stop !== 'score' && options.stop !== 'relative') {
-    throw new ConfigError(`stop: ${show(options.stop)} is not a stopping rule; must be "score" (default) or "relative"`);
-  }
-  const stop = options.stop ?? 'score';
-  for (const key of ['tol', 'absTol'] as const) {
-    if (options[key] === undefined) continue;
-    positiveNumber(options[key], key, true);
-    if (stop !== 'relative') {
-      throw new ConfigError(`${key}: applies to the stopping rule "relative" only; the rule is "score" (set scoreTol, in nats), or set stop: "relative"`);
-    }
-  }
-  if (options.scoreTol !== undefined) {
-    positiveNumber(options.scoreTol, 'scoreTol');
-    if (stop !== 'score') throw new ConfigError(`scoreTol: applies to the stopping rule "score" only; the rule is "relative" (set tol)`);
-  }
-  if (options.accelerate !== undefined && options.accelerate !== 'squarem' && options.accelerate !== 'none') {
-    throw new ConfigError(`accelerate: ${show(options.accelerate)} is not an accelerator; must be "squarem" (default) or "none"`);
-  }
-  if (options.polish !== undefined && options.polish !== 'bhhh' && options.polish !== 'none') {
-    throw new ConfigError(`polish: ${show(options.polish)} is not a polish; must be "bhhh" (default) or "none"`);
-  }
-  if (options.selectionSearch !== undefined && options.selectionSearch !== 'coordinate' && options.selectionSearch !== 'none') {
-    throw new ConfigError(`selectionSearch: ${show(options.selectionSearch)} is not a search; must be "coordinate" (default) or "none"`);
-  }
-  if (options.nuMinFactor !== undefined) {
-    const f = positiveNumber(options.nuMinFactor, 'nuMinFactor');
-    if (!(f < 1)) throw new ConfigError(`nuMinFactor: ${show(f)} is not allowed; must be in (0, 1) (a fraction of the reference variance)`);
-  }
-  if (options.maxIterations !== undefined) {
-    if (!Number.isInteger(options.maxIterations) || options.maxIterations < 0) {
-      throw new ConfigError(`maxIterations: ${show(options.maxIterations)} is not allowed; must be an integer >= 0`);
-    }
-  }
-  if (options.nuMin !== undefined) positiveNumber(options.nuMin, 'nuMin');
-  if (options.gateSteps !== undefined) positiveInteger(options.gateSteps, 'gateSteps');
-  if (options.gateTol !== undefined) positiveNumber(options.gateTol, 'gateTol', true);
   if (options.expertFamily !== undefined) checkExpertFamily(options.expertFamily);
-  if (options.trace !== undefined && typeof options.trace !== 'boolean') {
-    throw new ConfigError(`trace: ${show(options.trace)} is not allowed; must be true or false`);
-  }
   return out;
 }
 
@@ -177,7 +128,7 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
  */
 export function defaultNuMin(options: FitOptions, reference: Model): number {
   const smallest = reference.experts.reduce((m, e) => Math.min(m, e.nu), Infinity);
-  return (options.nuMinFactor ?? DEFAULT_NU_MIN_FACTOR) * smallest;
+  return (options.nuMinFactor ?? FIT_DEFAULTS.nuMinFactor) * smallest;
 }
 
 /** Options with nuMin filled in where the reference model is known before the starts are drawn (a copy). */

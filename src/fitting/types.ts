@@ -1,15 +1,16 @@
 /** Options and results of the fitters (spec: fitting.md). Results are plain data. */
 import type { ExpertFamily } from '../experts/types.js';
+import { FIT_DEFAULTS } from './options.js';
 import type { GateSpec, Model } from '../models/types.js';
 
 export type StopReason = 'converged' | 'maxIterations' | 'stalled' | 'numericalFailure';
 
 /** Default of the score rule's tolerance, in nats (measured: T <= eps ends within 0.2-2 eps of the maximum). */
-export const DEFAULT_SCORE_TOL = 1e-3;
+export const DEFAULT_SCORE_TOL = FIT_DEFAULTS.scoreTol;
 /** Default maximum of EM-map evaluations. */
-export const DEFAULT_MAX_ITERATIONS = 10000;
+export const DEFAULT_MAX_ITERATIONS = FIT_DEFAULTS.maxIterations;
 /** Default factor of the scale-aware variance floor. */
-export const DEFAULT_NU_MIN_FACTOR = 0.01;
+export const DEFAULT_NU_MIN_FACTOR = FIT_DEFAULTS.nuMinFactor;
 
 /** The stopping settings of a run with defaults filled in (validated options assumed). */
 export interface ResolvedStopping {
@@ -24,21 +25,25 @@ export interface ResolvedStopping {
   nuMin: number;
 }
 
-/** Fill in the defaults of the stopping settings. */
+/** Fill in the defaults of the stopping settings (from the options table, fitting/options.ts). */
 export function resolveStopping(options: FitOptions): ResolvedStopping {
   return {
-    stop: options.stop ?? 'score',
-    scoreTol: options.scoreTol ?? DEFAULT_SCORE_TOL,
-    tol: options.tol ?? 1e-6,
-    absTol: options.absTol ?? 0,
-    accelerate: options.accelerate ?? 'squarem',
-    polish: options.polish ?? 'bhhh',
-    selectionSearch: options.selectionSearch ?? 'coordinate',
-    maxIterations: options.maxIterations ?? DEFAULT_MAX_ITERATIONS,
+    stop: options.stop ?? FIT_DEFAULTS.stop,
+    scoreTol: options.scoreTol ?? FIT_DEFAULTS.scoreTol,
+    tol: options.tol ?? FIT_DEFAULTS.tol,
+    absTol: options.absTol ?? FIT_DEFAULTS.absTol,
+    accelerate: options.accelerate ?? FIT_DEFAULTS.accelerate,
+    polish: options.polish ?? FIT_DEFAULTS.polish,
+    selectionSearch: options.selectionSearch ?? FIT_DEFAULTS.selectionSearch,
+    maxIterations: options.maxIterations ?? FIT_DEFAULTS.maxIterations,
     nuMin: options.nuMin ?? 1e-10,
   };
 }
 
+/**
+ * The options of fitMoE and fitMany. Domains, defaults and descriptions: the options table
+ * FIT_OPTIONS (fitting/options.ts; docs/fitting.md prints it); the notes below are its summary.
+ */
 export interface FitOptions {
   /** number of experts to fit (k >= 1) */
   k: number;
