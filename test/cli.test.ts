@@ -120,7 +120,7 @@ const badCases: [string, () => string[], RegExp, number][] = [
   ['a bad --n', () => ['sample', '--model', demys, '--n', '2.5', '--seed', '1'], /--n: "2\.5" is not allowed; must be an integer >= 1/, 2],
   ['a negative --seed', () => ['sample', '--model', demys, '--n', '5', '--seed', '-3'], /--seed: "-3" is not allowed/, 2],
   ['two start options', () => ['fit', '--data', csvGood(), '--experts', '2', '--gate', demys, '--start', demys, '--restarts', '2', '--out', join(dir, 'z.json')], /--start and --restarts both given/, 2],
-  ['a bad --method', () => ['fit', '--data', csvGood(), '--experts', '2', '--gate', demys, '--method', 'sgd', '--out', join(dir, 'z.json')], /--method: "sgd" is not allowed; must be one of em, mle/, 2],
+  ['a bad --method', () => ['fit', '--data', csvGood(), '--experts', '2', '--gate', demys, '--method', 'sgd', '--out', join(dir, 'z.json')], /--method: "sgd" is not a fitting method; must be "em" \(default\) or "mle"/, 2],
   ['an unknown command', () => ['frobnicate'], /"frobnicate" is not a command/, 2],
   ['near-truth without noise', () => ['fit', '--data', csvGood(), '--experts', '2', '--gate', demys, '--near-truth', demys, '--seed', '1', '--out', join(dir, 'z.json')], /fit: --noise is required/, 2],
 ];

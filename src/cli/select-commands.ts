@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { formatSelectionFrequencies, selectionFrequencies } from '../analysis/selection-frequency.js';
 import { ConfigError, GatelabError, ModelError, RunError } from '../errors.js';
+import { fitFlagSpec, fitFlagsHelp, fitOptionsFromFlags } from '../fitting/options.js';
 import type { FitOptions } from '../fitting/types.js';
 import { parseGate } from '../models/validate.js';
 import { copyPlotly, ExportError, figuresToHtml, renderImages } from '../plots/export.js';
@@ -11,7 +12,7 @@ import type { Figure } from '../plots/types.js';
 import { MAX_SELECT_K, selectK, type Selection } from '../selection/select-k.js';
 import { defaultResultsDir } from '../sweeps/config.js';
 import { isSelectConfig, parseSelectConfig, readSelectRows, runSelectSweep } from '../sweeps/select-sweep.js';
-import { choiceFlag, integerFlag, numberFlag, parseFlags, parseFlagsAndPositionals, required, UsageError } from './args.js';
+import { integerFlag, numberFlag, parseFlags, parseFlagsAndPositionals, required, UsageError } from './args.js';
 import type { Command, Io } from './command.js';
 import { readDataset, readJson, refuseStoreFile, writeText } from './io.js';
 
@@ -64,6 +65,9 @@ async function writeFigures(dir: string, figures: Figure[], title: string, suffi
   }
 }
 
+/** The fit options `gatelab select` takes as flags (from the fit options table). */
+const SELECT_FIT_OPTIONS = ['maxIterations', 'tau'] as const;
+
 export const selectCommand: Command = {
   summary: 'choose the number of experts: AIC, BIC, ICL per k and the dendrogram DIC',
   help: `gatelab select --data D.csv --gate G.json --k-max K --seed S [--out F.json] [--restarts r]
@@ -76,8 +80,7 @@ export const selectCommand: Command = {
   --seed S           seed of the random starts (each k derives its own)
   --restarts r       random starts per k (default 3); k > kMin is also warm-started from the
                      k - 1 fit with its heaviest atom split, and the better fit is kept
-  --max-iter m       EM maps per fit (default 10000)
-  --tau known|free   a temperature gate's tau fixed (default) or fitted
+${fitFlagsHelp(SELECT_FIT_OPTIONS, 21)}
   --omega w          the DIC's omega_n (default log n)
   --exponents r1,r2  the merge distance's exponents (default 2,1)
   --no-slope         leave dbeta1 out of the merge distance (the published code's choice)
@@ -102,8 +105,7 @@ The dendrogram (softmax and temperature gates): docs/selection.md.`,
         seed: { type: 'string' },
         out: { type: 'string' },
         restarts: { type: 'string' },
-        'max-iter': { type: 'string' },
-        tau: { type: 'string' },
+        ...fitFlagSpec(SELECT_FIT_OPTIONS),
         omega: { type: 'string' },
         exponents: { type: 'string' },
         'no-slope': { type: 'boolean' },
@@ -118,8 +120,13 @@ The dendrogram (softmax and temperature gates): docs/selection.md.`,
     if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed: ${seed} is not allowed; must be an integer in [0, 2^53)`);
     const restarts = integerFlag(v.restarts as string | undefined, 'restarts', 1, 3);
     if (restarts > 1000) throw new UsageError(`--restarts: ${restarts} is not allowed; must be an integer in 1..1000`);
-    const maxIterations = v['max-iter'] === undefined ? undefined : integerFlag(v['max-iter'] as string, 'max-iter', 0);
-    const tau = choiceFlag(v.tau as string | undefined, 'tau', ['known', 'free'] as const);
+    let fitFlags;
+    try {
+      fitFlags = fitOptionsFromFlags(v, SELECT_FIT_OPTIONS);
+    } catch (e) {
+      throw e instanceof ConfigError ? new UsageError(e.message) : e;
+    }
+    const { maxIterations, tau } = fitFlags;
     const omega = numberFlag(v.omega as string | undefined, 'omega', (x) => x > 0, 'a number > 0');
     let exponents: [number, number] | undefined;
     if (typeof v.exponents === 'string') {

@@ -209,14 +209,17 @@ export function checkFitOptionValues(options: FitOptions): void {
   }
 }
 
-/** The `gatelab fit` flags of the table, for parseFlags. */
-export function fitFlagSpec(): Record<string, { type: 'string' }> {
-  return Object.fromEntries(valueFlags().map((o) => [o.flag!.name, { type: 'string' as const }]));
+/**
+ * The table's flags, for parseFlags: all of them (`gatelab fit`) or those of the given options
+ * (a command that takes a few fit options, e.g. `gatelab select`).
+ */
+export function fitFlagSpec(keys?: readonly (keyof FitOptions)[]): Record<string, { type: 'string' }> {
+  return Object.fromEntries(valueFlags(keys).map((o) => [o.flag!.name, { type: 'string' as const }]));
 }
 
-/** The options whose flag this module parses: those with a flag and a checked domain. */
-function valueFlags(): FitOptionSpec[] {
-  return FIT_OPTIONS.filter((o) => o.flag && o.domain.kind !== 'custom');
+/** The options whose flag this module parses: those with a flag and a checked domain (of `keys`, when given). */
+function valueFlags(keys?: readonly (keyof FitOptions)[]): FitOptionSpec[] {
+  return FIT_OPTIONS.filter((o) => o.flag && o.domain.kind !== 'custom' && (!keys || keys.includes(o.key)));
 }
 
 /**
@@ -224,9 +227,9 @@ function valueFlags(): FitOptionSpec[] {
  * checked against its domain with the flag's name in the message.
  * @example fitOptionsFromFlags({ 'max-iter': '50', accelerate: 'none' }) // => { accelerate: 'none', maxIterations: 50 }
  */
-export function fitOptionsFromFlags(values: Record<string, string | boolean | undefined>): Partial<FitOptions> {
+export function fitOptionsFromFlags(values: Record<string, string | boolean | undefined>, keys?: readonly (keyof FitOptions)[]): Partial<FitOptions> {
   const out: Record<string, unknown> = {};
-  for (const spec of valueFlags()) {
+  for (const spec of valueFlags(keys)) {
     if (!spec.flag) continue;
     const raw = values[spec.flag.name];
     if (raw === undefined) continue;
@@ -250,16 +253,16 @@ const HELP_WIDTH = 100;
 
 /**
  * The help lines of the table's flags: `  --flag v` then what it does and its default, wrapped at
- * 100 columns with the text from column 23 (a long flag gets a line of its own).
+ * 100 columns with the text from `column` (default 23; a long flag gets a line of its own).
  */
-export function fitFlagsHelp(): string {
+export function fitFlagsHelp(keys?: readonly (keyof FitOptions)[], column: number = HELP_COLUMN): string {
   const lines: string[] = [];
-  for (const spec of valueFlags()) {
+  for (const spec of valueFlags(keys)) {
     if (!spec.flag) continue;
     const head = `  --${spec.flag.name} ${spec.flag.value}`;
-    const body = wrapWords(`${spec.help} (default ${showDefault(spec.default)})`.split(' '), HELP_WIDTH - HELP_COLUMN);
-    if (head.length < HELP_COLUMN - 1) lines.push(head.padEnd(HELP_COLUMN) + body[0], ...body.slice(1).map((l) => ' '.repeat(HELP_COLUMN) + l));
-    else lines.push(head, ...body.map((l) => ' '.repeat(HELP_COLUMN) + l));
+    const body = wrapWords(`${spec.help} (default ${showDefault(spec.default)})`.split(' '), HELP_WIDTH - column);
+    if (head.length < column - 1) lines.push(head.padEnd(column) + body[0], ...body.slice(1).map((l) => ' '.repeat(column) + l));
+    else lines.push(head, ...body.map((l) => ' '.repeat(column) + l));
   }
   return lines.join('\n');
 }

@@ -95,7 +95,7 @@ test('gatelab select: flag errors are usage errors (exit 2) naming the flag; a r
     [[...base, '--k-max', '2', '--exponents', '2'], /--exponents: "2" is not allowed/],
     [[...base, '--k-max', '2', '--omega', '0'], /--omega: "0" is not allowed/],
     [[...base, '--k-max', '2', '--restarts', '0'], /--restarts: "0" is not allowed/],
-    [[...base, '--k-max', '2', '--tau', 'warm'], /--tau: "warm" is not allowed/],
+    [[...base, '--k-max', '2', '--tau', 'warm'], /--tau: "warm" is not a temperature mode; must be "known" \(default\) or "free"/],
     [[...base, '--k-max', '2', '--k-maxx', '3'], /--k-maxx is not a flag here; did you mean --k-max\?/],
   ];
   for (const [argv, message] of cases) {
