@@ -1,9 +1,11 @@
 /**
- * npm run figures [-- --full]
- * For every experiment with results (results/<name>-quick/, or results/<name>/ with --full) writes
- * figures/<name>/index.html (offline: plotly.min.js is copied once to figures/) and one PNG per
+ * npm run figures [-- --full | -- --quick]
+ * For every experiment with results writes, per variant, figures/<name>/index-<variant>.html (offline: plotly.min.js is copied once to figures/) and one PNG per
  * figure: the convergence plot of the main loss and of the Hellinger distance, the per-parameter
  * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
+ * Which results: by default the full variant's (results/<name>/) where they exist and the quick
+ * variant's (results/<name>-quick/) otherwise, saying which for each experiment; --full or --quick
+ * asks for one. Every figure's title names its variant.
  * Without Chromium the HTML is still written and the PNGs are skipped with a message.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,11 +15,12 @@ import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.j
 import { GatelabError } from '../src/errors.js';
 import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
-import { defaultResultsDir, lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
+import { lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
+import { preferredResults } from '../src/sweeps/results-variant.js';
 import { describeMissing, listStores, readResults } from '../src/sweeps/merged-store.js';
 import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 
-export async function makeFigures(variant: 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
+export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
   // selection configs ("kind": "select") draw their own figures (gatelab select-sweep --figures)
   const names = readdirSync('experiments')
     .filter((f) => f.endsWith('.json') && !isSelectConfig(JSON.parse(readFileSync(join('experiments', f), 'utf8'))))
@@ -27,11 +30,14 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
   copyPlotly(join('figures', 'plotly.min.js'));
   const jobs: ImageJob[] = [];
   for (const name of names) {
-    const dir = defaultResultsDir(name, variant);
+    const { dir, variant, reason } = preferredResults(name, want);
     if (listStores(dir).length === 0) {
       log(`figures: ${name}: no results in ${dir} (run npm run reproduce${variant === 'full' ? ' -- --full' : ''}); skipped\n`);
       continue;
     }
+    if (want === 'auto') log(`figures: ${name}: the ${variant} variant (${reason})\n`);
+    // every title names the variant it shows
+    const titled = `${name} (${variant})`;
     const store = readResults(dir); // the unsharded store and every shard
     if (store.missing.length > 0) log(`figures: ${name}: ${describeMissing(store)}; the figures use the rows present\n`);
     const config = parseExperimentConfig(store.config, join(dir, 'config.json'));
@@ -40,20 +46,20 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
     const figures: Figure[] = [];
     for (const q of ['D1', 'D2', 'hellinger']) {
       const rate = mean(q);
-      if (rate && rate.slope !== null) figures.push(convergenceFigure({ experiment: name, quantity: q, summary: perNSummary(store.rows, q), rate }));
+      if (rate && rate.slope !== null) figures.push(convergenceFigure({ experiment: titled, quantity: q, summary: perNSummary(store.rows, q), rate }));
     }
     const panelQuantities = Object.keys(config.predictions).filter((q) => !['D1', 'D2', 'D1.raw', 'D2.raw', 'hellinger', 'tv'].includes(q));
     const panels = panelQuantities.map((q) => ({ quantity: q, summary: perNSummary(store.rows, q), rate: mean(q)! })).filter((p) => p.rate);
-    if (panels.length > 0) figures.push(parameterPanels(name, panels));
+    if (panels.length > 0) figures.push(parameterPanels(titled, panels));
     if (config.truth.input.dim === 1) {
       figures.push(gateWeightsFigure(config.truth, `${name} (true model)`));
       const largest = Math.max(...store.rows.map((r) => r.n));
       const row = store.rows.filter((r) => r.n === largest && r.status === 'ok' && r.model).sort((a, b) => a.replicate - b.replicate)[0];
       if (row?.model) {
-        figures.push(densityFigure(row.model, config.truth, `${name}, n = ${largest}, replicate ${row.replicate}`));
+        figures.push(densityFigure(row.model, config.truth, `${titled}, n = ${largest}, replicate ${row.replicate}`));
         if (config.fit.k > config.truth.experts.length) {
           const loss = voronoiLoss(row.model, config.truth, { tauFitted: lossTauFitted(config) });
-          figures.push(voronoiFigure(alignFit(row.model, loss.shift), config.truth, loss.alignedCells, `${name}, n = ${largest}, replicate ${row.replicate}, aligned`));
+          figures.push(voronoiFigure(alignFit(row.model, loss.shift), config.truth, loss.alignedCells, `${titled}, n = ${largest}, replicate ${row.replicate}, aligned`));
         }
       }
     }
@@ -76,8 +82,14 @@ export async function makeFigures(variant: 'quick' | 'full', log: (s: string) =>
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const variant = process.argv.includes('--full') ? 'full' : 'quick';
-  makeFigures(variant).then(
+  const args = process.argv.slice(2);
+  const unknown = args.find((a) => a !== '--full' && a !== '--quick');
+  if (unknown !== undefined || args.length > 1) {
+    process.stderr.write(`error: figures: ${unknown ?? args.join(' ')} is not allowed; give at most one of --full, --quick (default: full results where present, else quick)\n`);
+    process.exit(2);
+  }
+  const want = args[0] === '--full' ? 'full' : args[0] === '--quick' ? 'quick' : 'auto';
+  makeFigures(want).then(
     () => undefined,
     (e: unknown) => {
       process.stderr.write(`error: ${e instanceof GatelabError ? e.message : e instanceof Error ? e.stack : String(e)}\n`);

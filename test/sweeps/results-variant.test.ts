@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { preferredResults } from '../../src/sweeps/results-variant.js';
+
+test('preferredResults: the full variant where its store exists, else the quick one, saying why; a variant asked for is kept', () => {
+  const root = mkdtempSync(join(tmpdir(), 'gatelab-variant-'));
+  assert.deepEqual(preferredResults('demo', 'auto', root), { variant: 'quick', dir: join(root, 'demo-quick'), reason: 'no full results' });
+  // an empty folder is not a store
+  mkdirSync(join(root, 'demo'));
+  assert.equal(preferredResults('demo', 'auto', root).variant, 'quick');
+  writeFileSync(join(root, 'demo', 'config.json'), '{}');
+  assert.deepEqual(preferredResults('demo', 'auto', root), { variant: 'full', dir: join(root, 'demo'), reason: 'full results present' });
+  assert.deepEqual(preferredResults('demo', 'quick', root), { variant: 'quick', dir: join(root, 'demo-quick'), reason: 'asked for' });
+  assert.equal(preferredResults('other', 'full', root).dir, join(root, 'other'));
+});
