@@ -14,39 +14,33 @@ import type { Dataset } from '../data/dataset.js';
 import { ConfigError, NumericalError, show } from '../errors.js';
 import { modelGate } from '../models/model-gate.js';
 import type { Model } from '../models/types.js';
-import { philox4x32, uniformFromWords } from '../rng/philox.js';
 import type { Rng } from '../rng/rng.js';
-import { inputWords, pointBlocks, SAMPLE_TAG, WORDS_PER_BLOCK, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
+import { inputWords, labelWord, pointBlocks, responseWord, SAMPLE_TAG, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
 import { drawInput, inputSampler } from './input.js';
+import { philoxPlaneView } from './philox-planes.js';
 
 export { SAMPLE_TAG } from '../rng/stream-layout.js';
 
-/** The uint32 words of one point: its Philox blocks (r, 0..blocks-1), drawn at once, read in order. */
-class PointWords {
-  private readonly words: Uint32Array;
-  private readonly block = new Uint32Array(WORDS_PER_BLOCK);
+/** Points drawn per call of the Philox kernel: its planes stay in the L1/L2 cache. */
+const CHUNK = 2048;
+
+/**
+ * Variates of one point read in order from its uniform planes (philox-planes.ts): uniform j of the
+ * point is U[j * stride + r]; a normal is the Box–Muller cosine variate of the next two uniforms.
+ */
+class PlaneSource {
+  U: Float64Array = new Float64Array(0);
+  stride = 0;
+  private at = 0;
   private next = 0;
-  constructor(
-    private readonly blocks: number,
-    private readonly k0: number,
-    private readonly k1: number,
-    private readonly s0: number,
-    private readonly s1: number,
-  ) {
-    this.words = new Uint32Array(WORDS_PER_BLOCK * blocks);
-  }
-  reset(point: number): void {
-    for (let b = 0; b < this.blocks; b++) {
-      philox4x32(point, b, this.s0, this.s1, this.k0, this.k1, this.block);
-      this.words.set(this.block, WORDS_PER_BLOCK * b);
-    }
+  reset(U: Float64Array, stride: number, r: number): void {
+    this.U = U;
+    this.stride = stride;
+    this.at = r;
     this.next = 0;
   }
   uniform(): number {
-    const w = this.words;
-    const u = uniformFromWords(w[this.next]!, w[this.next + 1]!);
-    this.next += WORDS_PER_UNIFORM;
-    return u;
+    return this.U[this.next++ * this.stride + this.at]!;
   }
   normal(): number {
     const u1 = this.uniform();
@@ -104,22 +98,43 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
   const k = model.experts.length;
   const stream = rng.derive(SAMPLE_TAG);
   const input = model.input;
-  const words = new PointWords(pointBlocks(inputWords(input.type, d)), stream.k0, stream.k1, stream.s0, stream.s1);
+  const wordsOfInputs = inputWords(input.type, d);
+  const blocks = pointBlocks(wordsOfInputs);
   const X = new Float64Array(count * d);
   const Y = new Float64Array(count);
   const Z = new Int32Array(count);
   const design = inputSampler(input);
-  // pass 1: each point's whole word sequence (inputs, then the uniform of Z, then the normal of Y),
-  // keeping the Z-uniform and the normal for pass 2, which needs the batch's gate weights.
+  // pass 1, a chunk of points at a time: each point's uniforms in bulk (its whole word sequence:
+  // inputs, then the uniform of Z, then the two of Y's normal), the inputs drawn from them, and the
+  // Z-uniform and the normal kept for pass 2, which needs the batch's gate weights.
   // r is the index within this range, first + r the point's index in the sample
   const uniformZ = new Float64Array(count);
   const noise = new Float64Array(count);
-  for (let r = 0; r < count; r++) {
-    const point = first + r;
-    words.reset(point);
-    drawInput(design, words, X, r * d, point, n);
-    uniformZ[r] = words.uniform();
-    noise[r] = words.normal();
+  const zPlane = labelWord(wordsOfInputs) / WORDS_PER_UNIFORM;
+  const yPlane = responseWord(wordsOfInputs) / WORDS_PER_UNIFORM;
+  const source = new PlaneSource();
+  for (let from = 0; from < count; from += CHUNK) {
+    const m = Math.min(CHUNK, count - from);
+    const { U, stride } = philoxPlaneView(stream, first + from, m, blocks);
+    if (design.type === 'uniform') {
+      const { low, width } = design;
+      for (let p = 0; p < d; p++) {
+        const o = p * stride;
+        for (let r = 0; r < m; r++) X[(from + r) * d + p] = low + width * U[o + r]!;
+      }
+    } else {
+      for (let r = 0; r < m; r++) {
+        source.reset(U, stride, r);
+        drawInput(design, source, X, (from + r) * d, first + from + r, n);
+      }
+    }
+    const oz = zPlane * stride;
+    const o1 = yPlane * stride;
+    const o2 = o1 + stride;
+    for (let r = 0; r < m; r++) {
+      uniformZ[from + r] = U[oz + r]!;
+      noise[from + r] = Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
+    }
   }
   const { gate, theta } = modelGate(model);
   const G = new Float64Array(count * k);
