@@ -15,6 +15,7 @@
  * the engine has SIMD128 and a start-up check finds it agreeing with the reference (Node 20 has
  * SIMD128 without flags), and a plain JavaScript one, the reference and the fallback.
  */
+import { boxMullerBytes, boxMullerEdgeCases } from './wasm-normal.js';
 import { KernelFunction, kernelModule, OP, SIMD } from './wasm-emit.js';
 import { philox4x32, uniformFromWords } from '../rng/philox.js';
 
@@ -182,19 +183,47 @@ export function philoxPlanesBytes(): Uint8Array {
   return kernelModule('planes', f);
 }
 
-/** One instance of the kernel and its memory (grown as needed), or null without SIMD128. */
+/** The kernels (Philox planes, Box–Muller) sharing one memory, or null without SIMD128. */
 interface PlanesKernel {
   readonly memory: WebAssembly.Memory;
   readonly planes: (first: number, groups: number, blocks: number, k0: number, k1: number, s0: number, s1: number, stride: number) => void;
+  /** normals(src1, src2, dst, pairs), or null where its start-up check failed (wasm-normal.ts) */
+  readonly normals: ((src1: number, src2: number, dst: number, pairs: number) => void) | null;
 }
 let kernel: PlanesKernel | null | undefined;
+
+/** Whether the Box–Muller kernel agrees with Math.log and Math.cos, bit for bit, on its check set. */
+function normalsAgree(memory: WebAssembly.Memory, normals: NonNullable<PlanesKernel['normals']>): boolean {
+  const { u1, u2 } = boxMullerEdgeCases();
+  // and a spread of ordinary arguments from a fixed Philox stream
+  const extra = 4096;
+  const U = new Float64Array(4 * extra);
+  philoxPlanesJs({ k0: 1, k1: 2, s0: 3, s1: 4 }, 0, extra, 2, U, extra);
+  const a = [...u1, ...U.subarray(0, extra)];
+  const b = [...u2, ...U.subarray(extra, 2 * extra)];
+  const pairs = Math.ceil(a.length / 2);
+  const bytes = 3 * 16 * pairs;
+  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  const view = new Float64Array(memory.buffer, 0, 6 * pairs);
+  view.fill(0.5);
+  view.set(a, 0);
+  view.set(b, 2 * pairs);
+  normals(0, 16 * pairs, 32 * pairs, pairs);
+  let known = 0;
+  for (let i = 0; i < a.length; i++) {
+    const got = view[4 * pairs + i]!;
+    if (Number.isNaN(got)) continue; // a rare path: the caller recomputes it with Math
+    known++;
+    if (!Object.is(got, Math.sqrt(-2 * Math.log(a[i]!)) * Math.cos(2 * Math.PI * b[i]!))) return false;
+  }
+  return known > extra / 2;
+}
 
 function planesKernel(): PlanesKernel | null {
   if (kernel !== undefined) return kernel;
   try {
-    const bytes = philoxPlanesBytes();
     const memory = new WebAssembly.Memory({ initial: 1 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(philoxPlanesBytes()), { env: { memory } });
     const planes = instance.exports.planes as PlanesKernel['planes'];
     // start-up check against the reference: 8 points, 2 blocks, a key and stream with high bits
     const s: StreamWords = { k0: 0xdeadbeef, k1: 0x9abcdef0, s0: 0xfedcba98, s1: 0x80000001 };
@@ -202,7 +231,19 @@ function planesKernel(): PlanesKernel | null {
     philoxPlanesJs(s, 0x7ffffffc, 8, 2, ref, 8);
     planes(0x7ffffffc, 2, 2, s.k0 | 0, s.k1 | 0, s.s0 | 0, s.s1 | 0, 8);
     const got = new Float64Array(memory.buffer, 0, 4 * 8);
-    kernel = got.every((v, i) => Object.is(v, ref[i])) ? { memory, planes } : null;
+    if (!got.every((v, i) => Object.is(v, ref[i]))) {
+      kernel = null;
+      return kernel;
+    }
+    let normals: PlanesKernel['normals'] = null;
+    try {
+      const bm = new WebAssembly.Instance(new WebAssembly.Module(boxMullerBytes()), { env: { memory } });
+      const fn = bm.exports.normals as NonNullable<PlanesKernel['normals']>;
+      if (normalsAgree(memory, fn)) normals = fn;
+    } catch {
+      normals = null;
+    }
+    kernel = { memory, planes, normals };
   } catch {
     kernel = null;
   }
@@ -212,6 +253,11 @@ function planesKernel(): PlanesKernel | null {
 /** Whether the WebAssembly kernel runs here (SIMD128 and a start-up check against the reference). */
 export function philoxPlanesWasmAvailable(): boolean {
   return planesKernel() !== null;
+}
+
+/** Whether the Box–Muller kernel runs here (and agreed with Math.log and Math.cos at start-up). */
+export function boxMullerWasmAvailable(): boolean {
+  return planesKernel()?.normals != null;
 }
 
 /** Uniform planes as written by {@link philoxPlaneView}: U[j * stride + r]. */
@@ -245,10 +291,31 @@ export function philoxPlaneView(s: StreamWords, first: number, count: number, bl
     philoxPlanesJs(s, first, count, blocks, scratch, stride);
     return { U: scratch, stride };
   }
+  // room for the planes and one plane of normals after them (boxMullerPlane)
+  const need = 8 * (doubles + stride);
   const have = k.memory.buffer.byteLength;
-  if (8 * doubles > have) k.memory.grow(Math.ceil((8 * doubles - have) / 65536));
+  if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
   k.planes(first, groups, blocks, s.k0 | 0, s.k1 | 0, s.s0 | 0, s.s1 | 0, stride);
   return { U: new Float64Array(k.memory.buffer, 0, doubles), stride };
+}
+
+/**
+ * The Box–Muller variates sqrt(-2 log U[p1 stride + r]) cos(2 pi U[p2 stride + r]) of the planes
+ * p1, p2 of the last {@link philoxPlaneView} (made with impl 'auto'), r < stride, by the WebAssembly
+ * kernel (wasm-normal.ts): the same doubles as the Math expression, NaN where fdlibm takes a rare
+ * path (the caller recomputes those with Math). Null where the kernel does not run.
+ * @param planes the view returned by philoxPlaneView
+ * @param p1 plane of u1 (the radius' uniform)
+ * @param p2 plane of u2 (the angle's uniform)
+ * @returns a view of stride doubles, valid until the next call
+ */
+export function boxMullerPlane(planes: UniformPlanes, p1: number, p2: number): Float64Array | null {
+  const k = planesKernel();
+  if (k === null || k.normals === null || planes.U.buffer !== k.memory.buffer) return null;
+  const stride = planes.stride;
+  const dst = 8 * planes.U.length;
+  k.normals(8 * p1 * stride, 8 * p2 * stride, dst, stride / 2);
+  return new Float64Array(k.memory.buffer, dst, stride);
 }
 
 /**

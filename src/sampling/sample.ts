@@ -17,7 +17,7 @@ import type { Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
 import { inputWords, labelWord, pointBlocks, responseWord, SAMPLE_TAG, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
 import { drawInput, inputSampler } from './input.js';
-import { philoxPlaneView } from './philox-planes.js';
+import { boxMullerPlane, philoxPlaneView } from './philox-planes.js';
 
 export { SAMPLE_TAG } from '../rng/stream-layout.js';
 
@@ -104,15 +104,19 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
   const Y = new Float64Array(count);
   const Z = new Int32Array(count);
   const design = inputSampler(input);
-  // pass 1, a chunk of points at a time: each point's uniforms in bulk (its whole word sequence:
-  // inputs, then the uniform of Z, then the two of Y's normal), the inputs drawn from them, and the
-  // Z-uniform and the normal kept for pass 2, which needs the batch's gate weights.
-  // r is the index within this range, first + r the point's index in the sample
-  const uniformZ = new Float64Array(count);
-  const noise = new Float64Array(count);
+  const { gate, theta } = modelGate(model);
+  const A = Float64Array.from(model.experts.flatMap((e) => e.a));
+  const B = Float64Array.from(model.experts, (e) => e.b);
+  const SD = Float64Array.from(model.experts, (e) => Math.sqrt(e.nu));
   const zPlane = labelWord(wordsOfInputs) / WORDS_PER_UNIFORM;
   const yPlane = responseWord(wordsOfInputs) / WORDS_PER_UNIFORM;
   const source = new PlaneSource();
+  const noise = new Float64Array(Math.min(CHUNK, count));
+  const G = new Float64Array(Math.min(CHUNK, count) * k);
+  // a chunk of points at a time: each point's uniforms in bulk (its whole word sequence: inputs,
+  // then the uniform of Z, then the two of Y's normal); the inputs drawn from them; the normals;
+  // the chunk's gate weights; then labels and responses. r is the index within the chunk, from + r
+  // within this range, first + from + r the point's index in the sample
   for (let from = 0; from < count; from += CHUNK) {
     const m = Math.min(CHUNK, count - from);
     const { U, stride } = philoxPlaneView(stream, first + from, m, blocks);
@@ -128,41 +132,43 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
         drawInput(design, source, X, (from + r) * d, first + from + r, n);
       }
     }
-    const oz = zPlane * stride;
     const o1 = yPlane * stride;
     const o2 = o1 + stride;
-    for (let r = 0; r < m; r++) {
-      uniformZ[from + r] = U[oz + r]!;
-      noise[from + r] = Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
-    }
-  }
-  const { gate, theta } = modelGate(model);
-  const G = new Float64Array(count * k);
-  gate.weights(theta, X, count, G);
-  const A = Float64Array.from(model.experts.flatMap((e) => e.a));
-  const B = Float64Array.from(model.experts, (e) => e.b);
-  const SD = Float64Array.from(model.experts, (e) => Math.sqrt(e.nu));
-  // pass 2: labels and responses
-  for (let r = 0; r < count; r++) {
-    const u = uniformZ[r]!;
-    let label = -1;
-    let cumulative = 0;
-    let lastPositive = 0;
-    for (let i = 0; i < k; i++) {
-      const g = G[r * k + i]!;
-      if (g <= 0) continue;
-      lastPositive = i;
-      cumulative += g;
-      if (u < cumulative) {
-        label = i;
-        break;
+    const N = boxMullerPlane({ U, stride }, yPlane, yPlane + 1);
+    if (N === null) {
+      for (let r = 0; r < m; r++) noise[r] = Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
+    } else {
+      // the kernel's doubles are Math's; NaN marks a point on one of fdlibm's rare paths
+      for (let r = 0; r < m; r++) {
+        const z = N[r]!;
+        noise[r] = z === z ? z : Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
       }
     }
-    if (label < 0) label = lastPositive; // u beyond a cumulative sum that rounded below 1
-    Z[r] = label;
-    let mean = B[label]!;
-    for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[r * d + p]!;
-    Y[r] = mean + SD[label]! * noise[r]!;
+    gate.weights(theta, X.subarray(from * d, (from + m) * d), m, G);
+    // labels: Z = the first i with G_1 + ... + G_i > u (zero weights skipped), and responses
+    const oz = zPlane * stride;
+    for (let r = 0; r < m; r++) {
+      const u = U[oz + r]!;
+      let label = -1;
+      let cumulative = 0;
+      let lastPositive = 0;
+      for (let i = 0; i < k; i++) {
+        const g = G[r * k + i]!;
+        if (g <= 0) continue;
+        lastPositive = i;
+        cumulative += g;
+        if (u < cumulative) {
+          label = i;
+          break;
+        }
+      }
+      if (label < 0) label = lastPositive; // u beyond a cumulative sum that rounded below 1
+      const at = from + r;
+      Z[at] = label;
+      let mean = B[label]!;
+      for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[at * d + p]!;
+      Y[at] = mean + SD[label]! * noise[r]!;
+    }
   }
   checkFinite(X, Y, count, d, first);
   return { n: count, d, X, Y, Z };
