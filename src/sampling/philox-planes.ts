@@ -16,6 +16,7 @@
  * SIMD128 without flags), and a plain JavaScript one, the reference and the fallback.
  */
 import { boxMullerBytes, boxMullerEdgeCases } from './wasm-normal.js';
+import { pointKernelBytes } from './wasm-softmax.js';
 import { KernelFunction, kernelModule, OP, SIMD } from './wasm-emit.js';
 import { philox4x32, uniformFromWords } from '../rng/philox.js';
 
@@ -278,9 +279,11 @@ let scratch = new Float64Array(0);
  * @param count points (at least 1)
  * @param blocks Philox blocks per point (rng/stream-layout.ts pointBlocks)
  * @param impl 'auto' (the kernel where it runs), or 'js' to force the reference
+ * @param extraDoubles room to reserve after the planes and the normals' plane for the gate
+ *   kernel's inputs and outputs (gateWeightsPlanes), so that no later call grows the memory
  * @returns U and its stride (>= count): uniform j of point first + r is U[j * stride + r]
  */
-export function philoxPlaneView(s: StreamWords, first: number, count: number, blocks: number, impl: 'auto' | 'js' = 'auto'): UniformPlanes {
+export function philoxPlaneView(s: StreamWords, first: number, count: number, blocks: number, impl: 'auto' | 'js' = 'auto', extraDoubles = 0): UniformPlanes {
   const k = impl === 'auto' ? planesKernel() : null;
   // whole groups of four points (the kernel's lanes): the stride rounded up to 4
   const groups = Math.ceil(count / 4);
@@ -292,7 +295,7 @@ export function philoxPlaneView(s: StreamWords, first: number, count: number, bl
     return { U: scratch, stride };
   }
   // room for the planes and one plane of normals after them (boxMullerPlane)
-  const need = 8 * (doubles + stride);
+  const need = 8 * (doubles + stride + extraDoubles);
   const have = k.memory.buffer.byteLength;
   if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
   k.planes(first, groups, blocks, s.k0 | 0, s.k1 | 0, s.s0 | 0, s.s1 | 0, stride);
@@ -326,4 +329,63 @@ export function boxMullerPlane(planes: UniformPlanes, p1: number, p2: number): F
 export function philoxPlanes(s: StreamWords, first: number, count: number, blocks: number, U: Float64Array, stride: number, impl: 'auto' | 'js' = 'auto'): void {
   const v = philoxPlaneView(s, first, count, blocks, impl);
   for (let j = 0; j < 2 * blocks; j++) U.set(v.U.subarray(j * v.stride, j * v.stride + count), j * stride);
+}
+
+const pointKernels = new Map<string, ((params: number, u: number, x: number, noise: number, out: number, stride: number, pairs: number) => void) | null>();
+
+/** The planes of a {@link pointsPlanes} run: inputs (d planes), Y and the label Z (as doubles). */
+export interface PointPlanes {
+  readonly X: Float64Array;
+  readonly Y: Float64Array;
+  readonly Z: Float64Array;
+}
+
+/**
+ * Labels and responses of points r < stride of the last {@link philoxPlaneView} and
+ * {@link boxMullerPlane} (the view reserved (d + 2) stride + params.length extra doubles), for a
+ * linear-logit gate keeping every expert, by the fused kernel of wasm-softmax.ts. A uniform design
+ * draws its inputs in the kernel (uniformInputs); otherwise X (the chunk's rows, m x d) is copied in.
+ * Y is NaN for a point the caller must recompute. Null where the kernels do not run.
+ * @param params t, s, scale, A, B, SD, then low and width of a uniform design (wasm-softmax.ts)
+ */
+export function pointsPlanes(
+  planes: UniformPlanes,
+  k: number,
+  d: number,
+  uniformInputs: boolean,
+  zPlane: number,
+  params: Float64Array,
+  X: Float64Array | null,
+  m: number,
+): PointPlanes | null {
+  const kk = planesKernel();
+  if (kk === null || kk.normals === null || planes.U.buffer !== kk.memory.buffer) return null;
+  const key = `${k}x${d}:${uniformInputs}:${zPlane}`;
+  let fn = pointKernels.get(key);
+  if (fn === undefined) {
+    try {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(pointKernelBytes(k, d, uniformInputs, zPlane)), { env: { memory: kk.memory } });
+      fn = instance.exports.points as NonNullable<typeof fn>;
+    } catch {
+      fn = null;
+    }
+    pointKernels.set(key, fn);
+  }
+  if (fn === null) return null;
+  const stride = planes.stride;
+  const nAt = planes.U.length; // doubles: the normals' plane (boxMullerPlane)
+  const xAt = nAt + stride;
+  const outAt = xAt + d * stride;
+  const pAt = outAt + 2 * stride;
+  const mem = new Float64Array(kk.memory.buffer, 0, pAt + params.length);
+  if (!uniformInputs) {
+    for (let p = 0; p < d; p++) {
+      const o = xAt + p * stride;
+      for (let r = 0; r < m; r++) mem[o + r] = X![r * d + p]!;
+      for (let r = m; r < stride; r++) mem[o + r] = 0;
+    }
+  }
+  mem.set(params, pAt);
+  fn(8 * pAt, 0, 8 * xAt, 8 * nAt, 8 * outAt, stride, stride / 2);
+  return { X: mem.subarray(xAt, xAt + d * stride), Y: mem.subarray(outAt, outAt + stride), Z: mem.subarray(outAt + stride, outAt + 2 * stride) };
 }

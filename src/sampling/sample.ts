@@ -17,7 +17,8 @@ import type { Model } from '../models/types.js';
 import type { Rng } from '../rng/rng.js';
 import { inputWords, labelWord, pointBlocks, responseWord, SAMPLE_TAG, WORDS_PER_UNIFORM } from '../rng/stream-layout.js';
 import { drawInput, inputSampler } from './input.js';
-import { boxMullerPlane, philoxPlaneView } from './philox-planes.js';
+import { boxMullerPlane, philoxPlaneView, pointsPlanes } from './philox-planes.js';
+import { LinearLogitGate } from '../gates/linear-gate.js';
 
 export { SAMPLE_TAG } from '../rng/stream-layout.js';
 
@@ -47,6 +48,27 @@ class PlaneSource {
     const u2 = this.uniform();
     return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   }
+}
+
+/** Experts and dimensions up to which the gate kernel of wasm-softmax.ts is used. */
+const MAX_KERNEL_K = 16;
+const MAX_KERNEL_D = 8;
+
+/**
+ * The label of a point: the first i with G_1 + ... + G_i > u, skipping zero weights (the last
+ * positive one if u is beyond a cumulative sum that rounded below 1). G_i is G[o + i step].
+ */
+function labelOf(u: number, G: Float64Array, o: number, step: number, k: number): number {
+  let cumulative = 0;
+  let lastPositive = 0;
+  for (let i = 0; i < k; i++) {
+    const g = G[o + i * step]!;
+    if (g <= 0) continue;
+    lastPositive = i;
+    cumulative += g;
+    if (u < cumulative) return i;
+  }
+  return lastPositive;
 }
 
 function validateN(n: unknown): number {
@@ -111,15 +133,42 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
   const zPlane = labelWord(wordsOfInputs) / WORDS_PER_UNIFORM;
   const yPlane = responseWord(wordsOfInputs) / WORDS_PER_UNIFORM;
   const source = new PlaneSource();
-  const noise = new Float64Array(Math.min(CHUNK, count));
-  const G = new Float64Array(Math.min(CHUNK, count) * k);
-  // a chunk of points at a time: each point's uniforms in bulk (its whole word sequence: inputs,
-  // then the uniform of Z, then the two of Y's normal); the inputs drawn from them; the normals;
-  // the chunk's gate weights; then labels and responses. r is the index within the chunk, from + r
-  // within this range, first + from + r the point's index in the sample
-  for (let from = 0; from < count; from += CHUNK) {
-    const m = Math.min(CHUNK, count - from);
-    const { U, stride } = philoxPlaneView(stream, first + from, m, blocks);
+  const chunk = Math.min(CHUNK, count);
+  const noise = new Float64Array(chunk);
+  const G = new Float64Array(chunk * k);
+  const G1 = new Float64Array(k);
+  // gates with linear logits keeping every expert: weights, labels and responses by the fused
+  // WebAssembly kernel (wasm-softmax.ts), checked against this file's own computation on the
+  // first points of each range
+  const linear = gate instanceof LinearLogitGate && gate.K >= k && k <= MAX_KERNEL_K && d <= MAX_KERNEL_D ? gate : null;
+  let fast = linear !== null;
+  const uniform = design.type === 'uniform';
+  const params = new Float64Array(k + k * d + 1 + k * d + 2 * k + 2 * d);
+  if (linear !== null) {
+    params.set(theta.subarray(0, k + k * d));
+    params[k + k * d] = linear.logitScale(theta);
+    const at = k + k * d + 1;
+    params.set(A, at);
+    params.set(B, at + k * d);
+    params.set(SD, at + k * d + k);
+    if (design.type === 'uniform') {
+      params.fill(design.low, at + k * d + 2 * k, at + k * d + 2 * k + d);
+      params.fill(design.width, at + k * d + 2 * k + d);
+    }
+  }
+  const extra = fast ? (d + 2) * 4 * Math.ceil(chunk / 4) + params.length : 0;
+  /** noise of point r of the chunk by Math (the kernel's NaN: one of fdlibm's rare paths) */
+  const mathNoise = (U: Float64Array, o1: number, o2: number, r: number) => Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
+  /** label and response of point `at` of the range from its weights G[o + i step], its uniform u and noise */
+  const finishPoint = (at: number, u: number, Gs: Float64Array, o: number, step: number, eps: number) => {
+    const label = labelOf(u, Gs, o, step, k);
+    Z[at] = label;
+    let mean = B[label]!;
+    for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[at * d + p]!;
+    Y[at] = mean + SD[label]! * eps;
+  };
+  /** inputs of points from .. from + m - 1 of the range from the chunk's planes */
+  function drawInputs(U: Float64Array, stride: number, from: number, m: number): void {
     if (design.type === 'uniform') {
       const { low, width } = design;
       for (let p = 0; p < d; p++) {
@@ -132,43 +181,68 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
         drawInput(design, source, X, (from + r) * d, first + from + r, n);
       }
     }
+  }
+  // a chunk of points at a time: each point's uniforms in bulk (its whole word sequence: inputs,
+  // then the uniform of Z, then the two of Y's normal); the inputs drawn from them; the normals;
+  // the chunk's gate weights; then labels and responses. r is the index within the chunk, from + r
+  // within this range, first + from + r the point's index in the sample
+  for (let from = 0; from < count; from += CHUNK) {
+    const m = Math.min(CHUNK, count - from);
+    const { U, stride } = philoxPlaneView(stream, first + from, m, blocks, 'auto', extra);
+    const Xc = X.subarray(from * d, (from + m) * d);
+    if (!(fast && uniform)) drawInputs(U, stride, from, m);
     const o1 = yPlane * stride;
     const o2 = o1 + stride;
-    const N = boxMullerPlane({ U, stride }, yPlane, yPlane + 1);
-    if (N === null) {
-      for (let r = 0; r < m; r++) noise[r] = Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
-    } else {
-      // the kernel's doubles are Math's; NaN marks a point on one of fdlibm's rare paths
-      for (let r = 0; r < m; r++) {
-        const z = N[r]!;
-        noise[r] = z === z ? z : Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
-      }
-    }
-    gate.weights(theta, X.subarray(from * d, (from + m) * d), m, G);
-    // labels: Z = the first i with G_1 + ... + G_i > u (zero weights skipped), and responses
     const oz = zPlane * stride;
-    for (let r = 0; r < m; r++) {
-      const u = U[oz + r]!;
-      let label = -1;
-      let cumulative = 0;
-      let lastPositive = 0;
-      for (let i = 0; i < k; i++) {
-        const g = G[r * k + i]!;
-        if (g <= 0) continue;
-        lastPositive = i;
-        cumulative += g;
-        if (u < cumulative) {
-          label = i;
-          break;
+    const N = boxMullerPlane({ U, stride }, yPlane, yPlane + 1);
+    const P = fast && N !== null ? pointsPlanes({ U, stride }, k, d, uniform, zPlane, params, uniform ? null : Xc, m) : null;
+    if (P !== null) {
+      if (uniform) {
+        if (d === 1) Xc.set(P.X.subarray(0, m));
+        else for (let p = 0; p < d; p++) for (let r = 0; r < m; r++) Xc[r * d + p] = P.X[p * stride + r]!;
+      }
+      const PY = P.Y;
+      const PZ = P.Z;
+      for (let r = 0; r < m; r++) {
+        const y = PY[r]!;
+        const at = from + r;
+        if (y === y) {
+          Y[at] = y;
+          Z[at] = PZ[r]!;
+        } else {
+          // a point the kernel left to this code: a weight below e^-708, or a rare normal
+          const z = N![r]!;
+          gate.weights(theta, X.subarray(at * d, at * d + d), 1, G1);
+          finishPoint(at, U[oz + r]!, G1, 0, 1, z === z ? z : mathNoise(U, o1, o2, r));
         }
       }
-      if (label < 0) label = lastPositive; // u beyond a cumulative sum that rounded below 1
-      const at = from + r;
-      Z[at] = label;
-      let mean = B[label]!;
-      for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[at * d + p]!;
-      Y[at] = mean + SD[label]! * noise[r]!;
+      if (from === 0) {
+        // the kernel against the plain computation on the first points, every bit
+        const c = Math.min(m, 64);
+        const y0 = Y.slice(0, c);
+        const z0 = Z.slice(0, c);
+        gate.weights(theta, Xc, c, G);
+        let same = true;
+        for (let r = 0; r < c; r++) {
+          const z = N![r]!;
+          finishPoint(r, U[oz + r]!, G, r * k, 1, z === z ? z : mathNoise(U, o1, o2, r));
+          if (!Object.is(Y[r], y0[r]) || Z[r] !== z0[r]) same = false;
+        }
+        if (!same) fast = false;
+        else continue;
+      } else continue;
+      // the kernel disagreed: this chunk again on the plain path
+      if (uniform) drawInputs(U, stride, from, m);
     }
+    if (N === null) for (let r = 0; r < m; r++) noise[r] = mathNoise(U, o1, o2, r);
+    else {
+      for (let r = 0; r < m; r++) {
+        const z = N[r]!;
+        noise[r] = z === z ? z : mathNoise(U, o1, o2, r);
+      }
+    }
+    gate.weights(theta, Xc, m, G);
+    for (let r = 0; r < m; r++) finishPoint(from + r, U[oz + r]!, G, r * k, 1, noise[r]!);
   }
   checkFinite(X, Y, count, d, first);
   return { n: count, d, X, Y, Z };

@@ -132,3 +132,123 @@ export function kernelModule(exportName: string, fn: KernelFunction): Uint8Array
     ...section(10, vec([fn.encode()])),
   ]);
 }
+
+/** f64x2, i64x2 and v128 sub-opcodes of the vector kernels (after the 0xfd prefix). */
+export const V = {
+  load: 0x00,
+  store: 0x0b,
+  const: 0x0c,
+  shuffle: 0x0d,
+  and: 0x4e,
+  andnot: 0x4f,
+  or: 0x50,
+  xor: 0x51,
+  bitselect: 0x52,
+  f64Eq: 0x47,
+  f64Ne: 0x48,
+  f64Lt: 0x49,
+  f64Gt: 0x4a,
+  f64Le: 0x4b,
+  f64Ge: 0x4c,
+  f64Trunc: 0x7a,
+  i64ExtendLowI32x4S: 0xc7,
+  i64Shl: 0xcb,
+  i64ShrS: 0xcc,
+  i64ShrU: 0xcd,
+  i64Add: 0xce,
+  i64Sub: 0xd1,
+  i64Eq: 0xd6,
+  i64LtS: 0xd8,
+  i64GtS: 0xd9,
+  f64Abs: 0xec,
+  f64Neg: 0xed,
+  f64Sqrt: 0xef,
+  f64Add: 0xf0,
+  f64Sub: 0xf1,
+  f64Mul: 0xf2,
+  f64Div: 0xf3,
+  i32x4TruncSatF64x2SZero: 0xfc,
+  convertLowI32x4S: 0xfe,
+} as const;
+
+/**
+ * A small expression builder over v128 locals for straight-line vector code: every operation
+ * pops its operands' locals and keeps its result in a new local (V8 allocates registers over
+ * them); constants are hoisted into a prologue that `finish` puts before the body.
+ */
+export function vectorDsl(f: KernelFunction) {
+  const body: number[] = [];
+  const prologue: number[] = [];
+  let into = body;
+  const e = (...bytes: number[]) => {
+    for (const b of bytes) into.push(b);
+  };
+  const v = (op: number) => e(0xfd, ...uleb(op));
+  const get = (l: number) => e(OP.localGet, ...uleb(l));
+  const set = (l: number) => e(OP.localSet, ...uleb(l));
+  const consts = new Map<string, number>();
+  /** a v128 local holding both lanes = the given 8 bytes (set once, in the prologue) */
+  const constant = (bytes: Uint8Array): number => {
+    const key = Array.from(bytes).join(',');
+    let l = consts.get(key);
+    if (l === undefined) {
+      l = f.local('v128');
+      consts.set(key, l);
+      const saved = into;
+      into = prologue;
+      e(0xfd, ...uleb(V.const), ...bytes, ...bytes);
+      set(l);
+      into = saved;
+    }
+    return l;
+  };
+  const dbl = (x: number) => constant(new Uint8Array(new Float64Array([x]).buffer));
+  const int = (x: bigint) => constant(new Uint8Array(new BigInt64Array([x]).buffer));
+  /** a new local set from the value on the stack */
+  const keep = (): number => {
+    const l = f.local('v128');
+    set(l);
+    return l;
+  };
+  const op1 = (op: number, a: number): number => {
+    get(a);
+    v(op);
+    return keep();
+  };
+  const op2 = (op: number, a: number, b: number): number => {
+    get(a);
+    get(b);
+    v(op);
+    return keep();
+  };
+  const add = (a: number, b: number) => op2(V.f64Add, a, b);
+  const sub = (a: number, b: number) => op2(V.f64Sub, a, b);
+  const mul = (a: number, b: number) => op2(V.f64Mul, a, b);
+  const div = (a: number, b: number) => op2(V.f64Div, a, b);
+  const and = (a: number, b: number) => op2(V.and, a, b);
+  const or = (a: number, b: number) => op2(V.or, a, b);
+  const neg = (a: number) => op1(V.f64Neg, a);
+  /** mask ? a : b, lane by lane */
+  const select = (mask: number, a: number, b: number) => {
+    get(a);
+    get(b);
+    get(mask);
+    v(V.bitselect);
+    return keep();
+  };
+  const shiftI64 = (op: number, a: number, bits: number) => {
+    get(a);
+    e(OP.i32Const, ...sleb32(bits));
+    v(op);
+    return keep();
+  };
+  /** Horner: c0 + z (c1 + z (c2 + ...)), as fdlibm writes its polynomials */
+  const horner = (z: number, cs: readonly number[]): number => {
+    let acc = dbl(cs[cs.length - 1]!);
+    for (let i = cs.length - 2; i >= 0; i--) acc = add(dbl(cs[i]!), mul(z, acc));
+    return acc;
+  };
+  /** the prologue, then the body, into the function */
+  const finish = () => f.emit(...prologue, ...body);
+  return { e, v, get, set, keep, constant, dbl, int, op1, op2, add, sub, mul, div, and, or, neg, select, shiftI64, horner, finish };
+}
