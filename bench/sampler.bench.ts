@@ -35,7 +35,8 @@ function cpuMs(): number {
 function race(model: Model, n: number, rounds: number) {
   const runs: Record<'fast' | 'reference', (m: Model, n: number, r: Rng) => Dataset> = { fast: sample, reference: sampleReference };
   const best = { fast: { wall: Infinity, cpu: Infinity }, reference: { wall: Infinity, cpu: Infinity } };
-  for (const which of ['fast', 'reference'] as const) runs[which](model, 20000, new Rng(1)); // warm-up
+  // warm-up at full size (the JIT, and WebAssembly's tier-up from its baseline compiler)
+  for (let w = 0; w < 2; w++) for (const which of ['fast', 'reference'] as const) runs[which](model, n, new Rng(1));
   for (let round = 0; round < rounds; round++) {
     for (const which of ['fast', 'reference'] as const) {
       const c = cpuMs();
