@@ -157,7 +157,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
     }
   }
   const extra = fast ? (d + 2) * 4 * Math.ceil(chunk / 4) + params.length : 0;
-  let probe = 0;
+  let probe = 0; // NaN once any response is infinite (not captured by the closures: a register)
   /** noise of point r of the chunk by Math (the kernel's NaN: one of fdlibm's rare paths) */
   const mathNoise = (U: Float64Array, o1: number, o2: number, r: number) => Math.sqrt(-2 * Math.log(U[o1 + r]!)) * Math.cos(2 * Math.PI * U[o2 + r]!);
   /** label and response of point `at` of the range from its weights G[o + i step], its uniform u and noise */
@@ -168,7 +168,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
     for (let p = 0; p < d; p++) mean += A[label * d + p]! * X[at * d + p]!;
     const y = mean + SD[label]! * eps;
     Y[at] = y;
-    probe += y * 0;
+    return y;
   };
   /** inputs of points from .. from + m - 1 of the range from the chunk's planes */
   function drawInputs(U: Float64Array, stride: number, from: number, m: number): void {
@@ -217,7 +217,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
           // a point the kernel left to this code: a weight below e^-708, or a rare normal
           const z = N![r]!;
           gate.weights(theta, X.subarray(at * d, at * d + d), 1, G1);
-          finishPoint(at, U[oz + r]!, G1, 0, 1, z === z ? z : mathNoise(U, o1, o2, r));
+          probe += finishPoint(at, U[oz + r]!, G1, 0, 1, z === z ? z : mathNoise(U, o1, o2, r)) * 0;
         }
       }
       if (from === 0) {
@@ -246,7 +246,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
       }
     }
     gate.weights(theta, Xc, m, G);
-    for (let r = 0; r < m; r++) finishPoint(from + r, U[oz + r]!, G, r * k, 1, noise[r]!);
+    for (let r = 0; r < m; r++) probe += finishPoint(from + r, U[oz + r]!, G, r * k, 1, noise[r]!) * 0;
   }
   // the finiteness check (and its message) where a value may be infinite: a uniform design with a
   // finite box draws finite inputs; every response went into the probe
