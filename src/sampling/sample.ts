@@ -50,6 +50,22 @@ class PlaneSource {
   }
 }
 
+/** Running totals of the points drawn by each path (see {@link samplerPaths}). */
+const paths = { kernel: 0, recomputed: 0, plain: 0, mismatches: 0 };
+
+/**
+ * How the points drawn so far in this process were computed: `kernel`, by the fused WebAssembly
+ * kernel of wasm-softmax.ts; `recomputed`, left by it to the plain code (a weight below e^-708 or
+ * a rare normal); `plain`, by the plain code (other gates, no SIMD128, or after a mismatch);
+ * `mismatches`, samples whose first points' check found the kernel differing from the plain code
+ * (then the rest of that sample is drawn the plain way). For tests and benchmarks.
+ * @example
+ *   const before = samplerPaths().kernel; sample(DEMYS, 1000, new Rng(1)); samplerPaths().kernel - before // => 1000
+ */
+export function samplerPaths(): { kernel: number; recomputed: number; plain: number; mismatches: number } {
+  return { ...paths };
+}
+
 /** Experts and dimensions up to which the gate kernel of wasm-softmax.ts is used. */
 const MAX_KERNEL_K = 16;
 const MAX_KERNEL_D = 8;
@@ -220,6 +236,8 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
           probe += finishPoint(at, U[oz + r]!, G1, 0, 1, z === z ? z : mathNoise(U, o1, o2, r)) * 0;
         }
       }
+      let recomputed = 0;
+      for (let r = 0; r < m; r++) if (PY[r] !== PY[r]) recomputed++;
       if (from === 0) {
         // the kernel against the plain computation on the first points, every bit
         const c = Math.min(m, 64);
@@ -232,9 +250,19 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
           finishPoint(r, U[oz + r]!, G, r * k, 1, z === z ? z : mathNoise(U, o1, o2, r));
           if (!Object.is(Y[r], y0[r]) || Z[r] !== z0[r]) same = false;
         }
-        if (!same) fast = false;
-        else continue;
-      } else continue;
+        if (!same) {
+          fast = false;
+          paths.mismatches++;
+        } else {
+          paths.kernel += m - recomputed;
+          paths.recomputed += recomputed;
+          continue;
+        }
+      } else {
+        paths.kernel += m - recomputed;
+        paths.recomputed += recomputed;
+        continue;
+      }
       // the kernel disagreed: this chunk again on the plain path
       if (uniform) drawInputs(U, stride, from, m);
     }
@@ -246,6 +274,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
       }
     }
     gate.weights(theta, Xc, m, G);
+    paths.plain += m;
     for (let r = 0; r < m; r++) probe += finishPoint(from + r, U[oz + r]!, G, r * k, 1, noise[r]!) * 0;
   }
   // the finiteness check (and its message) where a value may be infinite: a uniform design with a

@@ -1,19 +1,21 @@
 /**
- * The gate weights, labels and responses of the sampler for gates with linear logits that keep every expert (softmax,
- * temperature with tau known: gates/linear-gate.ts with K = k), two points per f64x2 instruction,
- * giving the same doubles, bit for bit, as the gate's generated kernel (gates/linear-kernel.ts,
- * variant 'weights'):
+ * The gate weights, labels and responses of the sampler for gates with linear logits that keep
+ * every expert (softmax, temperature with tau known: gates/linear-gate.ts with K = k), two points
+ * per f64x2 instruction. The weights are the same doubles, bit for bit, as the gate's generated
+ * kernel (gates/linear-kernel.ts, variant 'weights'):
  *
  *     v_i = s_i1 x_1 + ... + s_id x_d,   u_i = scale (t_i + v_i),   mx = max_i u_i,
  *     g_i = exp(u_i - mx),   S = g_1 + ... + g_k,   G_i = g_i (1 / S)
  *
- * (the kernel writes g_best = 1 = exp(0) and takes the first maximum; the values are the same).
+ * (that kernel writes g_best = 1 = exp(0) and takes the first maximum; the values are the same),
+ * and the label and response follow sample.ts's plain code operation for operation.
  * exp is fdlibm's __ieee754_exp, V8's Math.exp, for arguments x <= 0: x = k ln2 + r by
  * k = trunc(x / ln2 - 1/2), hi = x - k ln2_hi, lo = k ln2_lo; the rational approximation on r; the
- * result scaled by 2^k through its exponent bits; 1 + x for |x| < 2^-28. Lanes with x < -708 (a
- * subnormal or zero weight, where fdlibm scales differently) or a NaN get NaN in G_1, and the
- * caller recomputes those points with the gate itself. A start-up check and
- * test/sampling/wasm-softmax.test.ts compare the kernel with the gate's own weights.
+ * result scaled by 2^k through its exponent bits; 1 + x for |x| < 2^-28. A point with an argument
+ * x < -708 (a subnormal or zero weight, where fdlibm scales differently) or a NaN gets Y = NaN, and
+ * the caller recomputes it with the gate itself. sample.ts checks the kernel against the plain code
+ * on the first points of every sample; test/sampling/reference.test.ts compares whole samples
+ * with the sampler before the kernels (logits that underflow, tie, and span [-800, 0]).
  */
 import { KernelFunction, kernelModule, OP, sleb32, uleb, V, vectorDsl } from './wasm-emit.js';
 
