@@ -222,6 +222,7 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
       }
       const PY = P.Y;
       const PZ = P.Z;
+      let recomputed = 0;
       for (let r = 0; r < m; r++) {
         const y = PY[r]!;
         const at = from + r;
@@ -231,13 +232,12 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
           probe += y * 0; // NaN once any y is infinite
         } else {
           // a point the kernel left to this code: a weight below e^-708, or a rare normal
+          recomputed++;
           const z = N![r]!;
           gate.weights(theta, X.subarray(at * d, at * d + d), 1, G1);
           probe += finishPoint(at, U[oz + r]!, G1, 0, 1, z === z ? z : mathNoise(U, o1, o2, r)) * 0;
         }
       }
-      let recomputed = 0;
-      for (let r = 0; r < m; r++) if (PY[r] !== PY[r]) recomputed++;
       if (from === 0) {
         // the kernel against the plain computation on the first points, every bit
         const c = Math.min(m, 64);
