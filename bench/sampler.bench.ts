@@ -35,8 +35,10 @@ function cpuMs(): number {
 function race(model: Model, n: number, rounds: number) {
   const runs: Record<'fast' | 'reference', (m: Model, n: number, r: Rng) => Dataset> = { fast: sample, reference: sampleReference };
   const best = { fast: { wall: Infinity, cpu: Infinity }, reference: { wall: Infinity, cpu: Infinity } };
-  // warm-up at full size (the JIT, and WebAssembly's tier-up from its baseline compiler)
-  for (let w = 0; w < 2; w++) for (const which of ['fast', 'reference'] as const) runs[which](model, n, new Rng(1));
+  // warm-up at full size: the JIT's tiers (on this loaded 2-core machine the first five samples
+  // of 1e6 points ran at 60-85% of the later rate, with or without WebAssembly's baseline tier)
+  for (let w = 0; w < 8; w++) runs.fast(model, n, new Rng(1));
+  for (let w = 0; w < 2; w++) runs.reference(model, n, new Rng(1));
   for (let round = 0; round < rounds; round++) {
     for (const which of ['fast', 'reference'] as const) {
       const c = cpuMs();
