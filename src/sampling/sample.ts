@@ -156,7 +156,9 @@ export function sampleRange(model: Model, n: number, rng: Rng, first: number, co
   // gates with linear logits keeping every expert: weights, labels and responses by the fused
   // WebAssembly kernel (wasm-softmax.ts), checked against this file's own computation on the
   // first points of each range
-  const linear = gate instanceof LinearLogitGate && gate.K >= k && k <= MAX_KERNEL_K && d <= MAX_KERNEL_D ? gate : null;
+  // (a subclass that overrides weights, e.g. a plugin gate, computes something else: plain path)
+  const linear =
+    gate instanceof LinearLogitGate && gate.weights === LinearLogitGate.prototype.weights && gate.K >= k && k <= MAX_KERNEL_K && d <= MAX_KERNEL_D ? gate : null;
   let fast = linear !== null;
   const uniform = design.type === 'uniform';
   const params = new Float64Array(k + k * d + 1 + k * d + 2 * k + 2 * d);
