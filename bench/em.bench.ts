@@ -3,7 +3,8 @@
  * against a straightforward vectorised numpy EM (bench/numpy_em.py) on the same data and start;
  * the CPU backend's kernel sets against each other (WebAssembly SIMD 'wasm' against the JavaScript
  * reference 'js', n = 1e5, k = 2 and 3, d = 1 and 2, alternating runs); and the sampler's points
- * per second. Ratios are measured in one run (these machines are noisy).
+ * per second against the sampler before issue 14 (bench/sampler.bench.ts). Ratios are measured in
+ * one run (these machines are noisy).
  *
  *   npm run bench            (installs nothing; numpy is used if /usr/bin/python3 has it:
  *                             apt-get install -y python3-numpy)
@@ -18,6 +19,7 @@ import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.
 import { DEMYS_MODEL, type Model } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
+import { samplerTable } from './sampler.bench.js';
 
 const DEMYS = DEMYS_MODEL;
 
@@ -116,12 +118,6 @@ for (const [d, truth] of [[1, DEMYS], [2, D2]] as const) {
   }
 }
 
-// sampler throughput, k = 2, d = 1
-sample(DEMYS, 100000, new Rng(1));
-const n = 1000000;
-const t0 = performance.now();
-sample(DEMYS, n, new Rng(2));
-const seconds = (performance.now() - t0) / 1000;
 
 // converged over-specified fits (issue 11): the default (SQUAREM, score rule) against plain EM
 // under the same score rule, same data and near-truth start; plain EM capped (it may need 10^4+)
@@ -143,7 +139,6 @@ for (const [n, cap] of [[10000, 20000], [100000, 3000]] as const) {
 console.log('\n| k | n | gatelab ms/iteration | numpy ms/iteration | speed-up | EM maps to converge (defaults) | gatelab ms per converged fit |');
 console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
-console.log(`\nsampler (k = 2, d = 1, n = 1e6): ${(n / seconds / 1e6).toFixed(2)} million points per second`);
 console.log('ms/iteration: both run a fixed number of iterations with one gate Newton step each (step halving on Q), same data and start.');
 console.log('converged fit: fitMoE with its defaults (score rule T <= 1e-3 nats, SQUAREM, Newton steps until the predicted gain < 1e-10 |Q|, at most 5), start-up included.');
 console.log('\nCPU kernel sets, ns per point per EM iteration (plain EM, one gate Newton step, 30 iterations; fastest of 3 alternating rounds):');
@@ -154,3 +149,6 @@ console.log('\nconverged over-specified fits ([DEMYS] truth, k = 3, near-truth s
 console.log('| k | n | default (SQUAREM + score rule + polish) | plain EM (score rule, capped, no polish) | time ratio | L default - L plain |');
 console.log('|---|---|---|---|---|---|');
 for (const row of converged) console.log(row);
+// the sampler against the sampler before issue 14 (bench/sampler.bench.ts), alternating, one run
+console.log('');
+for (const line of samplerTable(3)) console.log(line);
