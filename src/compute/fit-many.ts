@@ -74,6 +74,7 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
   if (backend.kind === 'cpu') return problems.map((p) => tagBackend('cpu')(fitMoE(p.data, options, p.start)));
   if (problems.length === 0) return [];
   const opts = validateFitOptions(options);
+  if (opts.relativeLag) throw new ConfigError('relativeLag: runs on the CPU backend only; use --backend cpu');
   if ((opts.method ?? 'em') !== 'em') throw new ConfigError(`method: "${opts.method}" runs on the CPU backend only; use --backend cpu (the GPU backend runs EM)`);
   const { n, d } = problems[0]!.data;
   for (const [j, p] of problems.entries()) {
