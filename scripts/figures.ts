@@ -15,7 +15,7 @@ import { analyseRates, perNSummary, type RateRow } from '../src/analysis/index.j
 import { GatelabError } from '../src/errors.js';
 import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
-import { lossTauFitted, parseExperimentConfig } from '../src/sweeps/config.js';
+import { lossOptions, parseExperimentConfig } from '../src/sweeps/config.js';
 import { preferredResults } from '../src/sweeps/results-variant.js';
 import { describeMissing, listStores, readResults } from '../src/sweeps/merged-store.js';
 import { isSelectConfig } from '../src/sweeps/select-sweep.js';
@@ -58,7 +58,7 @@ export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: stri
       if (row?.model) {
         figures.push(densityFigure(row.model, config.truth, `${titled}, n = ${largest}, replicate ${row.replicate}`));
         if (config.fit.k > config.truth.experts.length) {
-          const loss = voronoiLoss(row.model, config.truth, { tauFitted: lossTauFitted(config) });
+          const loss = voronoiLoss(row.model, config.truth, lossOptions(config));
           figures.push(voronoiFigure(alignFit(row.model, loss.shift), config.truth, loss.alignedCells, `${titled}, n = ${largest}, replicate ${row.replicate}, aligned`));
         }
       }

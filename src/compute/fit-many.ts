@@ -77,6 +77,7 @@ export async function fitMany(problems: readonly FitProblem[], options: FitOptio
   if (opts.expertFamily && opts.expertFamily.kernel !== 'gaussian-linear') {
     throw new ConfigError(`expertFamily: "${opts.expertFamily.name}" runs on the CPU backend only (the GPU kernels are the Gaussian linear expert's); use --backend cpu`);
   }
+  if (opts.relativeLag) throw new ConfigError('relativeLag: runs on the CPU backend only; use --backend cpu');
   if ((opts.method ?? 'em') !== 'em') throw new ConfigError(`method: "${opts.method}" runs on the CPU backend only; use --backend cpu (the GPU backend runs EM)`);
   const { n, d } = problems[0]!.data;
   for (const [j, p] of problems.entries()) {

@@ -3,7 +3,7 @@
  *
  *   fitMoE(data, options, start) -> { model, fit: { loglik, iterations, stopReason, seconds, ... } }
  *
- * Starts: a given model, a near-truth perturbation, or data-driven random starts; with several
+ * Starts: a given model, a near-truth perturbation (gatelab's, or the [DEMYS] authors' demysNearTrue), or data-driven random starts; with several
  * starts (restarts) the fit with the highest final log-likelihood is kept.
  */
 import { performance } from 'node:perf_hooks';
@@ -16,7 +16,7 @@ import type { InputSpec, Model } from '../models/types.js';
 import { Rng, validateSeed } from '../rng/rng.js';
 import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
-import { nearTruthStart, randomStart, type NearTruthStart } from './starts.js';
+import { demysNearTrueStart, nearTruthStart, randomStart, type DemysNearTrueStart, type NearTruthStart } from './starts.js';
 import { dataInputBox, packState, unpackState, type PackedState } from './state.js';
 import { checkFitOptionValues, FIT_DEFAULTS, FIT_OPTION_KEYS } from './options.js';
 import { resolveStopping, type FitOptions, type FitResult } from './types.js';
@@ -24,6 +24,7 @@ import { resolveStopping, type FitOptions, type FitResult } from './types.js';
 export type StartSpec =
   | { type: 'given'; model: Model }
   | (NearTruthStart & { seed: number; restarts?: number })
+  | (DemysNearTrueStart & { seed: number; restarts?: number })
   | { type: 'random'; seed: number; restarts?: number };
 
 /** Most experts of a fit, and most starts of a restart set (both allocate per expert / start up front). */
@@ -80,6 +81,14 @@ export function validateFitOptions(options: FitOptions): FitOptions {
     throw new ConfigError(`tau: "free" needs a gate with a temperature (${temperatureGates()}); the gate is ${gate.type}`);
   }
   if (options.expertFamily !== undefined) checkExpertFamily(options.expertFamily);
+  if (options.relativeLag) {
+    // the [DEMYS] authors' loop: EM under their relative rule only (its domain, boolean, is the table's)
+    const stop = options.stop ?? FIT_DEFAULTS.stop;
+    const method = options.method ?? FIT_DEFAULTS.method;
+    if (stop !== 'relative' || method !== 'em') {
+      throw new ConfigError(`relativeLag: applies to EM under the stopping rule "relative" only (the [DEMYS] authors' loop); the rule is "${stop}" and the method "${method}"`);
+    }
+  }
   return out;
 }
 
@@ -114,7 +123,35 @@ export function fitMoE(data: Dataset, options: FitOptions, start: StartSpec, bac
     const result = method === 'em' ? runEM(data, state, opts, backend) : runMLE(data, state, opts, backend);
     return { result, state, label: s.label };
   });
+  if (validated.relativeLag) lagBest(data, runs, opts, backend);
   return bestFit(runs, start.type === 'random' ? dataInputBox(data) : null, starts, opts, (performance.now() - t0) / 1000);
+}
+
+/**
+ * `relativeLag` (the [DEMYS] authors' loop): the start with the highest log-likelihood at its stop
+ * (the one bestFit keeps; a non-finite one loses) is moved by one more EM map, in place; its
+ * loglik becomes that of the moved parameters (EM does not decrease it, so it stays the best) and
+ * the map counts as an iteration. The stop reason is the rule's.
+ */
+function lagBest(data: Dataset, runs: { result: EngineResult; state: PackedState }[], opts: FitOptions, backend?: Backend): void {
+  let best = 0;
+  runs.forEach((run, t) => {
+    const b = runs[best]!.result.loglik;
+    if (run.result.loglik > b || !Number.isFinite(b)) best = t;
+  });
+  const run = runs[best]!;
+  if (!Number.isFinite(run.result.loglik)) return;
+  const lag = runEM(data, run.state, { ...opts, relativeLag: false, stop: 'relative', tol: 0, absTol: 0, maxIterations: 1 }, backend);
+  run.result = {
+    ...run.result,
+    loglik: lag.loglik,
+    iterations: run.result.iterations + lag.iterations,
+    lastChange: lag.lastChange,
+    nuFloorHits: lag.nuFloorHits,
+    decreases: run.result.decreases + lag.decreases,
+    evaluations: run.result.evaluations + lag.evaluations,
+    trace: [...run.result.trace, ...lag.trace.slice(1)],
+  };
 }
 
 /**
@@ -134,7 +171,7 @@ export function defaultNuMin(options: FitOptions, reference: Model): number {
 /** Options with nuMin filled in where the reference model is known before the starts are drawn (a copy). */
 export function withNuMin(opts: FitOptions, start: StartSpec): FitOptions {
   if (opts.nuMin !== undefined) return opts;
-  if (start.type === 'nearTruth') return { ...opts, nuMin: defaultNuMin(opts, parseModel(start.truth, 'truth')) };
+  if (start.type === 'nearTruth' || start.type === 'demysNearTrue') return { ...opts, nuMin: defaultNuMin(opts, parseModel(start.truth, 'truth')) };
   if (start.type === 'given') return { ...opts, nuMin: defaultNuMin(opts, parseModel(start.model, 'start')) };
   return { ...opts };
 }
@@ -174,6 +211,20 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
       }
       break;
     }
+    case 'demysNearTrue': {
+      // the [DEMYS] authors' nearTrue start (starts.ts demysNearTrueStart): n_tries = restarts
+      const truth = parseModel(start.truth, 'truth');
+      if (truth.input.dim !== data.d) {
+        throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
+      }
+      const rng = new Rng(validateSeed(start.seed));
+      const restarts = boundedRestarts(start.restarts);
+      for (let t = 0; t < restarts; t++) {
+        const s = demysNearTrueStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin);
+        starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
+      }
+      break;
+    }
     case 'random': {
       const rng = new Rng(validateSeed(start.seed));
       const restarts = boundedRestarts(start.restarts);
@@ -183,7 +234,7 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
       break;
     }
     default:
-      throw new ConfigError(`start.type: ${show((start as { type: unknown }).type)} is not a start; must be given, nearTruth or random`);
+      throw new ConfigError(`start.type: ${show((start as { type: unknown }).type)} is not a start; must be given, nearTruth, demysNearTrue or random`);
   }
   for (const s of starts) checkStartShape(s.model, opts, data);
   return starts;

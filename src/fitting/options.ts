@@ -101,6 +101,10 @@ export const FIT_OPTIONS: readonly FitOptionSpec[] = [
     onlyWhen: { key: 'stop', value: 'relative', otherwise: 'the rule is "score" (set scoreTol, in nats), or set stop: "relative"' },
   },
   {
+    key: 'relativeLag', domain: { kind: 'boolean' }, default: false,
+    help: 'the relative rule under EM: return the parameters one EM map past the point where the rule held, as the [DEMYS] authors\' loop does (it records L before the M-step); the best start is chosen at the stop (CPU only)',
+  },
+  {
     key: 'accelerate', domain: { kind: 'choice', values: ['squarem', 'none'], noun: 'an accelerator' }, default: D.accelerate, flag: { name: 'accelerate', value: 'squarem|none' },
     help: 'SQUAREM with a monotone safeguard, or plain EM (MLE ignores it)',
   },

@@ -95,6 +95,133 @@ export function nearTruthStart(
 }
 
 
+/** Noise of one parameter block of the [DEMYS] authors' start: sd = scale * n^-shrinkExponent. */
+export interface BlockNoise {
+  /** sd at n = 1 (>= 0) */
+  scale: number;
+  /** the sd shrinks as n^-shrinkExponent (>= 0) */
+  shrinkExponent: number;
+}
+
+/** The [DEMYS] authors' block noise defaults (meteoritsSim ParamNMoE initParam, nearTrue = TRUE). */
+export const DEMYS_NOISE = {
+  gate: { scale: 0.005, shrinkExponent: 0.083 },
+  experts: { scale: 0.05, shrinkExponent: 0.083 },
+  variance: { scale: 0.005, shrinkExponent: 0.25 },
+} as const satisfies Record<string, BlockNoise>;
+
+/**
+ * The [DEMYS] authors' `nearTrue` start (meteoritsSim `ParamNMoE$initParam(nearTrue = TRUE)`, as
+ * called by CRPE-SGaME; docs/spec/demys-authors.md):
+ * - map: uniform over the maps pi of the k fitted experts onto the k* true experts with
+ *   pi(k) = k* (the **last fitted expert always on the reference expert**) that cover every true
+ *   expert (their code draws with replacement and rejects until covered; drawn here exactly,
+ *   slot by slot, so any k and k* run in O(k k*));
+ * - gate: for each fitted expert i < k, one scalar e_i ~ N(0, s_gate^2) added to the intercept and
+ *   to every slope coordinate of its true expert's gate (a fitted expert on the reference starts at
+ *   the reference gate + e_i); the last fitted expert is the reference (no noise);
+ * - experts: one scalar N(0, s_experts^2) per fitted expert added to b and every coordinate of a;
+ * - variance: nu_i = base + |N(0, s_variance^2)|, base the true variance (`varianceStart:
+ *   'variance'`, default) or, their quirk, the true standard deviation used as a variance
+ *   (`'standardDeviation'`: 0.3 and 0.4 for the [DEMYS] truth, 3.3x and 2.5x the true variances);
+ *   floored at nuMin.
+ * Each block's sd is scale * n^-shrinkExponent (defaults {@link DEMYS_NOISE}). Draws per fitted
+ * expert in their order: gate, experts, variance. Softmax gates only (their model).
+ */
+export interface DemysNearTrueStart {
+  type: 'demysNearTrue';
+  truth: Model;
+  gate?: BlockNoise;
+  experts?: BlockNoise;
+  variance?: BlockNoise;
+  /** the base of the starting variance (default 'variance'; 'standardDeviation' is their quirk) */
+  varianceStart?: 'variance' | 'standardDeviation';
+}
+
+/** The sd of a block at sample size n. */
+export function blockSd(noise: BlockNoise, n: number): number {
+  return noise.scale * Math.pow(n, -noise.shrinkExponent);
+}
+
+function checkBlockNoise(v: BlockNoise | undefined, name: string): BlockNoise | undefined {
+  if (v === undefined) return undefined;
+  const ok = (x: unknown, max: number) => typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= max;
+  if (typeof v !== 'object' || v === null || !ok(v.scale, 100) || !ok(v.shrinkExponent, 10)) {
+    throw new ConfigError(`${name}: ${show(v)} is not a block noise; must be {scale: a number in [0, 100], shrinkExponent: a number in [0, 10]}`);
+  }
+  return v;
+}
+
+/**
+ * A uniform draw of the map of the authors' start: k fitted experts onto k* true ones (0-based),
+ * the last on k* - 1, every true expert covered. Slot by slot: with r slots left and u of the
+ * required experts 0..k*-2 still uncovered, an uncovered one is drawn with probability
+ * u N(r-1, u-1) / N(r, u), N(r, u) = u N(r-1, u-1) + (k* - u) N(r-1, u) the number of ways to fill
+ * r slots covering u given experts (log space: no overflow).
+ */
+export function demysStartMap(k: number, kStar: number, rng: Rng): number[] {
+  const slots = k - 1;
+  const need = kStar - 1;
+  const logAdd = (a: number, b: number) => (a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
+  // lN[r][u] = log N(r, u)
+  const lN: number[][] = [Array.from({ length: need + 1 }, (_, u) => (u === 0 ? 0 : -Infinity))];
+  for (let r = 1; r <= slots; r++) {
+    lN.push(Array.from({ length: need + 1 }, (_, u) => logAdd(u > 0 ? Math.log(u) + lN[r - 1]![u - 1]! : -Infinity, kStar - u > 0 ? Math.log(kStar - u) + lN[r - 1]![u]! : -Infinity)));
+  }
+  const uncovered = Array.from({ length: need }, (_, j) => j);
+  const covered = [kStar - 1];
+  const map: number[] = [];
+  for (let r = slots; r >= 1; r--) {
+    const u = uncovered.length;
+    const pNew = u === 0 ? 0 : Math.exp(Math.log(u) + lN[r - 1]![u - 1]! - lN[r]![u]!);
+    if (u > 0 && (u === r || rng.uniform() < pNew)) {
+      const j = uncovered.splice(rng.integer(u), 1)[0]!;
+      covered.push(j);
+      map.push(j);
+    } else {
+      map.push(covered[rng.integer(covered.length)]!);
+    }
+  }
+  map.push(kStar - 1);
+  return map;
+}
+
+/** The [DEMYS] authors' `nearTrue` start ({@link DemysNearTrueStart}). Returns the start and its label. */
+export function demysNearTrueStart(spec: DemysNearTrueStart, k: number, n: number, gate: GateSpec, rng: Rng, nuMin = 1e-10): { model: Model; label: string } {
+  const truth = spec.truth;
+  const kStar = truth.experts.length;
+  if (gate.type !== 'softmax' || truth.gate.type !== 'softmax') {
+    throw new ConfigError(`start.type: "demysNearTrue" is the [DEMYS] authors' start for softmax gates; the fit gate is ${gate.type} and the true gate ${truth.gate.type}`);
+  }
+  if (k < kStar) throw new ConfigError(`k: ${k} is below the number of true experts (${kStar}); a near-truth start needs k >= ${kStar}`);
+  const noise = {
+    gate: checkBlockNoise(spec.gate, 'start.gate') ?? DEMYS_NOISE.gate,
+    experts: checkBlockNoise(spec.experts, 'start.experts') ?? DEMYS_NOISE.experts,
+    variance: checkBlockNoise(spec.variance, 'start.variance') ?? DEMYS_NOISE.variance,
+  };
+  const varianceStart = spec.varianceStart ?? 'variance';
+  if (varianceStart !== 'variance' && varianceStart !== 'standardDeviation') {
+    throw new ConfigError(`start.varianceStart: ${show(varianceStart)} is not allowed; must be "variance" (default) or "standardDeviation" (the [DEMYS] authors' quirk)`);
+  }
+  const sGate = blockSd(noise.gate, n);
+  const sExperts = blockSd(noise.experts, n);
+  const sVariance = blockSd(noise.variance, n);
+  const map = demysStartMap(k, kStar, rng);
+  const experts: Expert[] = map.map((j, i) => {
+    const t = truth.experts[j]!;
+    const eg = i < k - 1 ? sGate * rng.normal() : 0;
+    const ee = sExperts * rng.normal();
+    const ev = Math.abs(sVariance * rng.normal());
+    const base = varianceStart === 'standardDeviation' ? Math.sqrt(t.nu) : t.nu;
+    return { beta0: t.beta0 + eg, beta1: t.beta1!.map((v) => v + eg), a: t.a.map((v) => v + ee), b: t.b + ee, nu: Math.max(base + ev, nuMin) };
+  });
+  const block = (b: BlockNoise) => `${b.scale} n^-${b.shrinkExponent}`;
+  const label =
+    `demysNearTrue(last on reference; gate ${block(noise.gate)}, experts ${block(noise.experts)}, variance +|N(0, (${block(noise.variance)})^2)|` +
+    `${varianceStart === 'standardDeviation' ? '; quirk: true sd as starting variance' : ''}; shrinking: the rate depends on the start)`;
+  return { model: { gate, experts, input: truth.input }, label };
+}
+
 /** Data-driven start: k-means++ on standardised (X, Y), Lloyd steps, per-cluster least squares. */
 export function randomStart(data: Dataset, k: number, gate: GateSpec, rng: Rng): Model {
   const { n, d, X, Y } = data;

@@ -80,6 +80,14 @@ export interface FitOptions {
   /** 'relative' rule only: absolute tolerance on |L_t - L_{t-1}| (default: off) */
   absTol?: number;
   /**
+   * 'relative' rule, EM only: return the parameters one EM map past the point where the rule held,
+   * as the [DEMYS] authors' loop does (meteoritsSim emNMoE records L at the E-step, before the
+   * M-step, so its rule compares the two previous iterates and its returned parameters are one
+   * map further). The best start is chosen first by the rule's log-likelihood (theirs), then moved
+   * by that one map; the reported loglik is that of the returned parameters. Default false.
+   */
+  relativeLag?: boolean;
+  /**
    * acceleration of EM: 'squarem' (default; SQUAREM with a monotone safeguard, see fitting/em.ts)
    * or 'none' (plain EM). MLE ignores it.
    */

@@ -5,7 +5,9 @@
  */
 import { ConfigError, GatelabError, show } from '../errors.js';
 import { defaultNuMin, validateFitOptions } from '../fitting/fit.js';
+import type { BlockNoise } from '../fitting/starts.js';
 import type { FitOptions } from '../fitting/types.js';
+import { VORONOI_METRICS, type VoronoiMetric } from '../losses/voronoi.js';
 import { parseModel } from '../models/validate.js';
 import { validateSeed } from '../rng/rng.js';
 import type { ExperimentConfig, NGridSpec, Prediction, VariantConfig } from './types.js';
@@ -45,6 +47,23 @@ function restartsValue(v: unknown, path: string): number {
   const r = positiveInteger(v, path);
   if (r > MAX_RESTARTS) throw new ConfigError(`${path}: ${r} is not allowed; must be an integer in 1..${MAX_RESTARTS} (starts per fit)`);
   return r;
+}
+
+/** Largest shrink exponent of a start's noise (n^-10 is already 1e-50 at n = 1e5). */
+export const MAX_SHRINK_EXPONENT = 10;
+
+/** A block noise {scale, shrinkExponent} of the demysNearTrue start (sd = scale n^-shrinkExponent). */
+function blockNoise(v: unknown, path: string): BlockNoise | undefined {
+  if (v === undefined) return undefined;
+  const o = object(v, path);
+  allowKeys(o, path, ['scale', 'shrinkExponent']);
+  for (const [key, max] of [['scale', MAX_START_NOISE], ['shrinkExponent', MAX_SHRINK_EXPONENT]] as const) {
+    const x = o[key];
+    if (typeof x !== 'number' || !(x >= 0) || !(x <= max)) {
+      throw new ConfigError(`${path}.${key}: ${show(x)} is not allowed; must be a number in [0, ${max}]${key === 'scale' ? ' (the noise sd at n = 1)' : ' (the sd shrinks as n^-shrinkExponent)'}`);
+    }
+  }
+  return { scale: o.scale as number, shrinkExponent: o.shrinkExponent as number };
 }
 
 /** The sorted distinct sample sizes of a grid spec (linspace / geomspace values rounded). */
@@ -198,18 +217,41 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
         ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent as number } : {}),
         restarts: s.restarts === undefined ? 1 : restartsValue(s.restarts, 'start.restarts'),
       };
+    } else if (s.type === 'demysNearTrue') {
+      // the [DEMYS] authors' nearTrue start (fitting/starts.ts demysNearTrueStart); their model has a softmax gate
+      allowKeys(s, 'start', ['type', 'gate', 'experts', 'variance', 'varianceStart', 'restarts']);
+      if (fit.gate.type !== 'softmax' || truth.gate.type !== 'softmax') {
+        throw new ConfigError(`start.type: "demysNearTrue" is the [DEMYS] authors' start for softmax gates; fit.gate.type is ${show(fit.gate.type)} and truth.gate.type ${show(truth.gate.type)}: use "nearTruth"`);
+      }
+      const blocks: Record<string, BlockNoise> = {};
+      for (const key of ['gate', 'experts', 'variance'] as const) {
+        const b = blockNoise(s[key], `start.${key}`);
+        if (b) blocks[key] = b;
+      }
+      if (s.varianceStart !== undefined && s.varianceStart !== 'variance' && s.varianceStart !== 'standardDeviation') {
+        throw new ConfigError(`start.varianceStart: ${show(s.varianceStart)} is not allowed; must be "variance" (default: the true variance) or "standardDeviation" (the [DEMYS] authors' quirk: the true sd used as the starting variance)`);
+      }
+      start = {
+        type: 'demysNearTrue',
+        ...blocks,
+        ...(s.varianceStart !== undefined ? { varianceStart: s.varianceStart as 'variance' | 'standardDeviation' } : {}),
+        restarts: s.restarts === undefined ? 1 : restartsValue(s.restarts, 'start.restarts'),
+      };
     } else if (s.type === 'random') {
       allowKeys(s, 'start', ['type', 'restarts']);
       start = { type: 'random', restarts: s.restarts === undefined ? 1 : restartsValue(s.restarts, 'start.restarts') };
     } else {
-      throw new ConfigError(`start.type: ${show(s.type)} is not a start; must be "nearTruth" or "random"`);
+      throw new ConfigError(`start.type: ${show(s.type)} is not a start; must be "nearTruth", "demysNearTrue" or "random"`);
     }
     let loss: ExperimentConfig['loss'];
     if (o.loss !== undefined) {
       const l = object(o.loss, 'loss');
-      allowKeys(l, 'loss', ['tauFitted']);
+      allowKeys(l, 'loss', ['tauFitted', 'metric']);
       if (l.tauFitted !== undefined && typeof l.tauFitted !== 'boolean') throw new ConfigError(`loss.tauFitted: ${show(l.tauFitted)} is not true or false`);
-      loss = { tauFitted: l.tauFitted as boolean | undefined };
+      if (l.metric !== undefined && !VORONOI_METRICS.includes(l.metric as VoronoiMetric)) {
+        throw new ConfigError(`loss.metric: ${show(l.metric)} is not a Voronoi metric; must be "euclidean" (default) or "blocks" (the [DEMYS] authors' sum of block norms)`);
+      }
+      loss = { tauFitted: l.tauFitted as boolean | undefined, ...(l.metric !== undefined ? { metric: l.metric as VoronoiMetric } : {}) };
     }
     const variantsObj = object(o.variants, 'variants');
     allowKeys(variantsObj, 'variants', ['quick', 'full']);
@@ -240,6 +282,12 @@ export function parseExperimentConfig(v: unknown, source = 'config'): Experiment
 /** The default results folder of an experiment: results/<name>/ (full) or results/<name>-quick/. */
 export function defaultResultsDir(name: string, variant: 'quick' | 'full'): string {
   return `results/${variant === 'quick' ? `${name}-quick` : name}`;
+}
+
+/** The Voronoi loss options of an experiment's rows: tauFitted, and the cell metric where the config sets one. */
+export function lossOptions(config: ExperimentConfig): { tauFitted: boolean; metric?: VoronoiMetric } {
+  const metric = config.loss?.metric;
+  return { tauFitted: lossTauFitted(config), ...(metric !== undefined ? { metric } : {}) };
 }
 
 /** Whether the losses of an experiment include tau: as configured, else when tau is fitted. */

@@ -10,7 +10,7 @@ import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
 import { voronoiLoss } from '../losses/voronoi-loss.js';
 import { gateTau, type Model } from '../models/types.js';
-import { lossTauFitted } from './config.js';
+import { lossOptions } from './config.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
@@ -89,6 +89,10 @@ export function spikeCount(fit: Model, truth: Model): number {
 export function taskStart(config: ExperimentConfig, task: SweepTask, variant: 'quick' | 'full' = 'full'): StartSpec {
   const s = config.start;
   const restarts = config.variants[variant].restarts ?? s.restarts ?? 1;
+  if (s.type === 'demysNearTrue') {
+    const { type: _type, restarts: _restarts, ...blocks } = s;
+    return { type: 'demysNearTrue', truth: config.truth, seed: task.seed, restarts, ...blocks };
+  }
   return s.type === 'nearTruth'
     ? { type: 'nearTruth', truth: config.truth, noise: s.noise, seed: task.seed, restarts, ...(s.shrinkExponent !== undefined ? { shrinkExponent: s.shrinkExponent } : {}) }
     : { type: 'random', seed: task.seed, restarts };
@@ -154,8 +158,10 @@ export function runTask(config: ExperimentConfig, variant: 'quick' | 'full', tas
 export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', task: SweepTask, result: FitResult, backend: 'cpu' | 'gpu'): SweepRow {
   const base = baseRow(config, variant, task);
   try {
-    const tauFitted = lossTauFitted(config);
-    const loss = voronoiLoss(result.model, config.truth, { tauFitted });
+    // the config's loss options: tauFitted, and the cell metric (loss.metric: "blocks" is the [DEMYS] authors')
+    const options = lossOptions(config);
+    const tauFitted = options.tauFitted;
+    const loss = voronoiLoss(result.model, config.truth, options);
     const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
     // per-parameter errors: mass-weighted, at the loss's aligning t0 (normalising the fitted
     // masses) and the least-squares t1 (docs/losses.md, "Per-parameter errors")

@@ -2,7 +2,9 @@
  * Plain-data types of a Monte Carlo sweep (issue 3): the experiment config, a task and a result row.
  * Rows are what the rates analysis reads; they never hold live objects.
  */
+import type { BlockNoise } from '../fitting/starts.js';
 import type { FitOptions } from '../fitting/types.js';
+import type { VoronoiMetric } from '../losses/voronoi.js';
 import type { Model } from '../models/types.js';
 
 /** A grid of sample sizes: an explicit list, or segments, concatenated (values rounded to integers). */
@@ -46,10 +48,28 @@ export interface ExperimentConfig {
   truth: Model;
   /** fit settings (FitOptions without trace) */
   fit: FitOptions;
-  /** starts: near-truth (noise s, optional shrink) or data-driven random, with restarts */
-  start: { type: 'nearTruth'; noise: number; shrinkExponent?: number; restarts?: number } | { type: 'random'; restarts?: number };
-  /** which losses to report: the Voronoi loss options (e.g. exponents, tauFitted) */
-  loss?: { tauFitted?: boolean };
+  /**
+   * starts: near-truth (noise s, optional shrink), the [DEMYS] authors' nearTrue start (per-block
+   * shrinking noise, last fitted expert on the reference; fitting/starts.ts demysNearTrueStart) or
+   * data-driven random, with restarts (the authors' n_tries)
+   */
+  start:
+    | { type: 'nearTruth'; noise: number; shrinkExponent?: number; restarts?: number }
+    | {
+        type: 'demysNearTrue';
+        gate?: BlockNoise;
+        experts?: BlockNoise;
+        variance?: BlockNoise;
+        varianceStart?: 'variance' | 'standardDeviation';
+        restarts?: number;
+      }
+    | { type: 'random'; restarts?: number };
+  /**
+   * which losses to report: the Voronoi loss options. tauFitted (default: whether tau is fitted);
+   * metric: the distance of the Voronoi cells, 'euclidean' (default) or 'blocks' (the [DEMYS]
+   * authors' sum of block norms)
+   */
+  loss?: { tauFitted?: boolean; metric?: VoronoiMetric };
   variants: { quick: VariantConfig; full: VariantConfig };
   /** predicted slopes per quantity name (see QUANTITY names below) */
   predictions: Record<string, Prediction>;
