@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { assertOneLineError, cli, DEMYS_FILE, tempDir } from '../reliability/helpers.js';
 
 const BASE: FitOptions = { k: 2, gate: { type: 'softmax' } };
-/** The options an option needs beside it to apply (tol needs the relative rule; tau free needs a temperature gate). */
+/** The options an option needs beside it to apply (tol and relativeLag need the relative rule; tau free needs a temperature gate). */
 function context(spec: FitOptionSpec): FitOptions {
-  const base: FitOptions = spec.key === 'tau' ? { k: 2, gate: { type: 'temperature', tau: 1 } } : { ...BASE };
+  const base: FitOptions = spec.key === 'tau' ? { k: 2, gate: { type: 'temperature', tau: 1 } } : spec.key === 'relativeLag' ? { ...BASE, stop: 'relative' } : { ...BASE };
   return spec.onlyWhen ? ({ ...base, [spec.onlyWhen.key]: spec.onlyWhen.value } as FitOptions) : base;
 }
 
