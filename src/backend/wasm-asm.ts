@@ -12,25 +12,13 @@
  * Binary format: https://webassembly.github.io/spec/core/binary/ (SIMD opcodes: prefix 0xfd, then
  * the sub-opcode as an unsigned LEB128).
  */
+import { uleb } from '../sampling/wasm-emit.js';
 
 export type ValType = 'i32' | 'i64' | 'f64' | 'v128';
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f64: 0x7c, v128: 0x7b };
 
-/**
- * Unsigned LEB128 of an integer: 7 bits a byte, low first, bit 7 set on all but the last.
- * @param v integer in [0, 2^32)
- * @example uleb(624485) // => [0xe5, 0x8e, 0x26]
- */
-export function uleb(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
+// unsigned LEB128: the sampler's emitter's (sampling/ sits below backend/, so it owns it)
+export { uleb };
 
 /**
  * Signed LEB128 of a 64-bit integer (two's complement, 7 bits a byte, low first; the last byte's
