@@ -15,16 +15,8 @@ import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 import { boxMullerWasmAvailable, philoxPlanesWasmAvailable } from '../src/sampling/philox-planes.js';
 import { sampleReference } from './sampler-reference.js';
+import { SOFTMAX_D2 as SOFTMAX_D2_K3 } from '../test/helpers.js';
 
-const SOFTMAX_D2_K3: Model = {
-  gate: { type: 'softmax' },
-  experts: [
-    { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
-    { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
-    { beta0: 0, beta1: [0, 0], a: [0.5, -0.5], b: -1, nu: 0.25 },
-  ],
-  input: { type: 'uniform', low: -1, high: 1, dim: 2 },
-};
 
 function cpuMs(): number {
   const u = process.cpuUsage();

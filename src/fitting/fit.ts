@@ -182,6 +182,30 @@ function boundedRestarts(v: unknown): number {
   return restarts;
 }
 
+/**
+ * The restarts of a start drawn around the truth (nearTruth, demysNearTrue): the truth parsed and
+ * checked against the data's dimension, the seed and restarts checked, then the start's own
+ * checks (`check`), one generator from the seed, `make` once per restart.
+ */
+function perturbedStarts(
+  data: Dataset,
+  start: { truth: unknown; seed: number; restarts?: number },
+  make: (truth: Model, rng: Rng) => { model: Model; label: string },
+  check: () => void = () => {},
+): { model: Model; label: string }[] {
+  const truth = parseModel(start.truth, 'truth');
+  if (truth.input.dim !== data.d) {
+    throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
+  }
+  const rng = new Rng(validateSeed(start.seed));
+  const restarts = boundedRestarts(start.restarts);
+  check();
+  return Array.from({ length: restarts }, (_, t) => {
+    const s = make(truth, rng);
+    return { model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label };
+  });
+}
+
 /** The start models of a StartSpec (validated, shapes checked against the data and options). */
 export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec): { model: Model; label: string }[] {
   const starts: { model: Model; label: string }[] = [];
@@ -192,37 +216,21 @@ export function expandStarts(data: Dataset, opts: FitOptions, start: StartSpec):
       break;
     }
     case 'nearTruth': {
-      const truth = parseModel(start.truth, 'truth');
-      if (truth.input.dim !== data.d) {
-        throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
-      }
-      const rng = new Rng(validateSeed(start.seed));
-      const restarts = boundedRestarts(start.restarts);
-      if (!(typeof start.noise === 'number' && start.noise >= 0 && start.noise <= 100)) {
-        throw new ConfigError(`noise: ${show(start.noise)} is not allowed; must be a number in [0, 100] (a near-truth start's noise sd)`);
-      }
-      if (start.shrinkExponent !== undefined && !(typeof start.shrinkExponent === 'number' && start.shrinkExponent >= 0 && start.shrinkExponent <= 10)) {
-        throw new ConfigError(`shrinkExponent: ${show(start.shrinkExponent)} is not allowed; must be a number in [0, 10] (the [DEMYS] code uses 0.083)`);
-      }
-      for (let t = 0; t < restarts; t++) {
-        const pinLast = (opts.identifiability ?? 'reference') === 'reference' && gateDefinition(opts.gate.type).traits.reference.beta1 === 'zero';
-        const s = nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free', pinLast);
-        starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
-      }
+      const checkNoise = () => {
+        if (!(typeof start.noise === 'number' && start.noise >= 0 && start.noise <= 100)) {
+          throw new ConfigError(`noise: ${show(start.noise)} is not allowed; must be a number in [0, 100] (a near-truth start's noise sd)`);
+        }
+        if (start.shrinkExponent !== undefined && !(typeof start.shrinkExponent === 'number' && start.shrinkExponent >= 0 && start.shrinkExponent <= 10)) {
+          throw new ConfigError(`shrinkExponent: ${show(start.shrinkExponent)} is not allowed; must be a number in [0, 10] (the [DEMYS] code uses 0.083)`);
+        }
+      };
+      const pinLast = (opts.identifiability ?? 'reference') === 'reference' && gateDefinition(opts.gate.type).traits.reference.beta1 === 'zero';
+      starts.push(...perturbedStarts(data, start, (truth, rng) => nearTruthStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin, opts.tau === 'free', pinLast), checkNoise));
       break;
     }
     case 'demysNearTrue': {
       // the [DEMYS] authors' nearTrue start (starts.ts demysNearTrueStart): n_tries = restarts
-      const truth = parseModel(start.truth, 'truth');
-      if (truth.input.dim !== data.d) {
-        throw new ConfigError(`truth: has dimension ${truth.input.dim}; the data has ${data.d} input columns`);
-      }
-      const rng = new Rng(validateSeed(start.seed));
-      const restarts = boundedRestarts(start.restarts);
-      for (let t = 0; t < restarts; t++) {
-        const s = demysNearTrueStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin);
-        starts.push({ model: s.model, label: restarts > 1 ? `${s.label} (start ${t + 1} of ${restarts})` : s.label });
-      }
+      starts.push(...perturbedStarts(data, start, (truth, rng) => demysNearTrueStart({ ...start, truth }, opts.k, data.n, opts.gate, rng, opts.nuMin)));
       break;
     }
     case 'random': {

@@ -234,14 +234,13 @@ function valueFlags(keys?: readonly (keyof FitOptions)[]): FitOptionSpec[] {
 export function fitOptionsFromFlags(values: Record<string, string | boolean | undefined>, keys?: readonly (keyof FitOptions)[]): Partial<FitOptions> {
   const out: Record<string, unknown> = {};
   for (const spec of valueFlags(keys)) {
-    if (!spec.flag) continue;
-    const raw = values[spec.flag.name];
+    const raw = values[spec.flag!.name];
     if (raw === undefined) continue;
     const text = String(raw);
     const numeric = spec.domain.kind === 'number' || spec.domain.kind === 'integer';
     const v = numeric ? (text.trim() === '' ? NaN : Number(text)) : text;
-    if (numeric && Number.isNaN(v)) throw new ConfigError(`--${spec.flag.name}: ${show(text)} is not allowed; must be ${allowedText(spec.domain)}`);
-    checkOption(spec, v, `--${spec.flag.name}`);
+    if (numeric && Number.isNaN(v)) throw new ConfigError(`--${spec.flag!.name}: ${show(text)} is not allowed; must be ${allowedText(spec.domain)}`);
+    checkOption(spec, v, `--${spec.flag!.name}`);
     out[spec.key] = v;
   }
   return out as Partial<FitOptions>;
@@ -262,8 +261,7 @@ const HELP_WIDTH = 100;
 export function fitFlagsHelp(keys?: readonly (keyof FitOptions)[], column: number = HELP_COLUMN): string {
   const lines: string[] = [];
   for (const spec of valueFlags(keys)) {
-    if (!spec.flag) continue;
-    const head = `  --${spec.flag.name} ${spec.flag.value}`;
+    const head = `  --${spec.flag!.name} ${spec.flag!.value}`;
     const body = wrapWords(`${spec.help} (default ${showDefault(spec.default)})`.split(' '), HELP_WIDTH - column);
     if (head.length < column - 1) lines.push(head.padEnd(column) + body[0], ...body.slice(1).map((l) => ' '.repeat(column) + l));
     else lines.push(head, ...body.map((l) => ' '.repeat(column) + l));
