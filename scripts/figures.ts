@@ -3,7 +3,8 @@
  * For every experiment with results writes, per variant, figures/<name>/index-<variant>.html (offline: plotly.min.js is copied once to figures/) and one PNG per
  * figure: the convergence plot of the main loss and of the Hellinger distance, the per-parameter
  * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
- * Which results: by default the full variant's (results/<name>/) where they exist and the quick
+ * Which results: by default the full variant's (results/<name>/, or where no store is, its committed
+ * Parquet export figures/<name>/results-full.parquet) where they exist and the quick
  * variant's (results/<name>-quick/) otherwise, saying which for each experiment; --full or --quick
  * asks for one. Every figure's title names its variant.
  * Without Chromium the HTML is still written and the PNGs are skipped with a message.
@@ -16,8 +17,8 @@ import { GatelabError } from '../src/errors.js';
 import { voronoiLoss } from '../src/losses/index.js';
 import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, figuresToHtml, gateWeightsFigure, parameterPanels, renderImages, voronoiFigure, type Figure, type ImageJob } from '../src/plots/index.js';
 import { lossOptions, parseExperimentConfig } from '../src/sweeps/config.js';
-import { preferredResults } from '../src/sweeps/results-variant.js';
-import { describeMissing, listStores, readResults } from '../src/sweeps/merged-store.js';
+import { hasResults, preferredResults, readChosen } from '../src/sweeps/results-variant.js';
+import { describeMissing } from '../src/sweeps/merged-store.js';
 import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 
 export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
@@ -30,17 +31,18 @@ export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: stri
   copyPlotly(join('figures', 'plotly.min.js'));
   const jobs: ImageJob[] = [];
   for (const name of names) {
-    const { dir, variant, reason } = preferredResults(name, want);
-    if (listStores(dir).length === 0) {
+    const choice = preferredResults(name, want);
+    const { dir, variant, reason } = choice;
+    if (!hasResults(choice)) {
       log(`figures: ${name}: no results in ${dir} (run npm run reproduce${variant === 'full' ? ' -- --full' : ''}); skipped\n`);
       continue;
     }
     if (want === 'auto') log(`figures: ${name}: the ${variant} variant (${reason})\n`);
     // every title names the variant it shows
     const titled = `${name} (${variant})`;
-    const store = readResults(dir); // the unsharded store and every shard
+    const store = await readChosen(choice); // the unsharded store and every shard, or the committed export
     if (store.missing.length > 0) log(`figures: ${name}: ${describeMissing(store)}; the figures use the rows present\n`);
-    const config = parseExperimentConfig(store.config, join(dir, 'config.json'));
+    const config = parseExperimentConfig(store.config, choice.parquet ?? join(dir, 'config.json'));
     const rates = analyseRates(store.rows, config, store.variant);
     const mean = (q: string) => rates.find((r: RateRow) => r.quantity === q && r.statistic === 'mean');
     const figures: Figure[] = [];

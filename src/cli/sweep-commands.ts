@@ -3,6 +3,7 @@ import { cpuOnlyGate } from '../compute/backend-choice.js';
 import { availableParallelism } from 'node:os';
 import { RunError, show } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
+import { readParquetResults } from '../sweeps/import-parquet.js';
 import { describeMissing, readResults } from '../sweeps/merged-store.js';
 import { parseShard, shardName } from '../sweeps/shard.js';
 import { runSweep } from '../sweeps/sweep.js';
@@ -107,9 +108,12 @@ function fitRangeFlag(v: string | undefined): [number, number] | undefined {
 
 export const ratesCommand: Command = {
   summary: 'log-log rate fits of a sweep against theory',
-  help: `gatelab rates DIR [--format md|csv|json] [--fit-range LO,HI]
+  help: `gatelab rates DIR|FILE.parquet [--format md|csv|json] [--fit-range LO,HI] [--config FILE]
 
   DIR        a results folder written by gatelab sweep (any number of shards; missing tasks are reported)
+  FILE.parquet  or an export of one (gatelab export --parquet; the committed full results
+             figures/<name>/results-full.parquet); exports made before they carried their config
+             need --config experiments/<name>.json
   --format   md (default), csv or json
   --fit-range LO,HI  the n range of the slope fits (inclusive) instead of the config's: e.g. the
              upper half of the grid, to see whether a slope is pre-asymptotic
@@ -120,12 +124,15 @@ predicted slope and its log-corrected reference, a verdict (consistent, inconclu
 slower than predicted, refuted; see docs/rates.md) with the CI width beside it, the power
 diagnostic (R Sxx, CV), and the counts of fits, failed or non-converged fits; the md format adds
 a table of those counts per n.`,
-  run(argv, io) {
-    const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' }, 'fit-range': { type: 'string' } }, 'rates', 1);
+  async run(argv, io) {
+    const { values: v, positionals } = parseFlagsAndPositionals(argv, { format: { type: 'string' }, 'fit-range': { type: 'string' }, config: { type: 'string' } }, 'rates', 1);
     const format = choiceFlag(v.format as string | undefined, 'format', ['md', 'csv', 'json'] as const) ?? 'md';
     const range = fitRangeFlag(v['fit-range'] as string | undefined);
-    const results = readResults(positionals[0]!);
-    let config = parseExperimentConfig(results.config, `${positionals[0]}/config.json`);
+    const source = positionals[0]!;
+    const isExport = source.endsWith('.parquet');
+    if (v.config !== undefined && !isExport) throw new UsageError(`--config: only for a Parquet export (a results folder carries its config.json); got the folder ${show(source)}`);
+    const results = isExport ? await readParquetResults(source, { configFile: v.config as string | undefined }) : readResults(source);
+    let config = parseExperimentConfig(results.config, isExport ? source : `${source}/config.json`);
     if (range) {
       const variant = config.variants[results.variant]!;
       config = { ...config, variants: { ...config.variants, [results.variant]: { ...variant, fitRange: range } } };

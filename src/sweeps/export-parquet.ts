@@ -2,7 +2,8 @@
  * Export the merged rows of a results folder (every shard) as one Parquet file, one row per task,
  * flat columns: the task and fit fields, `shard` (the store the row was read from: `main` or
  * `<i>-of-<N>`), one DOUBLE column per quantity name (`D1`, `beta1[1]`, ...; null where a row does
- * not define it), and the fitted model, the Voronoi cells and the warnings as JSON text. Written by
+ * not define it), and the fitted model, the Voronoi cells and the warnings as JSON text; key-value
+ * metadata names the quantity columns and carries the config (read back by import-parquet.ts). Written by
  * hyparquet-writer (pure JavaScript, Snappy-compressed); read by DuckDB, pyarrow/pandas and R arrow.
  */
 import { lstatSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
@@ -19,6 +20,8 @@ interface ColumnSpec {
   name: string;
   type: BasicType;
   get: (row: SweepRow, shard: string) => Value;
+  /** a quantity column (from the row's quantities) */
+  quantity?: boolean;
 }
 
 const field =
@@ -57,6 +60,12 @@ const FIXED: ColumnSpec[] = [
   { name: 'model', type: 'STRING', get: json('model') },
 ];
 const HANDLED = new Set<string>([...FIXED.map((c) => c.name), 'quantities']);
+/** The fixed columns' names, in order (the reader, import-parquet.ts, maps them back). */
+export const FIXED_COLUMNS: readonly string[] = FIXED.map((c) => c.name);
+/** Key-value metadata: the JSON list of the quantity columns. */
+export const PARQUET_QUANTITIES_KEY = 'gatelab.quantities';
+/** Key-value metadata: the store's config.json text ({config, variant}) the rows were made with. */
+export const PARQUET_STORE_KEY = 'gatelab.store';
 
 /** A column for a row field not in FIXED (e.g. added later): its type from the values seen. */
 function extraColumn(name: string, rows: SweepRow[]): ColumnSpec {
@@ -83,21 +92,29 @@ export function exportColumns(rows: SweepRow[]): ColumnSpec[] {
   const qColumns: ColumnSpec[] = [...quantities].map((q) => ({
     name: q,
     type: 'DOUBLE',
+    quantity: true,
     get: (r) => r.quantities?.[q] ?? null,
   }));
   return [...FIXED, ...qColumns, ...[...extras].filter((e) => !quantities.has(e)).sort().map((e) => extraColumn(e, rows))];
 }
 
-/** The Parquet bytes of merged results (see the module comment for the columns). */
-export function resultsToParquet(results: Pick<MergedResults, 'rows' | 'source'>): ArrayBuffer {
+/**
+ * The Parquet bytes of merged results (see the module comment for the columns), with key-value
+ * metadata for the reader (import-parquet.ts): the quantity columns, and the config and variant
+ * where given.
+ */
+export function resultsToParquet(results: Pick<MergedResults, 'rows' | 'source'> & Partial<Pick<MergedResults, 'config' | 'variant'>>): ArrayBuffer {
   const columns = exportColumns(results.rows);
+  const quantities = columns.filter((c) => c.quantity).map((c) => c.name);
+  const kvMetadata = [{ key: PARQUET_QUANTITIES_KEY, value: JSON.stringify(quantities) }];
+  if (results.config && results.variant) kvMetadata.push({ key: PARQUET_STORE_KEY, value: JSON.stringify({ config: results.config, variant: results.variant }) });
   const columnData: ColumnSource[] = columns.map((c) => ({
     name: c.name,
     type: c.type,
     nullable: true,
     data: results.rows.map((r) => c.get(r, results.source.get(r.key) ?? 'main')),
   }));
-  return parquetWriteBuffer({ columnData, createdBy: 'gatelab export (hyparquet-writer)' });
+  return parquetWriteBuffer({ columnData, kvMetadata, createdBy: 'gatelab export (hyparquet-writer)' });
 }
 
 /** What kind of file system entry a path is, for a refusal (undefined: a regular file). */
@@ -137,7 +154,7 @@ export function checkExportTarget(file: string, force = false): void {
  * Write merged results to a Parquet file (atomically: a temporary file renamed into place).
  * Refuses what checkExportTarget refuses (an existing file only with `force`).
  */
-export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'>, file: string, options: { force?: boolean } = {}): { rows: number; columns: number; bytes: number } {
+export function exportParquet(results: Pick<MergedResults, 'rows' | 'source'> & Partial<Pick<MergedResults, 'config' | 'variant'>>, file: string, options: { force?: boolean } = {}): { rows: number; columns: number; bytes: number } {
   checkExportTarget(file, options.force);
   const buffer = resultsToParquet(results);
   const tmp = tempSibling(file);

@@ -1,18 +1,30 @@
 /**
- * Which results of an experiment to read: the full variant's where its store has rows, the quick
+ * Which results of an experiment to read: the full variant's where its store has rows (or, with
+ * no store, where its Parquet export is committed: figures/<name>/results-full.parquet), the quick
  * variant's otherwise (the figures, the notebooks), with the variant said, so that every figure
  * can name what it shows.
  */
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { defaultResultsDir } from './config.js';
-import { listStores } from './merged-store.js';
+import { readParquetResults } from './import-parquet.js';
+import { listStores, readResults, type MergedResults } from './merged-store.js';
 
 /** The results directory read and its variant. */
 export interface ResultsChoice {
   variant: 'quick' | 'full';
   dir: string;
-  /** why this variant: 'full results present', 'no full results', or 'asked for' */
+  /** why this variant: 'full results present', 'the committed Parquet export', 'no full results', or 'asked for' */
   reason: string;
+  /** where the rows come from a committed Parquet export instead of a store: the file */
+  parquet?: string;
+  /** the experiment config beside the results folder (experiments/<name>.json), for exports without one */
+  configFile: string;
+}
+
+/** The committed Parquet export of an experiment's full results (issue 15), relative to the results folder's parent. */
+export function committedExport(name: string, root = 'results'): string {
+  return join(dirname(root), 'figures', name, 'results-full.parquet');
 }
 
 /**
@@ -21,12 +33,35 @@ export interface ResultsChoice {
  * @param name the experiment's name
  * @param want 'auto' (default), 'quick' or 'full'
  * @param root the results folder (default 'results'; a notebook in notebooks/ passes '../results')
- * @example preferredResults('demys-exact') // => { variant: 'quick', dir: 'results/demys-exact-quick', reason: 'no full results' } on a fresh clone
+ * @example preferredResults('demys-exact') // => { variant: 'quick', dir: 'results/demys-exact-quick', reason: 'no full results', configFile: 'experiments/demys-exact.json' } on a fresh clone
  */
 export function preferredResults(name: string, want: 'auto' | 'quick' | 'full' = 'auto', root = 'results'): ResultsChoice {
   const at = (variant: 'quick' | 'full') => join(root, relative('results', defaultResultsDir(name, variant)));
-  if (want !== 'auto') return { variant: want, dir: at(want), reason: 'asked for' };
+  const configFile = join(dirname(root), 'experiments', `${name}.json`);
   const full = at('full');
-  if (listStores(full).length > 0) return { variant: 'full', dir: full, reason: 'full results present' };
-  return { variant: 'quick', dir: at('quick'), reason: 'no full results' };
+  // a store wins over the export (it may hold more rows); the export stands in where no store is
+  const fromExport = () => (listStores(full).length === 0 && existsSync(committedExport(name, root)) ? committedExport(name, root) : undefined);
+  if (want === 'quick') return { variant: want, dir: at(want), reason: 'asked for', configFile };
+  if (want === 'full') {
+    const parquet = fromExport();
+    return { variant: want, dir: full, reason: 'asked for', configFile, ...(parquet ? { parquet } : {}) };
+  }
+  if (listStores(full).length > 0) return { variant: 'full', dir: full, reason: 'full results present', configFile };
+  const parquet = fromExport();
+  if (parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', parquet, configFile };
+  return { variant: 'quick', dir: at('quick'), reason: 'no full results', configFile };
+}
+
+/** Whether a choice has rows to read: a store in its folder, or its Parquet export. */
+export function hasResults(choice: ResultsChoice): boolean {
+  return choice.parquet !== undefined || listStores(choice.dir).length > 0;
+}
+
+/**
+ * The merged results of a choice: the stores of its folder (readResults), or its Parquet export
+ * (readParquetResults, with the config from the file or else from `configFile`).
+ * @example const results = await readChosen(preferredResults('demys-authors-exact'));
+ */
+export async function readChosen(choice: ResultsChoice): Promise<MergedResults> {
+  return choice.parquet ? readParquetResults(choice.parquet, { configFile: choice.configFile }) : readResults(choice.dir);
 }
