@@ -100,7 +100,8 @@ export {
 } from './sweeps/select-sweep.js';
 export { runSweep, type SweepOptions, type SweepProgress, type SweepSummary } from './sweeps/sweep.js';
 export { readStore } from './sweeps/store.js';
-export { preferredResults, type ResultsChoice } from './sweeps/results-variant.js';
+export { committedExport, hasResults, preferredResults, readChosen, type ResultsChoice } from './sweeps/results-variant.js';
+export { readParquetResults } from './sweeps/import-parquet.js';
 export { describeMissing, readResults, type MergedResults } from './sweeps/merged-store.js';
 export { parseShard, partitionTasks, shardTasks, type Shard } from './sweeps/shard.js';
 export { formatStatus, sweepStatus, type SweepStatus } from './sweeps/status.js';
