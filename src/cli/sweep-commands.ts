@@ -18,7 +18,7 @@ import { withBackend } from './backend-flag.js';
 export const sweepCommand: Command = {
   summary: 'run a Monte Carlo sweep of an experiment (resumable)',
   help: `gatelab sweep experiments/<name>.json [--quick] [--workers N] [--out DIR] [--shard i/N]
-                    [--backend cpu|gpu|auto] [--no-retry]
+                    [--backend cpu|gpu|auto] [--no-retry] [--seed S]
 
   --quick       the CI-sized variant (default: the full, paper-scale variant)
   --workers N   worker threads (default: all cores, here ${availableParallelism()})
@@ -29,6 +29,10 @@ export const sweepCommand: Command = {
                 and fitted on the GPU, scored on the CPU) or auto (default: a hardware GPU where
                 WebGPU finds one, else the CPU). Rows record the backend; seeds do not depend on it
   --no-retry    on a resume, keep the tasks recorded as failed as they are (default: run them again)
+  --seed S      the experiment seed instead of the config's (an integer in [0, 2^53)): an
+                independent replication of the whole sweep, into results/<name>-seed<S>/ (or
+                results/<name>-quick-seed<S>/) unless --out is given; the folder's config.json
+                records the seed, so a resume must give the same --seed
 
 Every (n, replicate) task is fitted and its row appended durably (fsync) to DIR/rows.jsonl.
 Re-running the same command resumes: finished tasks are skipped, and failed tasks are run again
@@ -45,18 +49,22 @@ even a killed run loses only the tasks in flight.`,
         shard: { type: 'string' },
         backend: { type: 'string' },
         'no-retry': { type: 'boolean' },
+        seed: { type: 'string' },
       },
       'sweep',
       1,
     );
     const file = positionals[0]!;
-    const config = parseExperimentConfig(readJson(file, 'experiment'), file);
+    const seed = v.seed === undefined ? undefined : integerFlag(v.seed as string, 'seed', 0);
+    const parsed = parseExperimentConfig(readJson(file, 'experiment'), file);
+    // a replication: the same design under another experiment seed (every task seed derives from it)
+    const config = seed === undefined ? parsed : { ...parsed, seed };
     const variant = v.quick ? 'quick' : 'full';
     const workers = integerFlag(v.workers as string | undefined, 'workers', 1, availableParallelism());
     if (workers > availableParallelism()) {
       io.err(`warning: --workers ${workers} is above the ${availableParallelism()} cores here: the extra workers share the cores and slow every task down; the default is ${availableParallelism()}\n`);
     }
-    const dir = typeof v.out === 'string' ? v.out : defaultResultsDir(config.name, variant);
+    const dir = typeof v.out === 'string' ? v.out : `${defaultResultsDir(config.name, variant)}${seed === undefined ? '' : `-seed${seed}`}`;
     const shard = typeof v.shard === 'string' ? usage(() => parseShard(v.shard as string)) : undefined;
     const label = `${config.name} (${variant}${shard ? `, shard ${shardName(shard)}` : ''})`;
     const report = progressReporter(io.err, Boolean(process.stderr.isTTY), label);

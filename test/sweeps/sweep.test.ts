@@ -151,3 +151,26 @@ test('parseExperimentConfig names the bad field', () => {
   assert.throws(bad((c) => (c.start.type = 'magic')), /start\.type: "magic" is not a start/);
   assert.throws(bad((c) => (c.extra = 1)), /x\.json\.extra: unknown field/);
 });
+
+test('gatelab sweep --seed: a replication under another experiment seed, recorded in the folder; bad seeds name the flag', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = tmp();
+  const run = (...extra: string[]) => spawnSync(process.execPath, ['bin/gatelab.js', 'sweep', configFile, '--quick', '--workers', '1', '--out', dir, ...extra], { encoding: 'utf8' });
+  const r = run('--seed', '7');
+  assert.equal(r.status, 0, r.stderr);
+  const store = readStore(dir);
+  assert.equal(store.config.seed, 7);
+  // every task seed derives from the experiment seed: the rows are those of the config with seed 7
+  const tasks = sweepTasks({ ...config, seed: 7 }, 'quick');
+  assert.deepEqual(store.rows.map((row) => row.seed).sort(), tasks.map((t) => t.seed).sort());
+  assert.notDeepEqual(store.rows.map((row) => row.seed).sort(), sweepTasks(config, 'quick').map((t) => t.seed).sort());
+  // the folder pins the seed: resuming without it is refused, naming the field
+  const other = run();
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /seed/);
+  for (const bad of ['-1', '1.5', 'x', '9007199254740993']) {
+    const b = run('--seed', bad);
+    assert.equal(b.status, 2, bad);
+    assert.match(b.stderr, /^error: --seed: .* is not allowed; must be an integer >= 0/, bad);
+  }
+});
