@@ -3,6 +3,9 @@
  * Runs every shipped experiment (experiments/*.json), quick variant by default, into
  * results/<name>-quick/ (or results/<name>/ with --full; re-running resumes), then writes each
  * slope table to figures/<name>/rates.{md,csv,json} and an overview to figures/rates-<variant>.md.
+ * With --full, each experiment's rows are also exported to figures/<name>/results-full.parquet
+ * (the compact form committed in the repository: figures, rates and notebooks read it where no
+ * store is; the store itself is never overwritten).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -13,6 +16,9 @@ import { readJson } from '../src/cli/io.js';
 import { progressReporter } from '../src/cli/progress.js';
 import { GatelabError } from '../src/errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../src/sweeps/config.js';
+import { exportParquet } from '../src/sweeps/export-parquet.js';
+import { readResults } from '../src/sweeps/merged-store.js';
+import { committedExport } from '../src/sweeps/results-variant.js';
 import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 import { readStore } from '../src/sweeps/store.js';
 import { runSweep } from '../src/sweeps/sweep.js';
@@ -66,6 +72,11 @@ async function main(): Promise<number> {
     const rates: RateRow[] = analyseRates(store.rows, config, variant);
     const out = join('figures', config.name);
     mkdirSync(out, { recursive: true });
+    if (variant === 'full') {
+      // the compact form committed in the repository (figures and rates read it where no store is)
+      const written = exportParquet(readResults(dir), committedExport(config.name), { force: true });
+      process.stderr.write(`${config.name}: ${written.rows} rows -> ${committedExport(config.name)} (${(written.bytes / 1e6).toFixed(1)} MB)\n`);
+    }
     for (const format of ['md', 'csv', 'json'] as const) writeFileSync(join(out, `rates-${variant}.${format}`), formatRates(rates, format));
     const withPrediction = rates.filter((r) => r.predicted !== null);
     overview.push(`## ${config.name}`, '', config.description, '', `${summary.total} fits (${summary.failed} failed), ${summary.seconds.toFixed(0)} s this run.`, '', formatRates(withPrediction, 'md'), '');
