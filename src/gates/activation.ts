@@ -118,7 +118,7 @@ export class ActivationGate extends LogitGate {
       w: tauFree ? d + 2 : d + 1,
       index: (i, a) => (a === 0 ? i : a <= d ? k + i * d + a - 1 : T),
       // v = 0 + sum: slopeDot's order
-      ...(f.call ? { stage: (i: number) => { const c = f.call!(`v${i}`, `s${i}`); return { code: `${slope(i)}\n${c.code}`, names: c.names }; } } : {}),
+      ...(f.call ? { stage: (i: number, _logit: boolean) => { const c = f.call!(`v${i}`, `s${i}`); return { code: `${slope(i)}\n${c.code}`, names: c.names }; } } : {}),
       values: (i, logit) =>
         [
           f.call ? '' : slope(i),

@@ -4,6 +4,10 @@
  * A concrete gate supplies the logits (with -Infinity for experts outside S(x)) and the chain rule
  * from dQ/du to dQ/dtheta. Weights, log-weights and the objective are computed here once, with
  * log-sum-exp, for every such gate.
+ * The gate M-step's objective and Hessian have two paths: the reference (referenceObjective,
+ * referenceHessian: the generic chain rule, point by point through the subclass's hooks) and, for
+ * a subclass that writes its per-expert statements (fastCode), generated kernels
+ * (logit-kernel.ts) with the same per-term arithmetic, summed in another order.
  */
 import type { GateSpec, GateType } from './registry.js';
 import type { Gate, GatingParameters } from './types.js';

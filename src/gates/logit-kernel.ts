@@ -16,7 +16,9 @@
 /**
  * What a gate supplies for its generated kernels. Expert i has w local coordinates a = 0..w-1 at
  * theta indices `index(i, a)` (beta0_i first, log tau last when free). In the statements, the
- * locals `t<j>` hold theta[j], `x<p>` the point's x_p, `inv` 1/tau.
+ * locals `t<j>` hold theta[j], `x<p>` the point's x_p, `inv` 1/tau. The kernels' own names, which
+ * a gate's locals must not take: t, x, u, j, w, e, G, g, h followed by digits, and D, c, ca, m,
+ * best, s, rowR, linear, sInv, q, o, xo, r, r0, r1, bo, buf, n, inv, wantGrad, wantG.
  */
 export interface FastGateCode {
   /** names the code (gate, its settings, k, d, tau mode): kernels are compiled once per key */
@@ -30,9 +32,10 @@ export interface FastGateCode {
    * the locals `names` (suffixed by i) from t, x and inv. The Hessian kernel runs them in a first
    * pass over a chunk of points and keeps the names in a buffer, so that its accumulation loop has
    * no call (a call spills every live accumulator: measured 3x slower with tanh); the objective
-   * kernel runs them in place, before `values`.
+   * kernel runs them in place, before `values`. `logit`: the objective's call (it may compute what
+   * the logit needs too).
    */
-  stage?(i: number): { code: string; names: string[] };
+  stage?(i: number, logit: boolean): { code: string; names: string[] };
   /**
    * Statements defining (with `const`/`let`, names suffixed by i; after the staged locals) the
    * jacobian `j<i>_<a>` = du_i/dtheta at local a, for a < w, and, when `logit`, the logit `u<i>`,
@@ -67,7 +70,7 @@ export const MAX_FAST_LOCALS = 4096;
  * @param k experts, >= 1
  * @param w local coordinates per expert, >= 1
  * @param nParams theta's length
- * @example fastKernelLocals(2, 3, 5) // => 21 + 5 + 2 * 16
+ * @example fastKernelLocals(2, 3, 5) // => 54 (21 accumulators, 5 theta, 2 x 14 per expert)
  */
 export function fastKernelLocals(k: number, w: number, nParams: number): number {
   const kw = k * w;
@@ -127,17 +130,18 @@ export function fastObjectiveSource(code: FastGateCode, k: number, d: number, nP
   add(loadPoint(d));
   add(`const o = r * ${k};`);
   for (const i of Ks) {
-    if (code.stage) add(code.stage(i).code);
+    if (code.stage) add(code.stage(i, true).code);
     add(code.values(i, true));
   }
-  add('let m = -Infinity;');
-  for (const i of Ks) add(`if (u${i} > m) m = u${i};`);
+  // the largest logit's exp(u - m) is exp(0) = 1 exactly: one exponential fewer per point
+  add('let m = -Infinity; let best = -1;');
+  for (const i of Ks) add(`if (u${i} > m) { m = u${i}; best = ${i}; }`);
   add('let s = 0; let rowR = 0; let linear = 0;');
   for (const i of Ks) {
     add(`const w${i} = R[o + ${i}];`);
     add(`if (w${i} > 0) linear += w${i} * u${i};`);
     add(`rowR += w${i};`);
-    add(`const e${i} = Math.exp(u${i} - m);`);
+    add(`const e${i} = best === ${i} ? 1 : Math.exp(u${i} - m);`);
     add(`s += e${i};`);
   }
   add('q += linear - rowR * (m + Math.log(s));');
@@ -175,7 +179,7 @@ export function fastHessianSource(code: FastGateCode, k: number, d: number, nPar
   const acc = (p: number, q: number) => (p <= q ? `h${p}_${q}` : `h${q}_${p}`);
   for (let p = 0; p < kw; p++) for (let q = p; q < kw; q++) add(`let h${p}_${q} = 0;`);
   add('H.fill(0);');
-  const staged = Ks.map((i) => (code.stage ? code.stage(i) : { code: '', names: [] }));
+  const staged = Ks.map((i) => (code.stage ? code.stage(i, false) : { code: '', names: [] }));
   const names = staged.flatMap((st) => st.names);
   if (names.length > 0) {
     // first pass over a chunk: the calls, into buf (CHUNK x names); then the accumulation loop
@@ -272,7 +276,7 @@ export function compileFastHessian(code: FastGateCode, k: number, d: number, nPa
   const cached = compiled.get(key);
   if (cached) return cached as FastHessianKernel;
   const names = Object.keys(code.helpers);
-  const staged = code.stage ? range(k).reduce((t, i) => t + code.stage!(i).names.length, 0) : 0;
+  const staged = code.stage ? range(k).reduce((t, i) => t + code.stage!(i, false).names.length, 0) : 0;
   const make = new Function(...names, 'buf', `return function fastHessian(theta, X, n, G, H, R, inv) {\n${fastHessianSource(code, k, d, nParams)}\n};`);
   const kernel = make(...names.map((name) => code.helpers[name]), new Float64Array(HESSIAN_CHUNK * staged)) as FastHessianKernel;
   const p = primer(k, d, nParams);

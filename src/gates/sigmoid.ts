@@ -80,16 +80,26 @@ export class SigmoidGate extends LogitGate {
       key: `sigmoid:${k}:${d}`,
       w: d + 1,
       index: (i, a) => (a === 0 ? i : k + i * d + a - 1),
-      // the calls (staged by the Hessian kernel): lin, then sigma(-lin)
-      stage: (i) => ({ code: [`let l${i} = t${i};`, ...ps.map((p) => `l${i} += t${k + i * d + p} * x${p};`), `const sm${i} = sigmoidOfMinus(l${i});`].join('\n'), names: [`l${i}`, `sm${i}`] }),
-      values: (i, logit) =>
+      // the calls (staged by the Hessian kernel): lin, e = exp(-|lin|), then sigma(-lin) and (for
+      // the objective) log sigma(lin) from that one exponential: the branches of sigmoidOfMinus and
+      // logSigmoid, whose exp(u) (u < 0) and exp(-u) (u >= 0) are both exp(-|u|), the same numbers
+      stage: (i, logit) => ({
+        code: [
+          `let l${i} = t${i};`,
+          ...ps.map((p) => `l${i} += t${k + i * d + p} * x${p};`),
+          `const ex${i} = Math.exp(-Math.abs(l${i}));`,
+          `const sm${i} = l${i} <= 0 ? 1 / (1 + ex${i}) : ex${i} / (1 + ex${i});`,
+          logit ? `const u${i} = l${i} >= 0 ? -Math.log1p(ex${i}) : l${i} - Math.log1p(ex${i});` : '',
+        ].join('\n'),
+        names: [`l${i}`, `sm${i}`],
+      }),
+      values: (i) =>
         [
-          logit ? `const u${i} = logSigmoid(l${i});` : '',
           `const j${i}_0 = sm${i};`,
           ...ps.map((p) => `const j${i}_${1 + p} = sm${i} * x${p};`),
         ].join('\n'),
       second: (i) => ({ code: `const c = -D * (1 - sm${i}) * sm${i};`, entries }),
-      helpers: { logSigmoid, sigmoidOfMinus },
+      helpers: {},
     };
   }
 
