@@ -11,7 +11,7 @@
  */
 import type { GateSpec, GateType } from './registry.js';
 import type { Gate, GatingParameters } from './types.js';
-import { compileFastHessian, compileFastObjective, fastKernelLocals, MAX_FAST_LOCALS, type FastGateCode, type FastHessianKernel, type FastObjectiveKernel } from './logit-kernel.js';
+import { compileFastHessian, compileFastObjective, MAX_FAST_WIDTH, type FastGateCode, type FastHessianKernel, type FastObjectiveKernel } from './logit-kernel.js';
 
 export abstract class LogitGate implements Gate {
   abstract readonly type: GateType;
@@ -82,7 +82,7 @@ export abstract class LogitGate implements Gate {
     const { k, d, nParams } = this;
     const code = this.fastPath ? this.fastCode!() : null;
     this.kernels =
-      code && fastKernelLocals(k, code.w, nParams) <= MAX_FAST_LOCALS
+      code && k * code.w <= MAX_FAST_WIDTH
         ? { objective: compileFastObjective(code, k, d, nParams), hessian: compileFastHessian(code, k, d, nParams) }
         : null;
     return this.kernels;

@@ -58,24 +58,15 @@ export type FastObjectiveKernel = (theta: Float64Array, X: Float64Array, n: numb
 export type FastHessianKernel = (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array, inv: number) => void;
 
 /**
- * The most scalar locals a generated kernel may declare (as linear-kernel.ts's
- * MAX_GENERATED_LOCALS: a frame of many thousands of locals overflows V8's stack); larger shapes
- * keep the reference path.
+ * The widest local matrix (k w, the number of local coordinates of all experts) that gets
+ * generated kernels; wider gates keep the reference path. The Hessian kernel's size grows as
+ * (k w)^2 / 2 accumulators, and V8 stops optimising it well before the stack limits of
+ * linear-kernel.ts: measured (activation identity, tau free, d = 1, n = 1e5, ms per Hessian call,
+ * fast vs reference) k = 4 (k w = 12): 15 vs 200-300; k = 8 (24): 55-100 vs 900-1100, after a
+ * first two calls of 1.5-3 s while V8 compiles; k = 12 (36): 2700-3300 vs 1700-2400 (never
+ * optimised: its bytecode is over V8's size limit for optimisation). 24 keeps every measured win.
  */
-export const MAX_FAST_LOCALS = 4096;
-
-/**
- * The scalar locals of the generated Hessian for k experts of w local coordinates and nParams
- * theta entries (the accumulators dominate: kw (kw + 1) / 2).
- * @param k experts, >= 1
- * @param w local coordinates per expert, >= 1
- * @param nParams theta's length
- * @example fastKernelLocals(2, 3, 5) // => 54 (21 accumulators, 5 theta, 2 x 14 per expert)
- */
-export function fastKernelLocals(k: number, w: number, nParams: number): number {
-  const kw = k * w;
-  return (kw * (kw + 1)) / 2 + nParams + k * (2 * w + 8);
-}
+export const MAX_FAST_WIDTH = 24;
 
 /**
  * Calls of a new kernel on one made-up point before its first use. V8 records type feedback only
@@ -114,6 +105,11 @@ function loadPoint(d: number): string {
 /**
  * Source of the objective kernel: the arithmetic of LogitGate.referenceObjective per point (so Q
  * and G are the same numbers when u is), the gradient in local accumulators, scattered at the end.
+ * @param code the gate's statements
+ * @param k experts, >= 1
+ * @param d input dimension, >= 1
+ * @param nParams theta's length
+ * @example fastObjectiveSource(code, 2, 1, 5) // the body of (theta, X, n, R, grad, G, inv) => Q
  */
 export function fastObjectiveSource(code: FastGateCode, k: number, d: number, nParams: number): string {
   const { w } = code;
@@ -168,6 +164,11 @@ export function fastObjectiveSource(code: FastGateCode, k: number, d: number, nP
  * Source of the Hessian kernel: per point and expert pair the terms of
  * LogitGate.referenceHessian (c = G_i - G_i^2 or -G_i G_j, then (c j_a) j_b), the second term
  * where D = R - G != 0, on the upper triangle of the local (k w) x (k w) matrix.
+ * @param code the gate's statements
+ * @param k experts, >= 1
+ * @param d input dimension, >= 1
+ * @param nParams theta's length
+ * @example fastHessianSource(code, 2, 1, 5) // the body of (theta, X, n, G, H, R, inv) => void, with `buf` and the helpers in scope
  */
 export function fastHessianSource(code: FastGateCode, k: number, d: number, nParams: number): string {
   const { w } = code;
