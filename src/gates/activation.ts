@@ -6,11 +6,36 @@
  */
 import { positive } from '../checks.js';
 import { ModelError, show } from '../errors.js';
-import { ACTIVATION_FUNCTIONS, ACTIVATION_GPU, ACTIVATIONS, type Activation, type ActivationFunction } from './activations.js';
+import { ACTIVATION_FUNCTIONS, ACTIVATION_GPU, ACTIVATIONS, normalCdf, normalPdf, sigmoid, type Activation, type ActivationFunction } from './activations.js';
+import type { FastGateCode } from './logit-kernel.js';
 import type { GateDefinition } from './definition.js';
 import { logTauIndex, slopeCode, slopeIndex, type GateGpuCode, type GpuNames, type GpuSecondEntry, type GpuShape } from './gpu-code.js';
 import { LogitGate } from './logit-gate.js';
 import type { GateSpec } from './registry.js';
+
+/**
+ * The activations as float64 statements for the generated kernels, by the formulas of
+ * ACTIVATION_FUNCTIONS (the same numbers; each evaluated once instead of once per derivative):
+ * `call` defines the locals that need a function call (staged by the Hessian kernel, see
+ * logit-kernel.ts; null: none), `rest` then defines s, ds, dds = sigma, sigma', sigma'' at v.
+ */
+const ACTIVATION_F64: Readonly<Record<Activation, { call: ((v: string, s: string) => { code: string; names: string[] }) | null; rest: (v: string, s: string, ds: string, dds: string) => string }>> = {
+  tanh: {
+    call: (v, s) => ({ code: `const ${s} = Math.tanh(${v});`, names: [s] }),
+    rest: (_v, s, ds, dds) => `const ${ds} = 1 - ${s} * ${s}; const ${dds} = -2 * ${s} * (1 - ${s} * ${s});`,
+  },
+  sigmoid: {
+    call: (v, s) => ({ code: `const ${s} = sigmoidF64(${v});`, names: [s] }),
+    rest: (_v, s, ds, dds) => `const ${ds} = ${s} * (1 - ${s}); const ${dds} = ${s} * (1 - ${s}) * (1 - 2 * ${s});`,
+  },
+  gelu: {
+    call: (v, s) => ({ code: `const ${s}c = normalCdf(${v}); const ${s}p = normalPdf(${v});`, names: [v, `${s}c`, `${s}p`] }),
+    rest: (v, s, ds, dds) => `const ${s} = ${v} * ${s}c; const ${ds} = ${s}c + ${v} * ${s}p; const ${dds} = ${s}p * (2 - ${v} * ${v});`,
+  },
+  identity: { call: null, rest: (v, s, ds, dds) => `const ${s} = ${v}; const ${ds} = 1; const ${dds} = 0;` },
+  // NaN stays NaN, as ACTIVATION_FUNCTIONS.relu
+  relu: { call: null, rest: (v, s, ds, dds) => `const ${s} = ${v} < 0 ? 0 : ${v} + 0; const ${ds} = ${v} > 0 ? 1 : ${v} <= 0 ? 0 : NaN; const ${dds} = ${v} === ${v} ? 0 : NaN;` },
+};
 
 export interface ActivationGateSpec {
   type: 'activation';
@@ -73,6 +98,50 @@ export class ActivationGate extends LogitGate {
   }
   readonly hessian = (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void =>
     this.logitHessian(theta, X, n, G, H, R);
+
+  /**
+   * The statements of the generated kernels (logit-kernel.ts), with v = beta1_i.x computed once
+   * and sigma, sigma', sigma'' from one evaluation of the activation, in the forms (so the
+   * numbers) of ACTIVATION_FUNCTIONS:
+   *   u = sigma(v)/tau + beta0_i;  J = (1, sigma'(v) x/tau, [-sigma(v)/tau]);
+   *   D d2u = D sigma''(v) x x'/tau, [-D sigma'(v) x/tau, D sigma(v)/tau]   (as secondTerm).
+   */
+  protected fastCode(): FastGateCode {
+    const { k, d, activation } = this;
+    const tauFree = this.logTauIndex >= 0;
+    const T = this.logTauIndex;
+    const ps = Array.from({ length: d }, (_, p) => p);
+    const f = ACTIVATION_F64[activation];
+    const slope = (i: number) => [`let v${i} = 0;`, ...ps.map((p) => `v${i} += t${k + i * d + p} * x${p};`)].join('\n');
+    return {
+      key: `activation:${activation}:${k}:${d}:${tauFree ? 'free' : 'known'}`,
+      w: tauFree ? d + 2 : d + 1,
+      index: (i, a) => (a === 0 ? i : a <= d ? k + i * d + a - 1 : T),
+      // v = 0 + sum: slopeDot's order
+      ...(f.call ? { stage: (i: number, _logit: boolean) => { const c = f.call!(`v${i}`, `s${i}`); return { code: `${slope(i)}\n${c.code}`, names: c.names }; } } : {}),
+      values: (i, logit) =>
+        [
+          f.call ? '' : slope(i),
+          f.rest(`v${i}`, `s${i}`, `ds${i}`, `dds${i}`),
+          logit ? `const u${i} = s${i} * inv + t${i};` : '',
+          `const j${i}_0 = 1;`,
+          `const dsi${i} = ds${i} * inv;`,
+          ...ps.map((p) => `const j${i}_${1 + p} = dsi${i} * x${p};`),
+          ...(tauFree ? [`const j${i}_${d + 1} = -s${i} * inv;`] : []),
+        ].join('\n'),
+      second: (i) => {
+        const entries: { a: number; b: number; value: string }[] = [];
+        // secondTerm's products: sdd = D sigma'' / tau, then (sdd x_p) x_q; sd = D sigma' / tau
+        for (const p of ps) for (const q of ps.slice(p)) entries.push({ a: 1 + p, b: 1 + q, value: `sdd * x${p} * x${q}` });
+        if (tauFree) {
+          for (const p of ps) entries.push({ a: 1 + p, b: d + 1, value: `-(sd * x${p})` });
+          entries.push({ a: d + 1, b: d + 1, value: `D * s${i} * inv` });
+        }
+        return { code: `const sdd = D * dds${i} * inv; const sd = D * ds${i} * inv;`, entries };
+      },
+      helpers: { sigmoidF64: sigmoid, normalCdf, normalPdf },
+    };
+  }
 
   /** du_i/dtheta: 1 (beta0_i), sigma'(v) x / tau (beta1_i), -sigma(v)/tau (log tau). */
   protected jacobianRow(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number, inv: number): number {

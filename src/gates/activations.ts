@@ -70,7 +70,12 @@ export function normalPdf(v: number): number {
   return INV_SQRT_2PI * Math.exp(-0.5 * v * v);
 }
 
-function sigmoid(v: number): number {
+/**
+ * The logistic sigma(v) = 1 / (1 + e^-v), without overflow (e^v / (1 + e^v) below 0).
+ * @param v any number (NaN gives NaN)
+ * @example sigmoid(0) // => 0.5
+ */
+export function sigmoid(v: number): number {
   return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
 }
 

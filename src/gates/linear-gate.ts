@@ -7,6 +7,7 @@ import type { TopKGateSpec } from './topk.js';
 import { newtonKernel } from './linear-kernel.js';
 import { linearChain, linearHessian, linearLogits } from './linear-logits.js';
 import { LogitGate } from './logit-gate.js';
+import type { FastGateCode } from './logit-kernel.js';
 import type { Gate } from './types.js';
 
 export abstract class LinearLogitGate extends LogitGate {
@@ -121,6 +122,45 @@ export abstract class LinearLogitGate extends LogitGate {
       H[t * P + j] = H[t * P + j]! - D * x * inv;
     }
     H[t * P + t] = H[t * P + t]! + D * s * inv;
+  }
+
+  /** The fast path only with tau free and every expert kept (the temperature gate): softmax, top-K and a known tau keep the fused kernels and linearHessian. */
+  protected override get fastPath(): boolean {
+    return this.logTauIndex >= 0 && this.K >= this.k;
+  }
+
+  /**
+   * The statements of the generated kernels (logit-kernel.ts), tau free: with s = beta0_i + beta1_i.x
+   * (linearLogits' order), u = s/tau; J = (1/tau, x/tau, -s/tau);
+   * D d2u = -D/tau (beta0, log tau), -D x/tau (beta1, log tau), D s/tau (log tau, log tau), as secondTerm.
+   */
+  protected fastCode(): FastGateCode {
+    const { k, d } = this;
+    const T = this.logTauIndex;
+    const ps = Array.from({ length: d }, (_, p) => p);
+    return {
+      key: `linear:${k}:${d}:free`,
+      w: d + 2,
+      index: (i, a) => (a === 0 ? i : a <= d ? k + i * d + a - 1 : T),
+      values: (i, logit) =>
+        [
+          `let s${i} = t${i};`,
+          ...ps.map((p) => `s${i} += t${k + i * d + p} * x${p};`),
+          logit ? `const u${i} = inv * s${i};` : '',
+          `const j${i}_0 = inv;`,
+          ...ps.map((p) => `const j${i}_${1 + p} = x${p} * inv;`),
+          `const j${i}_${d + 1} = -s${i} * inv;`,
+        ].join('\n'),
+      second: (i) => ({
+        code: '',
+        entries: [
+          { a: 0, b: d + 1, value: '-(D * inv)' },
+          ...ps.map((p) => ({ a: 1 + p, b: d + 1, value: `-(D * x${p} * inv)` })),
+          { a: d + 1, b: d + 1, value: `D * s${i} * inv` },
+        ],
+      }),
+      helpers: {},
+    };
   }
 
   chain(theta: Float64Array, X: Float64Array, n: number, D: Float64Array, grad: Float64Array): void {

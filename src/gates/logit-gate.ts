@@ -4,9 +4,14 @@
  * A concrete gate supplies the logits (with -Infinity for experts outside S(x)) and the chain rule
  * from dQ/du to dQ/dtheta. Weights, log-weights and the objective are computed here once, with
  * log-sum-exp, for every such gate.
+ * The gate M-step's objective and Hessian have two paths: the reference (referenceObjective,
+ * referenceHessian: the generic chain rule, point by point through the subclass's hooks) and, for
+ * a subclass that writes its per-expert statements (fastCode), generated kernels
+ * (logit-kernel.ts) with the same per-term arithmetic, summed in another order.
  */
 import type { GateSpec, GateType } from './registry.js';
 import type { Gate, GatingParameters } from './types.js';
+import { compileFastHessian, compileFastObjective, MAX_FAST_WIDTH, type FastGateCode, type FastHessianKernel, type FastObjectiveKernel } from './logit-kernel.js';
 
 export abstract class LogitGate implements Gate {
   abstract readonly type: GateType;
@@ -18,6 +23,8 @@ export abstract class LogitGate implements Gate {
    */
   protected readonly jacobianWidth: number;
   private scratch = new Float64Array(0);
+  /** the compiled fast-path kernels (on first use; null: the reference path) */
+  private kernels: { objective: FastObjectiveKernel; hessian: FastHessianKernel } | null | undefined;
 
   /**
    * @param perExpert the gating parameters of one expert besides beta0 (default d: the slope
@@ -51,11 +58,60 @@ export abstract class LogitGate implements Gate {
   }
 
   /**
+   * Fast-path hook (optional): the gate's per-expert statements for the generated kernels of
+   * logit-kernel.ts. A gate that has it (and `fastPath` true) gets objective and Hessian from
+   * those kernels; the others, and shapes too large to unroll, keep the reference path.
+   */
+  protected fastCode?(): FastGateCode;
+  /** Whether objective and hessian take the fast path (a subclass may keep some modes on the reference). */
+  protected get fastPath(): boolean {
+    return this.fastCode !== undefined;
+  }
+
+  /**
+   * Whether objective and hessian run the generated kernels (logit-kernel.ts) rather than the
+   * reference path (for tests and benchmarks; compiles them on first use).
+   * @example createGate({ type: 'temperature', tau: 0.5 }, 2, 1, { tau: 'free' }).usesFastPath // => true
+   */
+  get usesFastPath(): boolean {
+    return this.fastKernels() !== null;
+  }
+
+  private fastKernels(): { objective: FastObjectiveKernel; hessian: FastHessianKernel } | null {
+    if (this.kernels !== undefined) return this.kernels;
+    const { k, d, nParams } = this;
+    const code = this.fastPath ? this.fastCode!() : null;
+    this.kernels =
+      code && k * code.w <= MAX_FAST_WIDTH
+        ? { objective: compileFastObjective(code, k, d, nParams), hessian: compileFastHessian(code, k, d, nParams) }
+        : null;
+    return this.kernels;
+  }
+
+  /**
    * Hessian of Q for R with rows summing to 1, from the chain rule through the logits:
    *   H = sum_n [ -J_n' (diag G_n - G_n G_n') J_n + sum_i (R_ni - G_ni) d2u_ni/dtheta2 ],
    * J_n = du_n/dtheta. Dropped experts (G = 0, R = 0) contribute nothing.
    */
   protected logitHessian(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void {
+    const fast = this.fastKernels();
+    if (fast) fast.hessian(theta, X, n, G, H, R, 1 / this.tau(theta));
+    else this.referenceHessian(theta, X, n, G, H, R);
+  }
+
+  /**
+   * The generic (reference) Hessian, kept for tests and benchmarks of the fast path: the chain rule
+   * point by point through `jacobianRow` and `secondTerm`,
+   *   H = sum_n [ -J_n' (diag G_n - G_n G_n') J_n + sum_i (R_ni - G_ni) d2u_ni/dtheta2 ].
+   * @param theta packed parameters (length nParams)
+   * @param X inputs, n x d row-major
+   * @param n number of points, >= 0
+   * @param G the weights at theta (n x k)
+   * @param H output, nParams x nParams row-major (overwritten)
+   * @param R responsibilities (n x k), rows summing to 1
+   * @example gate.referenceHessian(theta, X, n, G, H, R) // H as gate.hessian writes it, up to rounding
+   */
+  referenceHessian(theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void {
     const { k, nParams: P } = this;
     const width = this.jacobianWidth;
     const idx = new Int32Array(k * width);
@@ -171,6 +227,30 @@ export abstract class LogitGate implements Gate {
   }
 
   objective(
+    theta: Float64Array,
+    X: Float64Array,
+    n: number,
+    R: Float64Array,
+    grad: Float64Array | null,
+    G: Float64Array | null,
+  ): number {
+    const fast = this.fastKernels();
+    return fast ? fast.objective(theta, X, n, R, grad, G, 1 / this.tau(theta)) : this.referenceObjective(theta, X, n, R, grad, G);
+  }
+
+  /**
+   * The generic (reference) objective, kept for tests and benchmarks of the fast path:
+   *   Q = sum_n sum_i R_ni (u_ni - log sum_j exp(u_nj)),  grad = chain(dQ/du),  G = softmax(u),
+   * through `logits` and `chain`.
+   * @param theta packed parameters (length nParams)
+   * @param X inputs, n x d row-major
+   * @param n number of points, >= 0
+   * @param R responsibilities (n x k), rows summing to 1
+   * @param grad receives dQ/dtheta when given (length nParams)
+   * @param G receives the weights at theta when given (n x k)
+   * @example gate.referenceObjective(theta, X, n, R, grad, null) // Q as gate.objective returns it, up to rounding
+   */
+  referenceObjective(
     theta: Float64Array,
     X: Float64Array,
     n: number,

@@ -11,6 +11,7 @@
 import type { GateDefinition } from './definition.js';
 import { slopeCode, slopeIndex, type GateGpuCode, type GpuNames, type GpuSecondEntry, type GpuShape } from './gpu-code.js';
 import { LogitGate } from './logit-gate.js';
+import type { FastGateCode } from './logit-kernel.js';
 
 export interface SigmoidGateSpec {
   type: 'sigmoid';
@@ -63,6 +64,44 @@ export class SigmoidGate extends LogitGate {
 
   readonly hessian = (theta: Float64Array, X: Float64Array, n: number, G: Float64Array, H: Float64Array, R: Float64Array): void =>
     this.logitHessian(theta, X, n, G, H, R);
+
+  /**
+   * The statements of the generated kernels (logit-kernel.ts), with lin = beta0_i + beta1_i.x
+   * computed once: u = log sigma(lin); J = sigma(-lin) (1, x);
+   * D d2u = c z_a z_b with c = -D sigma(lin) sigma(-lin), z = (1, x), as secondTerm.
+   */
+  protected fastCode(): FastGateCode {
+    const { k, d } = this;
+    const ps = Array.from({ length: d }, (_, p) => p);
+    const z = (a: number) => (a === 0 ? '' : ` * x${a - 1}`);
+    const entries: { a: number; b: number; value: string }[] = [];
+    for (let a = 0; a <= d; a++) for (let b = a; b <= d; b++) entries.push({ a, b, value: `c${z(a)}${z(b)}` });
+    return {
+      key: `sigmoid:${k}:${d}`,
+      w: d + 1,
+      index: (i, a) => (a === 0 ? i : k + i * d + a - 1),
+      // the calls (staged by the Hessian kernel): lin, e = exp(-|lin|), then sigma(-lin) and (for
+      // the objective) log sigma(lin) from that one exponential: the branches of sigmoidOfMinus and
+      // logSigmoid, whose exp(u) (u < 0) and exp(-u) (u >= 0) are both exp(-|u|), the same numbers
+      stage: (i, logit) => ({
+        code: [
+          `let l${i} = t${i};`,
+          ...ps.map((p) => `l${i} += t${k + i * d + p} * x${p};`),
+          `const ex${i} = Math.exp(-Math.abs(l${i}));`,
+          `const sm${i} = l${i} <= 0 ? 1 / (1 + ex${i}) : ex${i} / (1 + ex${i});`,
+          logit ? `const u${i} = l${i} >= 0 ? -Math.log1p(ex${i}) : l${i} - Math.log1p(ex${i});` : '',
+        ].join('\n'),
+        names: [`l${i}`, `sm${i}`],
+      }),
+      values: (i) =>
+        [
+          `const j${i}_0 = sm${i};`,
+          ...ps.map((p) => `const j${i}_${1 + p} = sm${i} * x${p};`),
+        ].join('\n'),
+      second: (i) => ({ code: `const c = -D * (1 - sm${i}) * sm${i};`, entries }),
+      helpers: {},
+    };
+  }
 
   /** dv_i/dtheta: sigma(-u) (beta0_i), sigma(-u) x (beta1_i). */
   protected jacobianRow(theta: Float64Array, X: Float64Array, r: number, i: number, idx: Int32Array, val: Float64Array, at: number): number {
