@@ -20,6 +20,8 @@ import type { Dataset } from '../data/dataset.js';
 import { TopKGate } from '../gates/topk.js';
 import type { PackedState } from './state.js';
 
+const THIRD = 1 / 3;
+
 /** log(e^a + e^b), exact for infinite arguments. */
 function logAddExp(a: number, b: number): number {
   if (a === -Infinity) return b;
@@ -57,6 +59,14 @@ export class SelectionScan {
   private readonly logB: Float64Array;
   private readonly logC: Float64Array;
   private readonly lOut: Float64Array;
+  /** log B - log C, e^(u_e + l_e - log B) and e^(u_e - log C) at the base (the trial form, K >= 2) */
+  private readonly D0: Float64Array;
+  private readonly W0: Float64Array;
+  private readonly Z0: Float64Array;
+  /** e's logit at the base */
+  private readonly ue0: Float64Array;
+  /** e^(v_j - v_j base) of the trials of an intercept (one per trial, not per point) */
+  private factors = new Float64Array(0);
   /** the K-th best score among the other experts, and whether e wins a tie with it */
   private readonly tau: Float64Array;
   private readonly tieWin: Uint8Array;
@@ -90,6 +100,10 @@ export class SelectionScan {
     this.logB = new Float64Array(n);
     this.logC = new Float64Array(n);
     this.lOut = new Float64Array(n);
+    this.D0 = new Float64Array(n);
+    this.W0 = new Float64Array(n);
+    this.Z0 = new Float64Array(n);
+    this.ue0 = new Float64Array(n);
     this.tau = new Float64Array(n);
     this.tieWin = new Uint8Array(n);
     this.rank = new Int32Array(k);
@@ -125,7 +139,9 @@ export class SelectionScan {
    * @param j a free gate coordinate, 0 <= j < state.free.length
    */
   prepare(v: Float64Array, j: number): void {
-    const { n, k, d, K, byLogit, l, theta, rank, score, u, slope } = this;
+    const { n, k, d, K, byLogit, l, theta, rank, score, u, slope, lOut, le, ve, ue0, D0, W0, Z0 } = this;
+    const logBs = this.logB;
+    const logCs = this.logC;
     const { X } = this.data;
     const free = this.state.free;
     theta.set(this.state.theta);
@@ -135,7 +151,6 @@ export class SelectionScan {
     const e = t < k ? t : Math.floor((t - k) / d);
     this.e = e;
     this.p = t < k ? -1 : (t - k) % d;
-    let sum = 0;
     for (let r = 0; r < n; r++) {
       const xo = r * d;
       const o = r * k;
@@ -174,39 +189,65 @@ export class SelectionScan {
           if (u[i]! > mC) mC = u[i]!;
         }
       }
+      // the sums relative to their maxima (the maximum's own term is exactly 1, no exponential)
       let sB = 0;
       let sC = 0;
       let sK = 0;
       let sKl = 0;
       for (let i = 0; i < k; i++) {
         if (i === e || rank[i]! >= K) continue;
-        const ul = u[i]! + l[o + i]!;
-        if (mKl > -Infinity) sKl += Math.exp(ul - mKl);
-        sK += Math.exp(u[i]! - mK);
+        const ui = u[i]!;
+        const ul = ui + l[o + i]!;
+        if (mKl > -Infinity) sKl += ul === mKl ? 1 : Math.exp(ul - mKl);
+        sK += ui === mK ? 1 : Math.exp(ui - mK);
         if (rank[i]! < K - 1) {
-          if (mB > -Infinity) sB += Math.exp(ul - mB);
-          sC += Math.exp(u[i]! - mC);
+          if (mB > -Infinity) sB += ul === mB ? 1 : Math.exp(ul - mB);
+          sC += ui === mC ? 1 : Math.exp(ui - mC);
         }
       }
-      this.logB[r] = mB === -Infinity ? -Infinity : mB + Math.log(sB);
-      this.logC[r] = mC === -Infinity ? -Infinity : mC + Math.log(sC);
-      this.lOut[r] = (mKl === -Infinity ? -Infinity : mKl + Math.log(sKl)) - (mK + Math.log(sK));
-      this.le[r] = l[o + e]!;
-      this.ve[r] = slope[e]!;
+      // (log B, log C kept for the rare points the trial form does not take, see scan)
+      const logB = mB === -Infinity ? -Infinity : sB === 1 ? mB : mB + Math.log(sB);
+      const logC = mC === -Infinity ? -Infinity : sC === 1 ? mC : mC + Math.log(sC);
+      logBs[r] = logB;
+      logCs[r] = logC;
+      lOut[r] = mKl === -Infinity ? -Infinity : sKl === sK ? mKl - mK : mKl - mK + Math.log(sKl / sK);
+      const ueR = u[e]!;
+      const leR = l[o + e]!;
+      le[r] = leR;
+      ve[r] = slope[e]!;
+      ue0[r] = ueR;
+      if (K > 1) {
+        D0[r] = logB - logC;
+        W0[r] = Math.exp(ueR + leR - logB);
+        Z0[r] = Math.exp(ueR - logC);
+      }
       this.tau[r] = score[kth]!;
       // e beats the K-th other on a tie when its index is lower (the kernel's order)
       this.tieWin[r] = e < kth ? 1 : 0;
-      sum += this.term(r, u[e]!, score[e]!);
     }
+    // the base's L by the trials' own arithmetic (scan at v_j itself), so that a trial that moves
+    // no point's selection compares with the base as the E-step path compares them
+    this.one[0] = theta[t]!;
+    this.scan(this.one, this.oneOut);
+    const sum = this.oneOut[0]!;
     this.base = sum;
   }
 
-  /** L_n with e's logit ue and ranking score se (the formulas of the module comment). */
+  /**
+   * L_n with e's logit ue and ranking score se, where the trial form of `scan` does not apply:
+   * the log-add-exp formulas of the module comment.
+   */
   private term(r: number, ue: number, se: number): number {
     const tau = this.tau[r]!;
     if (!(se > tau || (se === tau && this.tieWin[r] === 1))) return this.lOut[r]!;
     if (this.K === 1) return this.le[r]!;
     return logAddExp(this.logB[r]!, ue + this.le[r]!) - logAddExp(this.logC[r]!, ue);
+  }
+
+  /** L_n of a kept point whose ratio q lies outside [1e-20, 1e20] (see scan). */
+  private rare(r: number, q: number, ue: number, se: number): number {
+    if (q > 0 && q < Infinity) return this.D0[r]! + Math.log(q);
+    return this.term(r, ue, se);
   }
 
   /**
@@ -221,39 +262,127 @@ export class SelectionScan {
   }
   private readonly one = new Float64Array(1);
   private readonly oneOut = new Float64Array(1);
+  /** per trial: the running product of the kept points' ratios q (see scan) */
+  private products = new Float64Array(0);
 
   /**
-   * L at the base point with coordinate j set to each of `values` (one pass over the points):
+   * L at the base point with coordinate j set to each of `values`, in one pass over the points:
    *   out[t] = sum_n L_n(v with v_j = values[t]).
+   * A kept point with K >= 2 adds L_n = log B - log C + log q, q = (1 + E W0) / (1 + E Z0), where
+   * E = e^(u_e - u_e at the base) (one exponential per trial for an intercept, per point and trial
+   * for a slope), W0 = e^(u_e + l_e - log B) and Z0 = e^(u_e - log C) at the base; the q multiply
+   * into one product per trial (flushed to its logarithm outside [1e-280, 1e280]), so a trial
+   * costs no logarithm per point. q outside [1e-20, 1e20] (a point far in e's favour, a huge
+   * step) is not multiplied in: its L_n is added by the log-add-exp form.
    * @param values trial values of v_j (finite), any count m
    * @param out length >= m, overwritten
    */
   scan(values: Float64Array, out: Float64Array): void {
-    const { n, k, d, theta, e, p, byLogit } = this;
+    const { n, k, d, K, theta, e, p, byLogit, tau, tieWin, lOut, le, D0, W0, Z0, ve, ue0 } = this;
     const { X } = this.data;
     const m = values.length;
+    if (this.products.length < m) {
+      this.products = new Float64Array(m);
+      this.factors = new Float64Array(m);
+    }
+    const prod = this.products;
+    const E = this.factors;
     out.fill(0, 0, m);
+    prod.fill(1, 0, m);
     const te = theta[e]!;
     const sOff = k + e * d;
+    const intercept = p < 0;
+    // the intercept: the logit moves by the same amount at every point
+    if (intercept) for (let t = 0; t < m; t++) E[t] = Math.exp(values[t]! - te);
     for (let r = 0; r < n; r++) {
       const xo = r * d;
-      if (p < 0) {
-        // the intercept: the slope score stays, the logit moves
-        const ve = this.ve[r]!;
-        for (let t = 0; t < m; t++) {
-          const ue = 1 * (values[t]! + ve);
-          out[t] = out[t]! + this.term(r, ue, byLogit ? ue : ve);
+      const tauR = tau[r]!;
+      const tie = tieWin[r] === 1;
+      const veR = ve[r]!;
+      const ue0R = ue0[r]!;
+      const w = W0[r]!;
+      const z = Z0[r]!;
+      const outR = lOut[r]!;
+      const inR = K === 1 ? le[r]! : D0[r]!;
+      // a slope in d <= 2: the other coordinate's product, as the kernel forms it (the sum of two
+      // terms is the same in either order)
+      const xp = intercept ? 0 : X[xo + p]!;
+      const other = d === 2 && !intercept ? theta[sOff + 1 - p]! * X[xo + 1 - p]! : 0;
+      if (intercept && !byLogit) {
+        // the ranking stays: the point is kept for every trial or for none
+        if (!(veR > tauR || (veR === tauR && tie))) {
+          for (let t = 0; t < m; t++) out[t] = out[t]! + outR;
+          continue;
         }
-      } else {
+        if (K === 1) {
+          for (let t = 0; t < m; t++) out[t] = out[t]! + inR;
+          continue;
+        }
         for (let t = 0; t < m; t++) {
+          const f = E[t]!;
+          const q = f > 1 ? (1 / f + w) / (1 / f + z) : (1 + f * w) / (1 + f * z);
+          if (q > 1e-20 && q < 1e20) {
+            out[t] = out[t]! + inR;
+            const P = prod[t]! * q;
+            if (P > 1e280 || P < 1e-280) {
+              out[t] = out[t]! + Math.log(P);
+              prod[t] = 1;
+            } else prod[t] = P;
+          } else out[t] = out[t]! + this.rare(r, q, 1 * (values[t]! + veR), veR);
+        }
+        continue;
+      }
+      for (let t = 0; t < m; t++) {
+        let ue: number;
+        let se: number;
+        if (intercept) {
+          ue = 1 * (values[t]! + veR);
+          se = ue;
+        } else {
           // e's slope score with beta1_e,p = values[t], summed in the kernel's order
-          let s = (p === 0 ? values[t]! : theta[sOff]!) * X[xo]!;
-          for (let q = 1; q < d; q++) s += (q === p ? values[t]! : theta[sOff + q]!) * X[xo + q]!;
-          const ue = 1 * (te + s);
-          out[t] = out[t]! + this.term(r, ue, byLogit ? ue : s);
+          let s: number;
+          if (d === 1) s = values[t]! * xp;
+          else if (d === 2) s = values[t]! * xp + other;
+          else {
+            s = (p === 0 ? values[t]! : theta[sOff]!) * X[xo]!;
+            for (let q = 1; q < d; q++) s += (q === p ? values[t]! : theta[sOff + q]!) * X[xo + q]!;
+          }
+          ue = 1 * (te + s);
+          se = byLogit ? ue : s;
         }
+        if (!(se > tauR || (se === tauR && tie))) {
+          out[t] = out[t]! + outR;
+          continue;
+        }
+        if (K === 1) {
+          out[t] = out[t]! + inR;
+          continue;
+        }
+        // q = (1 + f w) / (1 + f z) with f = e^(ue - ue0), divided through by f where f > 1 (no
+        // overflow of f w); for an intercept f is the trial's
+        let q: number;
+        if (intercept) {
+          const f = E[t]!;
+          q = f > 1 ? (1 / f + w) / (1 / f + z) : (1 + f * w) / (1 + f * z);
+        } else {
+          // f = e^-|delta| (<= 1): by its Taylor series where |delta| < 1e-3 (the remainder
+          // delta^6 / 720 is below float64 rounding; the small steps of the scan), else Math.exp
+          const delta = ue - ue0R;
+          const a = delta > 0 ? -delta : delta;
+          const f = a > -1e-3 ? 1 + a * (1 + a * 0.5 * (1 + a * THIRD * (1 + a * 0.25 * (1 + a * 0.2)))) : Math.exp(a);
+          q = delta > 0 ? (f + w) / (f + z) : (1 + f * w) / (1 + f * z);
+        }
+        if (q > 1e-20 && q < 1e20) {
+          out[t] = out[t]! + inR;
+          const P = prod[t]! * q;
+          if (P > 1e280 || P < 1e-280) {
+            out[t] = out[t]! + Math.log(P);
+            prod[t] = 1;
+          } else prod[t] = P;
+        } else out[t] = out[t]! + this.rare(r, q, ue, se);
       }
     }
+    for (let t = 0; t < m; t++) out[t] = out[t]! + Math.log(prod[t]!);
   }
 
   /** The theta index of the prepared coordinate (tests). */
