@@ -51,21 +51,31 @@ function run(data: Dataset, state: PackedState, options: FitOptions, scan: boole
   return { result: finishRun(next.value, machine.floorHits, stopping, ROUNDING), estepsAnswered };
 }
 
-const EXPERIMENTS = ['topk-exact', 'topk-over', 'topk-over-too-sparse', 'topk1-practice'];
+/** The four top-K experiments as their sweeps fit them, and topk-exact's data under other gates (K = 1, ranked by the logit). */
+const CASES: { name: string; gate?: FitOptions['gate'] }[] = [
+  { name: 'topk-exact' },
+  { name: 'topk-over' },
+  { name: 'topk-over-too-sparse' },
+  { name: 'topk1-practice' },
+  { name: 'topk-exact', gate: { type: 'topk', K: 1, rankBy: 'slope' } },
+  { name: 'topk-exact', gate: { type: 'topk', K: 2, rankBy: 'logit' } },
+];
 
 test('selection search: the fast scan takes the same rounds to the same fit as an E-step per trial', () => {
   let moved = 0;
-  for (const name of EXPERIMENTS) {
+  for (const { name, gate } of CASES) {
     const file = `experiments/${name}.json`;
     const config = parseExperimentConfig(JSON.parse(readFileSync(file, 'utf8')), file);
-    const options: FitOptions = { ...taskFitOptions(config, 'full'), maxIterations: 3000 };
+    const sweep = taskFitOptions(config, 'full');
+    const options: FitOptions = { ...sweep, gate: gate ?? sweep.gate, maxIterations: 3000 };
     const n = name === 'topk1-practice' ? 20000 : 3000;
     for (const [seed, noise] of [[1, 0.1], [2, 0.3]] as const) {
       const data = sample(config.truth, n, new Rng(100 + seed));
-      const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth: config.truth, noise, seed }).model;
+      const truth = gate ? { ...config.truth, gate } : config.truth;
+      const start = fitMoE(data, { ...options, maxIterations: 0 }, { type: 'nearTruth', truth, noise, seed }).model;
       const fast = run(data, packState(start, options), options, true);
       const slow = run(data, packState(start, options), options, false);
-      const label = `${name} seed ${seed} noise ${noise}`;
+      const label = `${name}${gate ? ` as ${JSON.stringify(gate)}` : ''} seed ${seed} noise ${noise}`;
       assert.deepEqual(fast.result.selectionSearch?.rounds, slow.result.selectionSearch?.rounds, `${label}: rounds`);
       assert.equal(fast.result.stopReason, slow.result.stopReason, `${label}: stopReason`);
       assert.equal(fast.result.iterations, slow.result.iterations, `${label}: EM maps`);
