@@ -20,7 +20,31 @@ import type { Dataset } from '../data/dataset.js';
 import { TopKGate } from '../gates/topk.js';
 import type { PackedState } from './state.js';
 
-const THIRD = 1 / 3;
+
+/** What the trials along one expert's coordinates read per point (SelectionScan.prepare). */
+interface PointTables {
+  le: Float64Array;
+  ve: Float64Array;
+  logB: Float64Array;
+  logC: Float64Array;
+  lOut: Float64Array;
+  D0: Float64Array;
+  W0: Float64Array;
+  Z0: Float64Array;
+  ue0: Float64Array;
+  tau: Float64Array;
+  tieWin: Uint8Array;
+  /** the gate parameters they hold for, and L there; valid false until made (and after a refresh) */
+  theta: Float64Array;
+  base: number;
+  valid: boolean;
+}
+
+/** Whether two arrays hold the same numbers. */
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** log(e^a + e^b), exact for infinite arguments. */
 function logAddExp(a: number, b: number): number {
@@ -54,22 +78,23 @@ export class SelectionScan {
   /** the gate parameters of the base point */
   private readonly theta: Float64Array;
   // per point, for the moved expert e at the base point
-  private readonly le: Float64Array;
-  private readonly ve: Float64Array;
-  private readonly logB: Float64Array;
-  private readonly logC: Float64Array;
-  private readonly lOut: Float64Array;
+  private le: Float64Array;
+  private ve: Float64Array;
+  private logB: Float64Array;
+  private logC: Float64Array;
+  private lOut: Float64Array;
   /** log B - log C, e^(u_e + l_e - log B) and e^(u_e - log C) at the base (the trial form, K >= 2) */
-  private readonly D0: Float64Array;
-  private readonly W0: Float64Array;
-  private readonly Z0: Float64Array;
+  private D0: Float64Array;
+  private W0: Float64Array;
+  private Z0: Float64Array;
   /** e's logit at the base */
-  private readonly ue0: Float64Array;
+  private ue0: Float64Array;
   /** e^(v_j - v_j base) of the trials of an intercept (one per trial, not per point) */
   private factors = new Float64Array(0);
+  private inverses = new Float64Array(0);
   /** the K-th best score among the other experts, and whether e wins a tie with it */
-  private readonly tau: Float64Array;
-  private readonly tieWin: Uint8Array;
+  private tau: Float64Array;
+  private tieWin: Uint8Array;
   private readonly rank: Int32Array;
   private readonly score: Float64Array;
   private readonly u: Float64Array;
@@ -80,6 +105,12 @@ export class SelectionScan {
   private thetaIndex = -1;
   /** L at the prepared base point */
   base = NaN;
+  /**
+   * The per-point tables of each expert, kept with the gate parameters they were made at: the
+   * search's coordinates of one expert (its intercept and slopes) share one prepare while the
+   * base point stays (it moves only when a trial is better)
+   */
+  private readonly tables: (PointTables | undefined)[];
 
   private constructor(
     private readonly data: Dataset,
@@ -95,17 +126,19 @@ export class SelectionScan {
     this.byLogit = gate.rankBy === 'logit';
     this.l = new Float64Array(n * k);
     this.theta = new Float64Array(gate.nParams);
-    this.le = new Float64Array(n);
-    this.ve = new Float64Array(n);
-    this.logB = new Float64Array(n);
-    this.logC = new Float64Array(n);
-    this.lOut = new Float64Array(n);
-    this.D0 = new Float64Array(n);
-    this.W0 = new Float64Array(n);
-    this.Z0 = new Float64Array(n);
-    this.ue0 = new Float64Array(n);
-    this.tau = new Float64Array(n);
-    this.tieWin = new Uint8Array(n);
+    this.tables = new Array<PointTables | undefined>(k).fill(undefined);
+    const first = this.tablesOf(0);
+    this.le = first.le;
+    this.ve = first.ve;
+    this.logB = first.logB;
+    this.logC = first.logC;
+    this.lOut = first.lOut;
+    this.D0 = first.D0;
+    this.W0 = first.W0;
+    this.Z0 = first.Z0;
+    this.ue0 = first.ue0;
+    this.tau = first.tau;
+    this.tieWin = first.tieWin;
     this.rank = new Int32Array(k);
     this.score = new Float64Array(k);
     this.u = new Float64Array(k);
@@ -129,6 +162,22 @@ export class SelectionScan {
   refresh(): void {
     const { data, state } = this;
     state.experts.family.logDensities(state.experts, data.X, data.Y, data.n, this.l);
+    for (const tables of this.tables) if (tables) tables.valid = false;
+  }
+
+  /** Expert e's tables (allocated at first use). */
+  private tablesOf(e: number): PointTables {
+    let tables = this.tables[e];
+    if (!tables) {
+      const n = this.n;
+      const array = () => new Float64Array(n);
+      tables = {
+        le: array(), ve: array(), logB: array(), logC: array(), lOut: array(), D0: array(), W0: array(), Z0: array(), ue0: array(), tau: array(),
+        tieWin: new Uint8Array(n), theta: new Float64Array(this.theta.length), base: NaN, valid: false,
+      };
+      this.tables[e] = tables;
+    }
+    return tables;
   }
 
   /**
@@ -139,9 +188,7 @@ export class SelectionScan {
    * @param j a free gate coordinate, 0 <= j < state.free.length
    */
   prepare(v: Float64Array, j: number): void {
-    const { n, k, d, K, byLogit, l, theta, rank, score, u, slope, lOut, le, ve, ue0, D0, W0, Z0 } = this;
-    const logBs = this.logB;
-    const logCs = this.logC;
+    const { n, k, d, K, byLogit, l, theta, rank, score, u, slope } = this;
     const { X } = this.data;
     const free = this.state.free;
     theta.set(this.state.theta);
@@ -151,6 +198,25 @@ export class SelectionScan {
     const e = t < k ? t : Math.floor((t - k) / d);
     this.e = e;
     this.p = t < k ? -1 : (t - k) % d;
+    const tables = this.tablesOf(e);
+    const { lOut, le, ve, ue0, D0, W0, Z0 } = tables;
+    const logBs = tables.logB;
+    const logCs = tables.logC;
+    this.le = le;
+    this.ve = ve;
+    this.logB = logBs;
+    this.logC = logCs;
+    this.lOut = lOut;
+    this.D0 = D0;
+    this.W0 = W0;
+    this.Z0 = Z0;
+    this.ue0 = ue0;
+    this.tau = tables.tau;
+    this.tieWin = tables.tieWin;
+    if (tables.valid && sameValues(tables.theta, theta)) {
+      this.base = tables.base;
+      return;
+    }
     for (let r = 0; r < n; r++) {
       const xo = r * d;
       const o = r * k;
@@ -229,8 +295,10 @@ export class SelectionScan {
     // no point's selection compares with the base as the E-step path compares them
     this.one[0] = theta[t]!;
     this.scan(this.one, this.oneOut);
-    const sum = this.oneOut[0]!;
-    this.base = sum;
+    this.base = this.oneOut[0]!;
+    tables.theta.set(theta);
+    tables.base = this.base;
+    tables.valid = true;
   }
 
   /**
@@ -284,6 +352,7 @@ export class SelectionScan {
     if (this.products.length < m) {
       this.products = new Float64Array(m);
       this.factors = new Float64Array(m);
+      this.inverses = new Float64Array(m);
     }
     const prod = this.products;
     const E = this.factors;
@@ -293,7 +362,13 @@ export class SelectionScan {
     const sOff = k + e * d;
     const intercept = p < 0;
     // the intercept: the logit moves by the same amount at every point
-    if (intercept) for (let t = 0; t < m; t++) E[t] = Math.exp(values[t]! - te);
+    const Einv = this.inverses;
+    if (intercept) {
+      for (let t = 0; t < m; t++) {
+        E[t] = Math.exp(values[t]! - te);
+        Einv[t] = 1 / E[t]!;
+      }
+    }
     for (let r = 0; r < n; r++) {
       const xo = r * d;
       const tauR = tau[r]!;
@@ -320,7 +395,7 @@ export class SelectionScan {
         }
         for (let t = 0; t < m; t++) {
           const f = E[t]!;
-          const q = f > 1 ? (1 / f + w) / (1 / f + z) : (1 + f * w) / (1 + f * z);
+          const q = f > 1 ? (Einv[t]! + w) / (Einv[t]! + z) : (1 + f * w) / (1 + f * z);
           if (q > 1e-20 && q < 1e20) {
             out[t] = out[t]! + inR;
             const P = prod[t]! * q;
@@ -363,13 +438,11 @@ export class SelectionScan {
         let q: number;
         if (intercept) {
           const f = E[t]!;
-          q = f > 1 ? (1 / f + w) / (1 / f + z) : (1 + f * w) / (1 + f * z);
+          q = f > 1 ? (Einv[t]! + w) / (Einv[t]! + z) : (1 + f * w) / (1 + f * z);
         } else {
-          // f = e^-|delta| (<= 1): by its Taylor series where |delta| < 1e-3 (the remainder
-          // delta^6 / 720 is below float64 rounding; the small steps of the scan), else Math.exp
+          // f = e^-|delta| <= 1 (no overflow)
           const delta = ue - ue0R;
-          const a = delta > 0 ? -delta : delta;
-          const f = a > -1e-3 ? 1 + a * (1 + a * 0.5 * (1 + a * THIRD * (1 + a * 0.25 * (1 + a * 0.2)))) : Math.exp(a);
+          const f = Math.exp(delta > 0 ? -delta : delta);
           q = delta > 0 ? (f + w) / (f + z) : (1 + f * w) / (1 + f * z);
         }
         if (q > 1e-20 && q < 1e20) {
