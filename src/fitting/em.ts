@@ -352,6 +352,10 @@ const scanLogLiks = new Float64Array(SEARCH_DOUBLINGS);
  * when an EM run ends otherwise than converged or stalled. Only accepted points enter the path, so
  * L never decreases. maxIterations caps the EM maps of all runs together. The counts of the EM runs add up; the result is the last run's, with the
  * search's E-steps in `evaluations` and its rounds in `selectionSearch`.
+ * Where the host has the fast scan (EmHost.selectionScan: the CPU's EmMachine), the trials' L come
+ * from it (selection-scan.ts: the same trial points, L to float64 rounding of the E-step's, no
+ * E-step per trial) and only the best trial is evaluated by an E-step, whose L decides against the
+ * threshold as above; hosts without it (the GPU engine) run an E-step per trial.
  */
 function* selectionSearched(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding, inner: (used?: number) => EmRun): EmRun {
   let core = yield* inner();

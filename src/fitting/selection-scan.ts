@@ -13,8 +13,11 @@
  * where lae(a, b) = log(e^a + e^b) and lse is the log-sum-exp. This is log sum_{i in S} G_i f_i,
  * the E-step's L_n, for every point, also for those whose selected set the trial changes: the
  * set is {e} + T_{K-1} or T_K. So after a pass over the points for the base (prepare), each trial
- * costs per point a d-term dot product, a comparison and at most two log-add-exps, with no
- * allocation and no responsibilities or statistics.
+ * costs per point a d-term dot product, a comparison and, where e is kept, one ratio multiplied
+ * into a running product (scan: no logarithm per point, one exponential per point for a slope,
+ * none for an intercept), with no allocation and no responsibilities or statistics.
+ * Measured at n = 1e5 (topk-exact, k = 3, K = 2, d = 1): an intercept trial ~0.8 ms, a slope
+ * trial ~2 ms, against ~9 ms for an E-step; a whole search round ~4.5x faster.
  */
 import type { Dataset } from '../data/dataset.js';
 import { TopKGate } from '../gates/topk.js';
@@ -102,7 +105,6 @@ export class SelectionScan {
   /** the moved expert, and the coordinate: -1 the intercept, p >= 0 slope p */
   private e = -1;
   private p = -1;
-  private thetaIndex = -1;
   /** L at the prepared base point */
   base = NaN;
   /**
@@ -194,7 +196,6 @@ export class SelectionScan {
     theta.set(this.state.theta);
     for (let a = 0; a < free.length; a++) theta[free[a]!] = v[a]!;
     const t = free[j]!;
-    this.thetaIndex = t;
     const e = t < k ? t : Math.floor((t - k) / d);
     this.e = e;
     this.p = t < k ? -1 : (t - k) % d;
@@ -456,10 +457,5 @@ export class SelectionScan {
       }
     }
     for (let t = 0; t < m; t++) out[t] = out[t]! + Math.log(prod[t]!);
-  }
-
-  /** The theta index of the prepared coordinate (tests). */
-  get coordinate(): number {
-    return this.thetaIndex;
   }
 }
