@@ -3,7 +3,7 @@
  * against the search that runs an E-step per trial (the same machine behind a host without the
  * capability, as the GPU engine's host is): on the top-K experiments' truths, from seeded
  * near-truth starts, both take the same rounds to the same point (log-likelihood within 1e-8
- * relative, same stopReason and EM maps). The scan's L agrees with the E-step's to ~1e-12
+ * relative, same stopReason and EM maps). The scan's L agrees with the E-step's to ~1e-14
  * relative (selection-scan.test.ts), so the two searches choose the same trials unless two
  * trials tie to that level.
  */
