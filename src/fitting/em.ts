@@ -335,7 +335,11 @@ export const SELECTION_ROUNDS = 50;
  */
 const SEARCH_DOUBLINGS = 30;
 const SEARCH_FIRST_STEP = 1e-7;
-/** the fast scan's trial values and log-likelihoods of one direction (no allocation per round) */
+/**
+ * The fast scan's trial values and log-likelihoods of one direction (no allocation per round).
+ * Shared by all drivers: they are filled and read with no yield in between, so drivers that
+ * interleave (one per fit of a batch) never see each other's.
+ */
 const scanValues = new Float64Array(SEARCH_DOUBLINGS);
 const scanLogLiks = new Float64Array(SEARCH_DOUBLINGS);
 

@@ -370,6 +370,7 @@ export class SelectionScan {
         Einv[t] = 1 / E[t]!;
       }
     }
+    let common = 0;
     for (let r = 0; r < n; r++) {
       const xo = r * d;
       const tauR = tau[r]!;
@@ -386,12 +387,13 @@ export class SelectionScan {
       const other = d === 2 && !intercept ? theta[sOff + 1 - p]! * X[xo + 1 - p]! : 0;
       if (intercept && !byLogit) {
         // the ranking stays: the point is kept for every trial or for none
+        // (a term that is the same for every trial goes into one sum, added to each at the end)
         if (!(veR > tauR || (veR === tauR && tie))) {
-          for (let t = 0; t < m; t++) out[t] = out[t]! + outR;
+          common += outR;
           continue;
         }
         if (K === 1) {
-          for (let t = 0; t < m; t++) out[t] = out[t]! + inR;
+          common += inR;
           continue;
         }
         for (let t = 0; t < m; t++) {
@@ -456,6 +458,6 @@ export class SelectionScan {
         } else out[t] = out[t]! + this.rare(r, q, ue, se);
       }
     }
-    for (let t = 0; t < m; t++) out[t] = out[t]! + Math.log(prod[t]!);
+    for (let t = 0; t < m; t++) out[t] = out[t]! + common + Math.log(prod[t]!);
   }
 }
