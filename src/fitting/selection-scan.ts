@@ -37,11 +37,15 @@ interface PointTables {
   ue0: Float64Array;
   tau: Float64Array;
   tieWin: Uint8Array;
-  /** the gate parameters they hold for, and L there; valid false until made (and after a refresh) */
+  /** the expert and gate parameters they hold for, and L there; valid false until made (and after a refresh) */
+  expert: number;
   theta: Float64Array;
   base: number;
   valid: boolean;
 }
+
+/** The most bytes the per-point tables of one scan take (10 float64 and one byte per point and expert). */
+const TABLE_BYTES = 64 * 1024 * 1024;
 
 /** Whether two arrays hold the same numbers. */
 function sameValues(a: Float64Array, b: Float64Array): boolean {
@@ -118,6 +122,7 @@ export class SelectionScan {
     private readonly data: Dataset,
     private readonly state: PackedState,
     gate: TopKGate,
+    tableBytes: number,
   ) {
     const { n, d } = data;
     const k = gate.k;
@@ -128,7 +133,10 @@ export class SelectionScan {
     this.byLogit = gate.rankBy === 'logit';
     this.l = new Float64Array(n * k);
     this.theta = new Float64Array(gate.nParams);
-    this.tables = new Array<PointTables | undefined>(k).fill(undefined);
+    // one set of tables per expert where they fit in TABLE_BYTES (64 MiB: all k for n = 1e5 up to k = 8),
+    // else experts share slots (a slot is remade when another expert's coordinate comes)
+    const slots = Math.min(k, Math.max(1, Math.floor(tableBytes / (n * 81))));
+    this.tables = new Array<PointTables | undefined>(slots).fill(undefined);
     const first = this.tablesOf(0);
     this.le = first.le;
     this.ve = first.ve;
@@ -153,11 +161,12 @@ export class SelectionScan {
    * refresh/prepare, so the same object serves a whole fit.
    * @param data the fit's data (n >= 1 points in dimension d)
    * @param state the fit's packed state (its gate and experts)
+   * @param tableBytes the most bytes for the per-point tables (default 64 MiB; at least one expert's are kept)
    */
-  static for(data: Dataset, state: PackedState): SelectionScan | null {
+  static for(data: Dataset, state: PackedState, tableBytes = TABLE_BYTES): SelectionScan | null {
     const gate = state.gate;
     if (!(gate instanceof TopKGate) || !gate.selective || gate.k !== state.experts.k || gate.d !== data.d) return null;
-    return new SelectionScan(data, state, gate);
+    return new SelectionScan(data, state, gate, tableBytes);
   }
 
   /** Take the state's current experts: l_ni = log f_i(y_n | x_n) (the family's log-densities). */
@@ -169,15 +178,16 @@ export class SelectionScan {
 
   /** Expert e's tables (allocated at first use). */
   private tablesOf(e: number): PointTables {
-    let tables = this.tables[e];
+    const slot = e % this.tables.length;
+    let tables = this.tables[slot];
     if (!tables) {
       const n = this.n;
       const array = () => new Float64Array(n);
       tables = {
         le: array(), ve: array(), logB: array(), logC: array(), lOut: array(), D0: array(), W0: array(), Z0: array(), ue0: array(), tau: array(),
-        tieWin: new Uint8Array(n), theta: new Float64Array(this.theta.length), base: NaN, valid: false,
+        tieWin: new Uint8Array(n), expert: -1, theta: new Float64Array(this.theta.length), base: NaN, valid: false,
       };
-      this.tables[e] = tables;
+      this.tables[slot] = tables;
     }
     return tables;
   }
@@ -214,7 +224,7 @@ export class SelectionScan {
     this.ue0 = ue0;
     this.tau = tables.tau;
     this.tieWin = tables.tieWin;
-    if (tables.valid && sameValues(tables.theta, theta)) {
+    if (tables.valid && tables.expert === e && sameValues(tables.theta, theta)) {
       this.base = tables.base;
       return;
     }
@@ -299,6 +309,7 @@ export class SelectionScan {
     this.base = this.oneOut[0]!;
     tables.theta.set(theta);
     tables.base = this.base;
+    tables.expert = e;
     tables.valid = true;
   }
 

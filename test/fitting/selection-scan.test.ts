@@ -103,6 +103,31 @@ for (const c of CASES) {
   });
 }
 
+test('selection scan: experts sharing one slot of tables give the same numbers as one slot each', () => {
+  const truth = model(4, 2, 2, 'logit', 5);
+  const data = sample(truth, 800, new Rng(3));
+  const state = packState(model(4, 2, 2, 'logit', 9), { k: 4, gate: truth.gate });
+  const own = SelectionScan.for(data, state)!;
+  const shared = SelectionScan.for(data, state, 1)!;
+  own.refresh();
+  shared.refresh();
+  const v = packMle(state);
+  const values = Float64Array.from([0.3, -2, 7]);
+  const a = new Float64Array(3);
+  const b = new Float64Array(3);
+  // every coordinate twice, so that a slot is reused and remade
+  for (let pass = 0; pass < 2; pass++) {
+    for (let j = 0; j < state.free.length; j++) {
+      own.prepare(v, j);
+      shared.prepare(v, j);
+      assert.equal(shared.base, own.base);
+      own.scan(values, a);
+      shared.scan(values, b);
+      assert.deepEqual(b, a);
+    }
+  }
+});
+
 test('selection scan: absent for gates that are not a selective top-K', () => {
   const truth = model(3, 1, 3, 'slope', 1);
   const data = sample(truth, 50, new Rng(1));
