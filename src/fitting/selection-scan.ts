@@ -23,7 +23,6 @@ import type { Dataset } from '../data/dataset.js';
 import { TopKGate } from '../gates/topk.js';
 import type { PackedState } from './state.js';
 
-
 /** What the trials along one expert's coordinates read per point (SelectionScan.prepare). */
 interface PointTables {
   le: Float64Array;
