@@ -34,6 +34,7 @@ import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { gateMStep, type GateMStepCache } from './gate-mstep.js';
 import { polishAt, type PolishResult } from './polish.js';
 import { packMle, setVectorFloored } from './mle.js';
+import { SelectionScan } from './selection-scan.js';
 import { copyState, restoreState, type PackedState } from './state.js';
 import { resolveStopping, type FitOptions, type ResolvedStopping, type StopReason } from './types.js';
 import { FIT_DEFAULTS } from './options.js';
@@ -93,10 +94,19 @@ export interface EmHost {
   invalidate(): void;
   /** the result of the last 'polish' request (set by whoever answers it) */
   polished: PolishResult | null;
+  /**
+   * Optional: the fast log-likelihood of the selection search's trials at the current experts
+   * (selection-scan.ts), refreshed at the host's current parameters; null or absent where the host
+   * has none (the GPU engine): the search then runs an E-step per trial.
+   */
+  selectionScan?(): SelectionScan | null;
 }
 
-/** The EM map and the E-step over one state on the CPU, with its buffers (no allocation per iteration). */
-class EmMachine implements EmHost {
+/**
+ * The EM map and the E-step over one state on the CPU, with its buffers (no allocation per
+ * iteration). Exported for the tests (a host without the selection scan: wrap it).
+ */
+export class EmMachine implements EmHost {
   readonly G: Float64Array;
   readonly R: Float64Array;
   readonly stats: Float64Array;
@@ -109,6 +119,8 @@ class EmMachine implements EmHost {
   private readonly certificateWs: CertificateWorkspace;
   floorHits: boolean[];
   polished: PolishResult | null = null;
+  /** the selection search's evaluator (made at the first search round, reused) */
+  private scan: SelectionScan | null | undefined = undefined;
 
   constructor(
     readonly data: Dataset,
@@ -186,6 +198,13 @@ class EmMachine implements EmHost {
 
   getVector(): Float64Array {
     return packMle(this.state);
+  }
+
+  /** The selection search's fast log-likelihood at the current experts (null: not a selective top-K gate). */
+  selectionScan(): SelectionScan | null {
+    if (this.scan === undefined) this.scan = SelectionScan.for(this.data, this.state);
+    this.scan?.refresh();
+    return this.scan;
   }
 
   /** Answer one request of a driver. */
@@ -316,6 +335,13 @@ export const SELECTION_ROUNDS = 50;
  */
 const SEARCH_DOUBLINGS = 30;
 const SEARCH_FIRST_STEP = 1e-7;
+/**
+ * The fast scan's trial values and log-likelihoods of one direction (no allocation per round).
+ * Shared by all drivers: they are filled and read with no yield in between, so drivers that
+ * interleave (one per fit of a batch) never see each other's.
+ */
+const scanValues = new Float64Array(SEARCH_DOUBLINGS);
+const scanLogLiks = new Float64Array(SEARCH_DOUBLINGS);
 
 /**
  * EM under a selective gate, alternated with a coordinate search of the log-likelihood across the
@@ -330,6 +356,10 @@ const SEARCH_FIRST_STEP = 1e-7;
  * when an EM run ends otherwise than converged or stalled. Only accepted points enter the path, so
  * L never decreases. maxIterations caps the EM maps of all runs together. The counts of the EM runs add up; the result is the last run's, with the
  * search's E-steps in `evaluations` and its rounds in `selectionSearch`.
+ * Where the host has the fast scan (EmHost.selectionScan: the CPU's EmMachine), the trials' L come
+ * from it (selection-scan.ts: the same trial points, L to float64 rounding of the E-step's, no
+ * E-step per trial) and only the best trial is evaluated by an E-step, whose L decides against the
+ * threshold as above; hosts without it (the GPU engine) run an E-step per trial.
  */
 function* selectionSearched(host: EmHost, stopping: ResolvedStopping, rounding: EngineRounding, inner: (used?: number) => EmRun): EmRun {
   let core = yield* inner();
@@ -341,12 +371,33 @@ function* selectionSearched(host: EmHost, stopping: ResolvedStopping, rounding: 
   while (rounds < SELECTION_ROUNDS && (core.stopReason === 'converged' || core.stopReason === 'stalled')) {
     const v = host.getVector();
     const F = host.state.free.length;
-    let bestL = core.loglik;
+    // the host's fast L of the trials (experts fixed for the round), where it has one: the scan then
+    // compares its own L values (the same float64 sums for the base and every trial) and only the
+    // chosen point is confirmed by an E-step; without it, every trial is an E-step
+    const scan = host.selectionScan?.() ?? null;
+    if (scan) scan.prepare(v, 0);
+    let bestL = scan ? scan.base : core.loglik;
     let best: Float64Array | null = null;
     for (let j = 0; j < F; j++) {
       const from: Float64Array = best ?? v;
+      if (scan && (j > 0 || from !== v)) scan.prepare(from, j);
       for (const dir of [1, -1]) {
         let h = SEARCH_FIRST_STEP * (Math.abs(from[j]!) + 1);
+        if (scan) {
+          // the same trial values as the E-step path (bit for bit), all of one direction in one pass
+          for (let t = 0; t < SEARCH_DOUBLINGS; t++, h *= 2) scanValues[t] = from[j]! + dir * h;
+          scan.scan(scanValues, scanLogLiks);
+          for (let t = 0; t < SEARCH_DOUBLINGS; t++) {
+            const Lt = scanLogLiks[t]!;
+            if (!Number.isFinite(Lt)) break;
+            if (Lt > bestL) {
+              bestL = Lt;
+              best = Float64Array.from(from);
+              best[j] = scanValues[t]!;
+            }
+          }
+          continue;
+        }
         // every step of the geometric scan is tried: the likelihood is a staircase in a boundary's
         // position (one step per point crossed), and a small dip must not end the scan
         for (let t = 0; t < SEARCH_DOUBLINGS; t++, h *= 2) {
@@ -362,6 +413,13 @@ function* selectionSearched(host: EmHost, stopping: ResolvedStopping, rounding: 
           }
         }
       }
+    }
+    if (scan && best !== null) {
+      // the chosen point's E-step: its L decides, as on the E-step path, and R and the statistics
+      // are those of the point EM goes on from
+      host.setVector(best);
+      searchEvaluations++;
+      bestL = yield { op: 'estep' };
     }
     if (best === null || !(bestL - core.loglik > threshold(core.loglik))) {
       // nothing crosses to a higher likelihood: back to the EM point (its E-step, so the returned
