@@ -30,7 +30,7 @@ test('flag errors speak gatelab: unknown flags with a suggestion, values that st
     [['sample', '--model', '-x'], /^error: sample: --model is followed by "-x", which starts with '-': if it is the value, write --model=-x; if it is the next flag, give --model its value first; see gatelab sample --help$/],
     [['sample', '--model'], /^error: sample: --model needs a value, e\.g\. --model VALUE; see gatelab sample --help$/],
     [['sweep', 'x.json', '--quick=yes'], /^error: sweep: --quick is a switch and takes no value; write --quick alone/],
-    [['rates', '-weird-folder'], /^error: rates: -weird-folder is not a flag here \(flags: --format, --fit-range\); a file or folder whose name starts with '-' can be given as \.\/-weird-folder/],
+    [['rates', '-weird-folder'], /^error: rates: -weird-folder is not a flag here \(flags: --format, --fit-range, --config\); a file or folder whose name starts with '-' can be given as \.\/-weird-folder/],
     [['status', '--foo', 'd'], /^error: status: --foo is not a flag here \(flags: none besides --help\)/],
   ];
   for (const [argv, pattern] of cases) {
