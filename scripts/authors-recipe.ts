@@ -15,7 +15,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyseRates, perNSummary } from '../src/analysis/index.js';
+import { analyseRates, meanStandardError, perNSummary } from '../src/analysis/index.js';
 import { loglogFit } from '../src/analysis/loglog.js';
 import { copyPlotly, ExportError, figuresToHtml, renderImages, sideBySideFigure, type Figure, type SideCurve } from '../src/plots/index.js';
 import { preferredResults, readChosen } from '../src/sweeps/results-variant.js';
@@ -43,14 +43,22 @@ function ours(rows: SweepRow[], quantity: string): Curve {
   return { n: s.map((p) => p.n), mean: s.map((p) => p.mean!), median: s.map((p) => p.median!) };
 }
 
-/** The ok rows of an experiment's results of this variant (a store, or the committed export), or why there are none. */
-async function okRows(name: string): Promise<SweepRow[] | string> {
-  const choice = preferredResults(name, variant);
-  try {
-    return (await readChosen(choice)).rows.filter((r) => r.status === 'ok');
-  } catch (e) {
-    return `no results in ${choice.parquet ?? choice.dir}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+const okRowsRead = new Map<string, Promise<SweepRow[] | string>>();
+/**
+ * The ok rows of an experiment's results of this variant (a store, or the committed export), or
+ * why there are none; read once per experiment (the tables and the figures ask for each several times).
+ */
+function okRows(name: string): Promise<SweepRow[] | string> {
+  let rows = okRowsRead.get(name);
+  if (!rows) {
+    const choice = preferredResults(name, variant);
+    rows = readChosen(choice).then(
+      (results) => results.rows.filter((r) => r.status === 'ok'),
+      (e: unknown) => `no results in ${choice.parquet ?? choice.dir}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+    );
+    okRowsRead.set(name, rows);
   }
+  return rows;
 }
 
 const slope = (n: number[], y: number[]) => (n.length >= 2 ? loglogFit(n, y).slope : null);
@@ -134,7 +142,7 @@ for (const [k, recipe, converged, quantity, statistic] of [[2, 'demys-authors-ex
     const results = await readChosen(choice);
     const summary = perNSummary(results.rows, quantity).filter((p) => p.mean !== null);
     const rate = analyseRates(results.rows, results.config, results.variant).find((r) => r.quantity === quantity && r.statistic === statistic);
-    const se = summary.map((p) => (p.count < 2 ? 0 : Math.sqrt(p.values.reduce((a, v) => a + (v - p.mean!) ** 2, 0) / (p.count - 1) / p.count)));
+    const se = summary.map(meanStandardError);
     curves.push({ label: `gatelab converged (${converged}, ${results.variant})`, n: summary.map((p) => p.n), mean: summary.map((p) => p.mean), median: summary.map((p) => p.median), se, rate });
     if (rate) {
       conv = `${statistic}: ${fmt(rate.slope)} [${fmt(rate.ciLow)}, ${fmt(rate.ciHigh)}]`;

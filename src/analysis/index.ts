@@ -4,7 +4,7 @@
  */
 export { loglogFit, type LogLogFit } from './loglog.js';
 export { referenceSlope } from './reference-slope.js';
-export { perNSummary, isConverged, type PerNSummary } from './summary.js';
+export { perNSummary, isConverged, meanStandardError, type PerNSummary } from './summary.js';
 export {
   analyseRates,
   ladderReferences,

@@ -129,3 +129,16 @@ export function perNSummary(rows: readonly SweepRow[], quantity: string): PerNSu
       };
     });
 }
+
+/**
+ * The standard error of a per-n mean over replicates: sd / sqrt(count), with the sample sd
+ * (divisor count - 1); 0 where there are fewer than 2 values (no spread to estimate).
+ * @param s one entry of {@link perNSummary}
+ * @example meanStandardError({ ...entry, values: [1, 3], count: 2, mean: 2 }) // => 1
+ */
+export function meanStandardError(s: Pick<PerNSummary, 'count' | 'mean' | 'values'>): number {
+  if (s.count < 2 || s.mean === null) return 0;
+  const m = s.mean;
+  const variance = s.values.reduce((acc, v) => acc + (v - m) ** 2, 0) / (s.count - 1);
+  return Math.sqrt(variance / s.count);
+}

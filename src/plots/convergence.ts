@@ -5,14 +5,14 @@
  * statistic, slope and CI in the legend, the predicted power line and its log-corrected reference,
  * both anchored at the fitted line's value at the geometric middle of the fit range.
  */
-import type { PerNSummary } from '../analysis/summary.js';
+import { meanStandardError, type PerNSummary } from '../analysis/summary.js';
 import type { RateRow } from '../analysis/rates.js';
 import type { Figure } from './types.js';
 
 const COLORS = { cloud: 'rgba(31, 119, 180, 0.25)', notConverged: '#d62728', mean: '#1f77b4', fit: '#d62728', predicted: '#2ca02c', reference: '#7f7f7f' };
 
 /** n^slope through (n0, y0), sampled at the ends of [lo, hi] and 20 points between (log scale). */
-function powerLine(lo: number, hi: number, n0: number, y0: number, f: (n: number) => number): { x: number[]; y: number[] } {
+export function powerLine(lo: number, hi: number, n0: number, y0: number, f: (n: number) => number): { x: number[]; y: number[] } {
   const x: number[] = [];
   for (let i = 0; i <= 20; i++) x.push(lo * Math.pow(hi / lo, i / 20));
   const f0 = f(n0);
@@ -56,12 +56,6 @@ export function convergenceFigure({ experiment, quantity, summary, rate }: Conve
   const cloud = summary.flatMap((s) => s.values.flatMap((v, i) => (v > 0 && isOk(s, i) ? [{ n: s.n, v }] : [])));
   const notConverged = summary.flatMap((s) => s.values.flatMap((v, i) => (v > 0 && !isOk(s, i) ? [{ n: s.n, v }] : [])));
   const centre = summary.filter((s) => (stat === 'mean' ? s.mean : s.median) !== null && (stat === 'mean' ? s.mean! : s.median!) > 0);
-  const se = (s: PerNSummary) => {
-    if (s.count < 2 || s.mean === null) return 0;
-    const m = s.mean;
-    const variance = s.values.reduce((acc, v) => acc + (v - m) ** 2, 0) / (s.count - 1);
-    return Math.sqrt(variance / s.count);
-  };
   const data: Record<string, unknown>[] = [
     {
       type: 'scatter',
@@ -92,7 +86,7 @@ export function convergenceFigure({ experiment, quantity, summary, rate }: Conve
       x: centre.map((s) => s.n),
       y: centre.map((s) => (stat === 'mean' ? s.mean : s.median)),
       marker: { color: COLORS.mean, size: 8, symbol: 'diamond' },
-      ...(stat === 'mean' ? { error_y: { type: 'data', array: centre.map(se), visible: true, color: COLORS.mean } } : {}),
+      ...(stat === 'mean' ? { error_y: { type: 'data', array: centre.map(meanStandardError), visible: true, color: COLORS.mean } } : {}),
     },
   ];
   const [lo, hi] = rate.fitRange;

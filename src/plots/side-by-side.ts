@@ -5,6 +5,7 @@
  * with a rate row its fitted line with slope, CI and verdict in the legend.
  */
 import type { RateRow } from '../analysis/rates.js';
+import { powerLine } from './convergence.js';
 import type { Figure } from './types.js';
 
 /** One pipeline's curve. */
@@ -61,13 +62,13 @@ export function sideBySideFigure(title: string, yLabel: string, curves: readonly
     const r = c.rate;
     if (r && r.slope !== null && r.intercept !== null) {
       const [lo, hi] = r.fitRange;
-      const x = Array.from({ length: 21 }, (_, t) => lo * Math.pow(hi / lo, t / 20));
+      const slope = r.slope;
       data.push({
         type: 'scatter',
         mode: 'lines',
-        name: `${c.label}: fitted to the ${r.statistic}, slope ${fmt(r.slope)} [${Math.round(r.level * 100)}% CI ${fmt(r.ciLow)}, ${fmt(r.ciHigh)}], ${r.verdict}`,
-        x,
-        y: x.map((n) => Math.exp(r.intercept!) * Math.pow(n, r.slope!)),
+        name: `${c.label}: fitted to the ${r.statistic}, slope ${fmt(slope)} [${Math.round(r.level * 100)}% CI ${fmt(r.ciLow)}, ${fmt(r.ciHigh)}], ${r.verdict}`,
+        // the fitted line exp(intercept) n^slope, through its value at lo
+        ...powerLine(lo, hi, lo, Math.exp(r.intercept) * Math.pow(lo, slope), (n) => Math.pow(n, slope)),
         line: { color, width: 3 },
       });
     }

@@ -38,17 +38,15 @@ export function committedExport(name: string, root = 'results'): string {
 export function preferredResults(name: string, want: 'auto' | 'quick' | 'full' = 'auto', root = 'results'): ResultsChoice {
   const at = (variant: 'quick' | 'full') => join(root, relative('results', defaultResultsDir(name, variant)));
   const configFile = join(dirname(root), 'experiments', `${name}.json`);
+  if (want === 'quick') return { variant: want, dir: at(want), reason: 'asked for', configFile };
   const full = at('full');
   // a store wins over the export (it may hold more rows); the export stands in where no store is
-  const fromExport = () => (listStores(full).length === 0 && existsSync(committedExport(name, root)) ? committedExport(name, root) : undefined);
-  if (want === 'quick') return { variant: want, dir: at(want), reason: 'asked for', configFile };
-  if (want === 'full') {
-    const parquet = fromExport();
-    return { variant: want, dir: full, reason: 'asked for', configFile, ...(parquet ? { parquet } : {}) };
-  }
-  if (listStores(full).length > 0) return { variant: 'full', dir: full, reason: 'full results present', configFile };
-  const parquet = fromExport();
-  if (parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', parquet, configFile };
+  const hasStore = listStores(full).length > 0;
+  const exported = committedExport(name, root);
+  const parquet = !hasStore && existsSync(exported) ? { parquet: exported } : {};
+  if (want === 'full') return { variant: want, dir: full, reason: 'asked for', configFile, ...parquet };
+  if (hasStore) return { variant: 'full', dir: full, reason: 'full results present', configFile };
+  if (parquet.parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, ...parquet };
   return { variant: 'quick', dir: at('quick'), reason: 'no full results', configFile };
 }
 
