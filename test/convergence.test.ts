@@ -199,6 +199,15 @@ test('polish: the default fit of a run that stalls under EM is polished to a cer
   assert.ok(polished.fit.polish && polished.fit.polish.steps >= 1 && polished.fit.polish.gain > 0, JSON.stringify(polished.fit.polish));
   // the polish continues the same run: it ends above the stalled point by its gain (to rounding)
   assert.ok(Math.abs(polished.fit.loglik - (none.fit.loglik + polished.fit.polish.gain)) < 1e-6, `${polished.fit.loglik} vs ${none.fit.loglik} + ${polished.fit.polish.gain}`);
+  // a shorter stall window (stallWindow 200: checked every 100 maps from 300 on) stops the crawl
+  // sooner, and the polish from there certifies the same maximum: both ends have T <= 1e-3, and the
+  // certificate is within 0.2-2 T of the gap (docs/fitting.md), so they differ by at most 2 x 2e-3
+  const early = fitMoE(data, { ...base, polish: 'none', stallWindow: 200 }, start);
+  assert.equal(early.fit.stopReason, 'stalled');
+  assert.ok(early.fit.iterations >= 300 && early.fit.iterations < none.fit.iterations, `stalled after ${early.fit.iterations} maps, ${none.fit.iterations} with the default window`);
+  const earlyPolished = fitMoE(data, { ...base, stallWindow: 200 }, start);
+  assert.equal(earlyPolished.fit.stopReason, 'converged');
+  assert.ok(Math.abs(earlyPolished.fit.loglik - polished.fit.loglik) <= 4e-3, `${earlyPolished.fit.loglik} vs ${polished.fit.loglik}`);
 });
 
 test('top-1: EM alone keeps the start\'s selection boundary; the selection search moves it to the MLE\'s and raises L', () => {

@@ -65,7 +65,7 @@ export interface EngineResult {
 /** Relative size of a log-likelihood decrease that counts as rounding, not a real decrease. */
 export const ROUNDING_TOLERANCE = 1e-10;
 
-/** The stall rule's window, in EM maps, and its fraction of scoreTol (see Run.stalled). */
+/** The stall rule's default window (option stallWindow), in EM maps, and its fraction of scoreTol (see Run.stalled). */
 export const STALL_WINDOW = 1000;
 export const STALL_FRACTION = 0.01;
 
@@ -469,7 +469,7 @@ class Run {
   loglik = -Infinity;
   polish: { steps: number; gain: number } | null = null;
   private good: ReturnType<typeof copyState> | null = null;
-  /** L at every STALL_WINDOW/2 EM maps, for the stall rule */
+  /** L at every stallWindow / 2 EM maps, for the stall rule */
   private checkpoints: number[] = [];
   readonly stopper: Stopper;
 
@@ -503,14 +503,14 @@ class Run {
   }
 
   /**
-   * The stall rule (score rule only): over the last STALL_WINDOW EM maps L rose by less than
+   * The stall rule (score rule only): over the last stallWindow EM maps L rose by less than
    * STALL_FRACTION * scoreTol while the certificate says more than scoreTol remains. At that pace
    * reaching the tolerance would take over 100 windows: the run sits on a plateau or a saddle
    * (over-specified likelihoods have them) and stops as 'stalled', which is not 'converged'.
    * Call after each E-step on the accepted path.
    */
   stalled(): boolean {
-    if (this.stopping.stop !== 'score' || this.maps < (this.checkpoints.length + 1) * (STALL_WINDOW / 2)) return false;
+    if (this.stopping.stop !== 'score' || this.maps < (this.checkpoints.length + 1) * Math.ceil(this.stopping.stallWindow / 2)) return false;
     this.checkpoints.push(this.loglik);
     const c = this.checkpoints;
     if (c.length < 3) return false;
@@ -670,7 +670,7 @@ export function closingWarnings(
   nuFloorHits: number[],
   stopReason: StopReason,
   decreases: number,
-  o: { nuMin: number; maxIterations: number; stop: 'score' | 'relative'; tol: number; scoreTol: number },
+  o: { nuMin: number; maxIterations: number; stop: 'score' | 'relative'; tol: number; scoreTol: number; stallWindow?: number },
   rounding: string,
 ): string[] {
   const out: string[] = [];
@@ -680,7 +680,7 @@ export function closingWarnings(
     );
   }
   if (stopReason === 'stalled') {
-    out.push(`EM: stalled: L rose by less than ${STALL_FRACTION * o.scoreTol} nats over ${STALL_WINDOW} iterations while the score statistic says more than ${o.scoreTol} remains (a plateau or saddle); not converged. Try other starts.`);
+    out.push(`EM: stalled: L rose by less than ${STALL_FRACTION * o.scoreTol} nats over ${o.stallWindow ?? STALL_WINDOW} iterations while the score statistic says more than ${o.scoreTol} remains (a plateau or saddle); not converged. Try other starts.`);
   }
   if (stopReason === 'maxIterations') {
     const rule = o.stop === 'score' ? `score statistic above scoreTol ${o.scoreTol}` : `relative tol ${o.tol}`;

@@ -45,6 +45,7 @@ export const FIT_DEFAULTS = {
   absTol: 0,
   accelerate: 'squarem',
   polish: 'bhhh',
+  stallWindow: 1000,
   selectionSearch: 'coordinate',
   maxIterations: 10000,
   nuMinFactor: 0.01,
@@ -111,6 +112,10 @@ export const FIT_OPTIONS: readonly FitOptionSpec[] = [
   {
     key: 'polish', domain: { kind: 'choice', values: ['bhhh', 'none'], noun: 'a polish' }, default: D.polish, flag: { name: 'polish', value: 'bhhh|none' },
     help: 'bhhh: a stalled EM run is polished by Newton steps with the outer-product information until T <= scoreTol (not for selective gates); none: it stops as stalled',
+  },
+  {
+    key: 'stallWindow', domain: { kind: 'integer', min: 2 }, default: D.stallWindow, flag: { name: 'stall-window', value: 'w' },
+    help: 'the stall rule (score rule): a run whose L rose by less than 1e-2 scoreTol over the last w EM maps while T > scoreTol is stalled (then polished); checked every w/2 maps from 1.5 w on',
   },
   {
     key: 'selectionSearch', domain: { kind: 'choice', values: ['coordinate', 'none'], noun: 'a search' }, default: D.selectionSearch, flag: { name: 'selection-search', value: 'coordinate|none' },

@@ -64,8 +64,11 @@ export function polishAt(data: Dataset, state: PackedState, stopping: ResolvedSt
   const { n, d, X } = data;
   const k = state.experts.k;
   const backend = new CpuBackend();
-  const G = new Float64Array(n * k);
-  const R = new Float64Array(n * k);
+  // the backend's fit buffers where it has them: its kernels then work in place, and the
+  // certificate's sums run in its score kernel, not the reference loop (most of a polish's time)
+  const buffers = backend.fitBuffers(data, k);
+  const G = buffers?.G ?? new Float64Array(n * k);
+  const R = buffers?.R ?? new Float64Array(n * k);
   const stats = new Float64Array(k * state.experts.family.statsSize(d));
   const ws = new CertificateWorkspace(state);
   const direction = new Float64Array(ws.P);

@@ -20,6 +20,7 @@ export interface ResolvedStopping {
   absTol: number;
   accelerate: 'squarem' | 'none';
   polish: 'bhhh' | 'none';
+  stallWindow: number;
   selectionSearch: 'coordinate' | 'none';
   maxIterations: number;
   nuMin: number;
@@ -34,6 +35,7 @@ export function resolveStopping(options: FitOptions): ResolvedStopping {
     absTol: options.absTol ?? FIT_DEFAULTS.absTol,
     accelerate: options.accelerate ?? FIT_DEFAULTS.accelerate,
     polish: options.polish ?? FIT_DEFAULTS.polish,
+    stallWindow: options.stallWindow ?? FIT_DEFAULTS.stallWindow,
     selectionSearch: options.selectionSearch ?? FIT_DEFAULTS.selectionSearch,
     maxIterations: options.maxIterations ?? FIT_DEFAULTS.maxIterations,
     nuMin: options.nuMin ?? 1e-10,
@@ -98,6 +100,12 @@ export interface FitOptions {
    * not for selective gates); 'none' stops as 'stalled'
    */
   polish?: 'bhhh' | 'none';
+  /**
+   * the stall rule's window in EM maps (default 1000; integer >= 2): a run whose L rose by less
+   * than 1e-2 scoreTol over the last stallWindow maps while T > scoreTol is stalled (fitting/em.ts
+   * Run.stalled), checked every stallWindow / 2 maps (rounded up) from 1.5 stallWindow on
+   */
+  stallWindow?: number;
   /**
    * selective gates (top-K with K < k) only: 'coordinate' (default) alternates EM with a
    * coordinate search of the log-likelihood across the selection boundaries, which EM itself
