@@ -8,7 +8,8 @@
  *
  * - tasks: replicates R0 .. R - 1 (default 0 .. 0) at every E-th n >= N of the variant's grid
  *   (default every n), run as the sweep runs them (`runTask`'s steps: sample with the task's seed, fitMoE with the
- *   variant's fit options and starts, the row's losses and density distances), one at a time on
+ *   variant's fit options and starts, the row's losses and density distances; for a selection
+ *   experiment, kind "select", runSelectTask's: selectK over k = 1..kMax), one at a time on
  *   this thread, in the order replicate, then n; the run stops early once --budget seconds have
  *   passed (default 840), at a task boundary; --save writes the measurements as JSON, --load adds
  *   earlier runs' measurements (of the same experiment and variant) to the models;
@@ -33,6 +34,8 @@ import { fitMoE } from '../src/fitting/fit.js';
 import { Rng } from '../src/rng/rng.js';
 import { sample } from '../src/sampling/sample.js';
 import { parseExperimentConfig, resolveNGrid } from '../src/sweeps/config.js';
+import { parseSelectConfig, runSelectTask, selectTasks, type SelectExperimentConfig } from '../src/sweeps/select-sweep.js';
+import type { ExperimentConfig } from '../src/sweeps/types.js';
 import { taskFitOptions, taskRow, taskStart } from '../src/sweeps/run-task.js';
 import { sweepTasks, taskKey, taskSeed } from '../src/sweeps/tasks.js';
 import type { SweepTask } from '../src/sweeps/types.js';
@@ -59,11 +62,14 @@ const every = Number(values['n-every'] ?? 1);
 const budget = Number(values.budget ?? 840);
 const workers = Number(values.workers ?? 2);
 const variant = (values.variant ?? 'full') as 'full' | 'quick';
-const config = parseExperimentConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+const raw = JSON.parse(readFileSync(file, 'utf8')) as { kind?: string };
+// a selection experiment (kind "select", gatelab select-sweep): its tasks are selectK runs
+const select = raw.kind === 'select' ? parseSelectConfig(raw, file) : null;
+const config = select ?? parseExperimentConfig(raw, file);
 const v = config.variants[variant];
 const grid = resolveNGrid(v.n);
-const fitOptions = taskFitOptions(config, variant);
-const restarts = v.restarts ?? config.start.restarts ?? 1;
+const fitOptions = select ? null : taskFitOptions(config as ExperimentConfig, variant);
+const restarts = select ? (select.variants[variant].restarts ?? select.select.restarts ?? 3) : ((v as ExperimentConfig['variants']['full']).restarts ?? (config as ExperimentConfig).start.restarts ?? 1);
 
 /** The CPU backend with its E-step passes counted (the fused and the plain one). */
 function countingBackend(): { backend: Backend; passes: () => number } {
@@ -98,12 +104,14 @@ interface Measured {
 
 /** One task exactly as runTask runs it (sample, fit, row), timed, with the counting backend. */
 function runMeasured(task: SweepTask): Measured {
+  if (select) return runSelectMeasured(select, task);
+  const experiment = config as ExperimentConfig;
   const { backend, passes } = countingBackend();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const data = sample(config.truth, task.n, new Rng(task.seed));
-  const result = fitMoE(data, fitOptions, taskStart(config, task, variant), backend);
-  const row = taskRow(config, variant, task, result, 'cpu');
+  const data = sample(experiment.truth, task.n, new Rng(task.seed));
+  const result = fitMoE(data, fitOptions!, taskStart(experiment, task, variant), backend);
+  const row = taskRow(experiment, variant, task, result, 'cpu');
   const seconds = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(c0);
   const stops = (result.fit.restartStops ?? [result.fit.stopReason]).map((s) => s.slice(0, 4)).join(',');
@@ -121,9 +129,34 @@ function runMeasured(task: SweepTask): Measured {
   };
 }
 
+/**
+ * One selection task as the select sweep runs it (runSelectTask: sample, selectK over k = 1..kMax),
+ * timed; 'converged' when every k's kept fit converged; maps, passes and polish are not counted.
+ */
+function runSelectMeasured(config: SelectExperimentConfig, task: SweepTask): Measured {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const row = runSelectTask(config, variant, task);
+  const seconds = (performance.now() - t0) / 1000;
+  const used = process.cpuUsage(c0);
+  const fits = row.k ?? [];
+  return {
+    n: task.n,
+    replicate: task.replicate,
+    seconds,
+    cpu: (used.user + used.system) / 1e6,
+    converged: row.status === 'ok' && fits.every((f) => f.converged),
+    status: row.status,
+    maps: 0,
+    passes: 0,
+    polish: 0,
+    stops: fits.map((f) => `k${f.k}:${f.converged ? 'conv' : 'not'}`).join(','),
+  };
+}
+
 const nSample = grid.filter((n, i) => (i % every === 0 || i === grid.length - 1) && n >= nMin);
 console.log(
-  `${config.name} ${variant}: ${grid.length} n in [${grid[0]}, ${grid[grid.length - 1]}] x ${v.replicates} replicates = ${grid.length * v.replicates} tasks, best of ${restarts} starts, maxIterations ${fitOptions.maxIterations ?? 'default'}, stop ${fitOptions.stop ?? 'default'}; node ${process.version}`,
+  `${config.name} ${variant}: ${grid.length} n in [${grid[0]}, ${grid[grid.length - 1]}] x ${v.replicates} replicates = ${grid.length * v.replicates} tasks, ${select ? `selectK over k = 1..${select.select.kMax}, ${restarts} random starts per k, maxIterations ${v.maxIterations ?? select.select.fit?.maxIterations ?? 'default'}` : `best of ${restarts} starts, maxIterations ${fitOptions!.maxIterations ?? 'default'}, stop ${fitOptions!.stop ?? 'default'}`}; node ${process.version}`,
 );
 console.log(`measuring replicates ${replicateFrom}..${replicates - 1} at ${nSample.length} n (${nSample.join(', ')}), budget ${budget} s, one task at a time\n`);
 runMeasured({ key: 'warm-up', n: 2000, replicate: 0, seed: 1 }); // JIT and kernel warm-up
@@ -184,7 +217,7 @@ function models(metric: (p: Measured) => number) {
 const wall = models((p) => p.seconds);
 const cpu = models((p) => p.cpu);
 const { a, b, c, power, perN } = wall;
-const tasks = sweepTasks(config, variant);
+const tasks = select ? selectTasks(select, variant) : sweepTasks(config as ExperimentConfig, variant);
 /** makespan of greedy list scheduling in the given order on W workers */
 function makespan(durations: number[]): number {
   const free = new Array<number>(workers).fill(0);
