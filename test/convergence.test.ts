@@ -210,6 +210,24 @@ test('polish: the default fit of a run that stalls under EM is polished to a cer
   assert.ok(Math.abs(earlyPolished.fit.loglik - polished.fit.loglik) <= 4e-3, `${earlyPolished.fit.loglik} vs ${polished.fit.loglik}`);
 });
 
+test('futility: a run whose pace cannot gain the remaining T in the maps left is polished instead of ending as maxIterations', { timeout: 240_000 }, () => {
+  // the stalling run of the test above with a budget of 750 maps and a window of 200: SQUAREM
+  // still gains more than 1e-2 scoreTol per window (the plain stall rule does not fire), but at
+  // the last check (700 maps, 50 left) the window's gain times 50 / 200 is below T - scoreTol
+  const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/demys-over3.json', 'utf8')), 'demys-over3');
+  const data = sample(config.truth, 30000, new Rng(2));
+  const base: FitOptions = { k: 3, gate: { type: 'softmax' }, nuMin: config.fit.nuMin, stallWindow: 200, maxIterations: 750 };
+  const start = { type: 'nearTruth' as const, truth: config.truth, noise: 0.1, seed: 102 };
+  const none = fitMoE(data, base, start);
+  assert.equal(none.fit.stopReason, 'maxIterations');
+  const futile = fitMoE(data, { ...base, futility: 'budget' }, start);
+  assert.equal(futile.fit.stopReason, 'converged');
+  assert.ok(futile.fit.iterations < 750 && futile.fit.polish !== undefined, `${futile.fit.iterations} maps, polish ${JSON.stringify(futile.fit.polish)}`);
+  assert.ok(futile.fit.certificate !== null && futile.fit.certificate <= 1e-3, `T ${futile.fit.certificate}`);
+  // the polish climbs from the point EM reached 50 maps before the budget's end: above it
+  assert.ok(futile.fit.loglik > none.fit.loglik, `${futile.fit.loglik} vs ${none.fit.loglik}`);
+});
+
 test('top-1: EM alone keeps the start\'s selection boundary; the selection search moves it to the MLE\'s and raises L', () => {
   // topk1-practice truth: k = 2, K = 1 ranked by the logit, boundary x* = 8/25 = 0.32 on U[0, 1]
   const config = parseExperimentConfig(JSON.parse(readFileSync('experiments/topk1-practice.json', 'utf8')), 'topk1-practice');

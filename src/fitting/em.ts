@@ -507,6 +507,9 @@ class Run {
    * STALL_FRACTION * scoreTol while the certificate says more than scoreTol remains. At that pace
    * reaching the tolerance would take over 100 windows: the run sits on a plateau or a saddle
    * (over-specified likelihoods have them) and stops as 'stalled', which is not 'converged'.
+   * With `futility: 'budget'` it also fires when the last window's gain, extrapolated linearly over
+   * the EM maps left (maxIterations - maps), is below T - scoreTol: the run would end as
+   * maxIterations (only where the run is then polished: polish 'bhhh', a gate that is not selective).
    * Call after each E-step on the accepted path.
    */
   stalled(): boolean {
@@ -515,7 +518,16 @@ class Run {
     const c = this.checkpoints;
     if (c.length < 3) return false;
     const T = this.stopper.lastComputed;
-    return T !== null && T > this.stopping.scoreTol && c[c.length - 1]! - c[c.length - 3]! < STALL_FRACTION * this.stopping.scoreTol;
+    if (T === null || !(T > this.stopping.scoreTol)) return false;
+    const gain = c[c.length - 1]! - c[c.length - 3]!;
+    if (gain < STALL_FRACTION * this.stopping.scoreTol) return true;
+    // futility: even at the last window's pace (a climb that slows down gains less), the maps left
+    // could not gain the remaining T; the run would end as maxIterations
+    if (this.stopping.futility === 'budget' && this.stopping.polish === 'bhhh' && !this.host.state.gate.selective) {
+      const window = 2 * Math.ceil(this.stopping.stallWindow / 2);
+      return gain * (Math.max(0, this.stopping.maxIterations - this.maps) / window) < T - this.stopping.scoreTol;
+    }
+    return false;
   }
 
   /**

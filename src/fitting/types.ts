@@ -21,6 +21,7 @@ export interface ResolvedStopping {
   accelerate: 'squarem' | 'none';
   polish: 'bhhh' | 'none';
   stallWindow: number;
+  futility: 'budget' | 'none';
   selectionSearch: 'coordinate' | 'none';
   maxIterations: number;
   nuMin: number;
@@ -36,6 +37,7 @@ export function resolveStopping(options: FitOptions): ResolvedStopping {
     accelerate: options.accelerate ?? FIT_DEFAULTS.accelerate,
     polish: options.polish ?? FIT_DEFAULTS.polish,
     stallWindow: options.stallWindow ?? FIT_DEFAULTS.stallWindow,
+    futility: options.futility ?? FIT_DEFAULTS.futility,
     selectionSearch: options.selectionSearch ?? FIT_DEFAULTS.selectionSearch,
     maxIterations: options.maxIterations ?? FIT_DEFAULTS.maxIterations,
     nuMin: options.nuMin ?? 1e-10,
@@ -106,6 +108,14 @@ export interface FitOptions {
    * Run.stalled), checked every stallWindow / 2 maps (rounded up) from 1.5 stallWindow on
    */
   stallWindow?: number;
+  /**
+   * 'budget': the stall rule also fires when the last stallWindow maps' gain, extrapolated over
+   * the maps left (maxIterations - maps), is below T - scoreTol (the run would end as
+   * maxIterations; it is polished instead; only with polish 'bhhh' and a gate that is not
+   * selective); 'none' (default): only the 1e-2 scoreTol rule. Not the default: a polish that
+   * starts while EM still climbs may end at another maximum than EM's (docs/fitting.md)
+   */
+  futility?: 'budget' | 'none';
   /**
    * selective gates (top-K with K < k) only: 'coordinate' (default) alternates EM with a
    * coordinate search of the log-likelihood across the selection boundaries, which EM itself
