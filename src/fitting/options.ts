@@ -119,8 +119,8 @@ export const FIT_OPTIONS: readonly FitOptionSpec[] = [
     help: 'the stall rule (score rule): a run whose L rose by less than 1e-2 scoreTol over the last w EM maps while T > scoreTol is stalled (then polished); checked every w/2 maps from 1.5 w on',
   },
   {
-    key: 'futility', domain: { kind: 'choice', values: ['budget', 'none'], noun: 'a futility rule' }, default: D.futility, flag: { name: 'futility', value: 'budget|none' },
-    help: 'budget: the stall rule also fires when the last stallWindow maps\' gain, extrapolated over the maps left (maxIterations), is below T - scoreTol (the run would end as maxIterations; it is polished instead; only with polish bhhh and a gate that is not selective); none: only the 1e-2 scoreTol rule',
+    key: 'futility', domain: { kind: 'choice', values: ['none', 'budget'], noun: 'a futility rule' }, default: D.futility, flag: { name: 'futility', value: 'none|budget' },
+    help: 'none: only the 1e-2 scoreTol stall rule; budget: the stall rule also fires when the last stallWindow maps\' gain, extrapolated over the maps left (maxIterations), is below T - scoreTol (the run would end as maxIterations; it is polished instead; only with polish bhhh and a gate that is not selective)',
   },
   {
     key: 'selectionSearch', domain: { kind: 'choice', values: ['coordinate', 'none'], noun: 'a search' }, default: D.selectionSearch, flag: { name: 'selection-search', value: 'coordinate|none' },
