@@ -65,11 +65,12 @@ const variant = (values.variant ?? 'full') as 'full' | 'quick';
 const raw = JSON.parse(readFileSync(file, 'utf8')) as { kind?: string };
 // a selection experiment (kind "select", gatelab select-sweep): its tasks are selectK runs
 const select = raw.kind === 'select' ? parseSelectConfig(raw, file) : null;
-const config = select ?? parseExperimentConfig(raw, file);
+const experiment = select ? null : parseExperimentConfig(raw, file);
+const config: SelectExperimentConfig | ExperimentConfig = select ?? experiment!;
 const v = config.variants[variant];
 const grid = resolveNGrid(v.n);
-const fitOptions = select ? null : taskFitOptions(config as ExperimentConfig, variant);
-const restarts = select ? (select.variants[variant].restarts ?? select.select.restarts ?? 3) : ((v as ExperimentConfig['variants']['full']).restarts ?? (config as ExperimentConfig).start.restarts ?? 1);
+const fitOptions = experiment ? taskFitOptions(experiment, variant) : null;
+const restarts = select ? (select.variants[variant].restarts ?? select.select.restarts ?? 3) : (experiment!.variants[variant].restarts ?? experiment!.start.restarts ?? 1);
 
 /** The CPU backend with its E-step passes counted (the fused and the plain one). */
 function countingBackend(): { backend: Backend; passes: () => number } {
@@ -104,8 +105,7 @@ interface Measured {
 
 /** One task exactly as runTask runs it (sample, fit, row), timed, with the counting backend. */
 function runMeasured(task: SweepTask): Measured {
-  if (select) return runSelectMeasured(select, task);
-  const experiment = config as ExperimentConfig;
+  if (!experiment) return runSelectMeasured(select!, task);
   const { backend, passes } = countingBackend();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -217,7 +217,7 @@ function models(metric: (p: Measured) => number) {
 const wall = models((p) => p.seconds);
 const cpu = models((p) => p.cpu);
 const { a, b, c, power, perN } = wall;
-const tasks = select ? selectTasks(select, variant) : sweepTasks(config as ExperimentConfig, variant);
+const tasks = experiment ? sweepTasks(experiment, variant) : selectTasks(select!, variant);
 /** makespan of greedy list scheduling in the given order on W workers */
 function makespan(durations: number[]): number {
   const free = new Array<number>(workers).fill(0);

@@ -65,8 +65,7 @@ export interface EngineResult {
 /** Relative size of a log-likelihood decrease that counts as rounding, not a real decrease. */
 export const ROUNDING_TOLERANCE = 1e-10;
 
-/** The stall rule's default window (option stallWindow), in EM maps, and its fraction of scoreTol (see Run.stalled). */
-export const STALL_WINDOW = 1000;
+/** The stall rule's fraction of scoreTol (see Run.stalled; its window is the option stallWindow). */
 export const STALL_FRACTION = 0.01;
 
 /**
@@ -513,7 +512,8 @@ class Run {
    * Call after each E-step on the accepted path.
    */
   stalled(): boolean {
-    if (this.stopping.stop !== 'score' || this.maps < (this.checkpoints.length + 1) * Math.ceil(this.stopping.stallWindow / 2)) return false;
+    const half = Math.ceil(this.stopping.stallWindow / 2);
+    if (this.stopping.stop !== 'score' || this.maps < (this.checkpoints.length + 1) * half) return false;
     this.checkpoints.push(this.loglik);
     const c = this.checkpoints;
     if (c.length < 3) return false;
@@ -524,8 +524,7 @@ class Run {
     // futility: even at the last window's pace (a climb that slows down gains less), the maps left
     // could not gain the remaining T; the run would end as maxIterations
     if (this.stopping.futility === 'budget' && this.stopping.polish === 'bhhh' && !this.host.state.gate.selective) {
-      const window = 2 * Math.ceil(this.stopping.stallWindow / 2);
-      return gain * (Math.max(0, this.stopping.maxIterations - this.maps) / window) < T - this.stopping.scoreTol;
+      return gain * (Math.max(0, this.stopping.maxIterations - this.maps) / (2 * half)) < T - this.stopping.scoreTol;
     }
     return false;
   }
@@ -682,7 +681,7 @@ export function closingWarnings(
   nuFloorHits: number[],
   stopReason: StopReason,
   decreases: number,
-  o: { nuMin: number; maxIterations: number; stop: 'score' | 'relative'; tol: number; scoreTol: number; stallWindow?: number },
+  o: { nuMin: number; maxIterations: number; stop: 'score' | 'relative'; tol: number; scoreTol: number; stallWindow: number },
   rounding: string,
 ): string[] {
   const out: string[] = [];
@@ -692,7 +691,7 @@ export function closingWarnings(
     );
   }
   if (stopReason === 'stalled') {
-    out.push(`EM: stalled: L rose by less than ${STALL_FRACTION * o.scoreTol} nats over ${o.stallWindow ?? STALL_WINDOW} iterations while the score statistic says more than ${o.scoreTol} remains (a plateau or saddle); not converged. Try other starts.`);
+    out.push(`EM: stalled: L rose by less than ${STALL_FRACTION * o.scoreTol} nats over ${o.stallWindow} iterations while the score statistic says more than ${o.scoreTol} remains (a plateau or saddle); not converged. Try other starts.`);
   }
   if (stopReason === 'maxIterations') {
     const rule = o.stop === 'score' ? `score statistic above scoreTol ${o.scoreTol}` : `relative tol ${o.tol}`;
