@@ -19,6 +19,7 @@ import { alignFit, convergenceFigure, copyPlotly, densityFigure, ExportError, fi
 import { lossOptions, parseExperimentConfig } from '../src/sweeps/config.js';
 import { hasResults, preferredResults, readChosen } from '../src/sweeps/results-variant.js';
 import { describeMissing } from '../src/sweeps/merged-store.js';
+import { sameRun } from '../src/sweeps/store.js';
 import { isSelectConfig } from '../src/sweeps/select-sweep.js';
 
 export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: string) => void = (s) => process.stderr.write(s)): Promise<void> {
@@ -43,6 +44,9 @@ export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: stri
     const store = await readChosen(choice); // the unsharded store and every shard, or the committed export
     if (store.missing.length > 0) log(`figures: ${name}: ${describeMissing(store)}; the figures use the rows present\n`);
     const config = parseExperimentConfig(store.config, choice.parquet ?? join(dir, 'config.json'));
+    // a description edited since the run (not part of a run's identity): the shipped text
+    const shipped = parseExperimentConfig(JSON.parse(readFileSync(join('experiments', `${name}.json`), 'utf8')), join('experiments', `${name}.json`));
+    const description = sameRun({ config: shipped, variant: store.variant }, { config, variant: store.variant }) ? shipped.description : config.description;
     const rates = analyseRates(store.rows, config, store.variant);
     const mean = (q: string) => rates.find((r: RateRow) => r.quantity === q && r.statistic === 'mean');
     const figures: Figure[] = [];
@@ -69,7 +73,7 @@ export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: stri
     mkdirSync(out, { recursive: true });
     writeFileSync(
       join(out, `index-${variant}.html`),
-      figuresToHtml(figures, `${name} (${variant})`, { plotlySrc: '../plotly.min.js', intro: config.description }),
+      figuresToHtml(figures, `${name} (${variant})`, { plotlySrc: '../plotly.min.js', intro: description }),
     );
     for (const figure of figures) jobs.push({ figure, path: join(out, `${figure.name}-${variant}.png`), format: 'png', scale: 1.5 });
     log(`figures: ${name}: ${figures.length} figures -> ${out}/index-${variant}.html\n`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ConfigError, DataError } from '../errors.js';
 import { fsCall } from '../files.js';
 import { parseShardName, type Shard, shardName, shardsDir, shardTasks } from './shard.js';
-import { anotherConfigError, jsonDifference, readStore } from './store.js';
+import { anotherConfigError, jsonDifference, readStore, sameRun } from './store.js';
 import { sweepTasks } from './tasks.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
@@ -96,8 +96,8 @@ export function readResults(dir: string, options: { exclude?: string } = {}): Me
     const s = readStore(f.dir);
     const text = JSON.stringify({ config: s.config, variant: s.variant });
     if (!meta) meta = { config: s.config, variant: s.variant, text, from: f.dir };
-    else if (text !== meta.text) {
-      const difference = jsonDifference({ ...meta.config, variant: meta.variant }, { ...s.config, variant: s.variant }, '', [`in ${meta.from}`, `in ${f.dir}`]);
+    else if (text !== meta.text && !sameRun(meta, s)) {
+      const difference = jsonDifference({ ...meta.config, description: undefined, variant: meta.variant }, { ...s.config, description: undefined, variant: s.variant }, '', [`in ${meta.from}`, `in ${f.dir}`]);
       throw new ConfigError(
         `${f.dir}: holds results of another config (${s.config.name}, ${s.variant}) than ${meta.from} (${meta.config.name}, ${meta.variant})${difference ? `: ${difference}` : ''}; a results folder must hold one config`,
       );
@@ -174,7 +174,7 @@ export function planRun(config: ExperimentConfig, variant: 'quick' | 'full', dir
 
 /** Throw when merged results belong to another config or variant (names the field that differs). */
 export function checkSameConfig(dir: string, merged: Pick<MergedResults, 'config' | 'variant'>, config: ExperimentConfig, variant: 'quick' | 'full'): void {
-  if (JSON.stringify({ config: merged.config, variant: merged.variant }) !== JSON.stringify({ config, variant })) {
+  if (!sameRun(merged, { config, variant })) {
     throw anotherConfigError(dir, merged, config, variant);
   }
 }

@@ -215,8 +215,9 @@ export function jsonDifference(there: unknown, here: unknown, path = '', names: 
 
 /** The refusal to write a config's rows into a folder that holds another config's (names the first field that differs). */
 export function anotherConfigError(dir: string, previous: StoreMeta, config: ExperimentConfig, variant: 'quick' | 'full'): ConfigError {
-  const there = JSON.parse(JSON.stringify({ ...previous.config, variant: previous.variant })) as unknown;
-  const here = JSON.parse(JSON.stringify({ ...config, variant })) as unknown;
+  // the description is not part of a run's identity (sameRun): the difference named is another field
+  const there = JSON.parse(JSON.stringify({ ...previous.config, description: undefined, variant: previous.variant })) as unknown;
+  const here = JSON.parse(JSON.stringify({ ...config, description: undefined, variant })) as unknown;
   const difference = jsonDifference(there, here);
   return new ConfigError(
     `${dir}: holds results of another config (${previous.config.name}, ${previous.variant}) than ${config.name} (${variant})${difference ? `: ${difference}` : ''}; use another --out, or move the folder aside`,
@@ -398,6 +399,17 @@ export function releaseLock(dir: string, mine: string): void {
 
 const writeMeta = (config: ExperimentConfig, variant: 'quick' | 'full') => JSON.stringify({ config, variant }, null, 2) + '\n';
 
+/**
+ * Whether two (config, variant) pairs name the same run: equal as JSON apart from the config's
+ * `description`, which documents the experiment and changes no row (so that editing the text of
+ * a shipped experiment does not orphan its results).
+ * @example sameRun({ config: a, variant: 'full' }, { config: { ...a, description: 'new' }, variant: 'full' }) // => true
+ */
+export function sameRun(a: StoreMeta, b: StoreMeta): boolean {
+  const identity = (m: StoreMeta) => JSON.stringify({ config: { ...m.config, description: undefined }, variant: m.variant });
+  return identity(a) === identity(b);
+}
+
 export class ResultsStore {
   private fd: number;
   /** the index in rows of each key's row */
@@ -440,8 +452,9 @@ export class ResultsStore {
             const noRows = !existsSync(rowsFile) || fsCall(dir, 'read', rowsFile, () => readFileSync(rowsFile)).length === 0;
             if (!(noRows && old.trim() === '')) throw e;
           }
-          if (previous) throw anotherConfigError(dir, previous, config, variant);
-          writeConfigFile(configFile, meta);
+          if (previous && !sameRun(previous, { config, variant })) throw anotherConfigError(dir, previous, config, variant);
+          // the same run under an edited description keeps the config.json its rows were made with
+          if (!previous) writeConfigFile(configFile, meta);
         }
       } else writeConfigFile(configFile, meta);
       const contents = readRowsFile(rowsFile);

@@ -103,6 +103,15 @@ test('ResultsStore.open refuses a folder holding another config', () => {
   assert.throws(() => ResultsStore.open(dir, config, 'full'), /holds results of another config \(tiny-demys, quick\)/);
 });
 
+test('a store resumes under an edited description (documentation, not identity) and keeps its config.json; any other change is refused', () => {
+  const dir = tmp();
+  ResultsStore.open(dir, config, 'quick').close();
+  const before = readFileSync(join(dir, 'config.json'), 'utf8');
+  ResultsStore.open(dir, { ...config, description: 'reworded' }, 'quick').close();
+  assert.equal(readFileSync(join(dir, 'config.json'), 'utf8'), before);
+  assert.throws(() => ResultsStore.open(dir, { ...config, description: 'reworded', seed: config.seed + 1 }, 'quick'), /holds results of another config .*seed:/);
+});
+
 test('gatelab sweep killed with SIGKILL mid-run resumes to the rows of an uninterrupted run', async () => {
   const reference = tmp();
   await runSweep(config, 'full', reference, { workers: 2 });
