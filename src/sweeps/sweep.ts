@@ -23,7 +23,11 @@ export interface SweepProgress {
   ranNow: number;
   /** tasks per second in this run */
   rate: number;
-  /** estimated seconds left */
+  /**
+   * estimated seconds left: this run's elapsed time times (sum of n over the tasks left) / (sum
+   * of n over the tasks it finished), since a task costs about n (as `gatelab status` assumes);
+   * NaN before the first task ends. Counting tasks alone underestimates a grid run in order of n.
+   */
   eta: number;
   failed: number;
 }
@@ -75,15 +79,19 @@ export async function runSweep(config: ExperimentConfig, variant: 'quick' | 'ful
     // failed tasks kept as they are (without retry); each failed row of this run adds one
     let failed = all.filter((t) => isDone(t.key) && !okSomewhere(t.key)).length;
     let ranNow = 0;
+    const workTotal = todo.reduce((sum, t) => sum + t.n, 0);
+    let workDone = 0;
     const report = () => {
       const elapsed = (Date.now() - t0) / 1000;
       const rate = ranNow / Math.max(elapsed, 1e-9);
-      options.onProgress?.({ done: skipped + ranNow, total: all.length, ranNow, rate, eta: rate > 0 ? (todo.length - ranNow) / rate : NaN, failed });
+      const eta = workDone > 0 ? (elapsed * (workTotal - workDone)) / workDone : NaN;
+      options.onProgress?.({ done: skipped + ranNow, total: all.length, ranNow, rate, eta, failed });
     };
     report();
     const onRow = (row: SweepRow) => {
       store.append(row);
       ranNow++;
+      workDone += row.n;
       if (row.status === 'failed') failed++;
       report();
     };

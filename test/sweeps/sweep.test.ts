@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import { parseExperimentConfig, resolveNGrid } from '../../src/sweeps/config.js';
 import { readStore, ResultsStore } from '../../src/sweeps/store.js';
-import { runSweep } from '../../src/sweeps/sweep.js';
+import { runSweep, type SweepProgress } from '../../src/sweeps/sweep.js';
 import { sweepTasks, taskSeed } from '../../src/sweeps/tasks.js';
 import type { SweepRow } from '../../src/sweeps/types.js';
 
@@ -33,6 +33,17 @@ test('resolveNGrid merges segments into sorted distinct integers', () => {
   assert.deepEqual(resolveNGrid([{ linspace: [100, 900, 5] }, { linspace: [1000, 3000, 3] }, 500]), [100, 300, 500, 700, 900, 1000, 2000, 3000]);
   assert.deepEqual(resolveNGrid({ geomspace: [10, 1000, 3] }), [10, 100, 1000]);
   assert.throws(() => resolveNGrid({ linspace: [1, 10] } as never), /is not \[low, high, count\]/);
+});
+
+test('runSweep progress: the ETA is unknown (NaN) before a task ends, finite and >= 0 after, 0 at the end', async () => {
+  const seen: SweepProgress[] = [];
+  await runSweep(config, 'quick', tmp(), { workers: 1, onProgress: (p) => seen.push({ ...p }) });
+  assert.ok(seen.length >= 2);
+  assert.ok(Number.isNaN(seen[0]!.eta));
+  for (const p of seen.slice(1)) assert.ok(Number.isFinite(p.eta) && p.eta >= 0, `eta ${p.eta} after ${p.ranNow} tasks`);
+  const last = seen.at(-1)!;
+  assert.equal(last.done, last.total);
+  assert.equal(last.eta, 0);
 });
 
 test('runSweep gives identical rows with 1 and 2 workers', async () => {
