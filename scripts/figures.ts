@@ -3,10 +3,11 @@
  * For every experiment with results writes, per variant, figures/<name>/index-<variant>.html (offline: plotly.min.js is copied once to figures/) and one PNG per
  * figure: the convergence plot of the main loss and of the Hellinger distance, the per-parameter
  * panels, the gate weights of the truth, and the conditional density and Voronoi cells of one fit.
- * Which results: by default the full variant's (results/<name>/, or where no store is, its committed
- * Parquet export figures/<name>/results-full.parquet) where they exist and the quick
- * variant's (results/<name>-quick/) otherwise, saying which for each experiment; --full or --quick
- * asks for one. Every figure's title names its variant.
+ * Which results: by default the full variant's (results/<name>/ with a row for every task, or
+ * where no complete store is, its committed Parquet export figures/<name>/results-full.parquet)
+ * where they exist and the quick variant's (results/<name>-quick/) otherwise, saying which for
+ * each experiment; --full or --quick asks for one. A full store with tasks missing (a run still
+ * going) draws no figure. Every figure's title names its variant.
  * Without Chromium the HTML is still written and the PNGs are skipped with a message.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,11 @@ export async function makeFigures(want: 'auto' | 'quick' | 'full', log: (s: stri
     // every title names the variant it shows
     const titled = `${name} (${variant})`;
     const store = await readChosen(choice); // the unsharded store and every shard, or the committed export
+    if (store.missing.length > 0 && variant === 'full') {
+      // a full run still going (or stopped to resume): no figure named full until every task has a row
+      log(`figures: ${name}: full results incomplete (${describeMissing(store)}); skipped until the run is resumed to the end\n`);
+      continue;
+    }
     if (store.missing.length > 0) log(`figures: ${name}: ${describeMissing(store)}; the figures use the rows present\n`);
     const config = parseExperimentConfig(store.config, choice.parquet ?? join(dir, 'config.json'));
     // a description edited since the run (not part of a run's identity): the shipped text

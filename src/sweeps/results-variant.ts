@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { defaultResultsDir } from './config.js';
 import { readParquetResults } from './import-parquet.js';
-import { listStores, readResults, type MergedResults } from './merged-store.js';
+import { describeMissing, listStores, readResults, type MergedResults } from './merged-store.js';
 
 /** The results directory read and its variant. */
 export interface ResultsChoice {
@@ -29,7 +29,11 @@ export function committedExport(name: string, root = 'results'): string {
 
 /**
  * The results to read for an experiment: `results/<name>/` (full) when it holds a store (or
- * shards), else `results/<name>-quick/`; or the variant asked for.
+ * shards) with a row for every task, else the committed export, else `results/<name>-quick/`;
+ * or the variant asked for. A full store still being written (a multi-session run, committed as
+ * it grows) is not taken for the full results: its reason names how many tasks are missing
+ * (ask for 'full' to read the rows present). A store that cannot be read counts as complete,
+ * so that reading it reports why.
  * @param name the experiment's name
  * @param want 'auto' (default), 'quick' or 'full'
  * @param root the results folder (default 'results'; a notebook in notebooks/ passes '../results')
@@ -45,9 +49,21 @@ export function preferredResults(name: string, want: 'auto' | 'quick' | 'full' =
   const exported = committedExport(name, root);
   const parquet = !hasStore && existsSync(exported) ? { parquet: exported } : {};
   if (want === 'full') return { variant: want, dir: full, reason: 'asked for', configFile, ...parquet };
-  if (hasStore) return { variant: 'full', dir: full, reason: 'full results present', configFile };
-  if (parquet.parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, ...parquet };
-  return { variant: 'quick', dir: at('quick'), reason: 'no full results', configFile };
+  const incomplete = hasStore ? missingTasks(full) : undefined;
+  if (hasStore && !incomplete) return { variant: 'full', dir: full, reason: 'full results present', configFile };
+  const fromExport = existsSync(exported) ? { parquet: exported } : {};
+  if (fromExport.parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, ...fromExport };
+  return { variant: 'quick', dir: at('quick'), reason: incomplete ? `full results incomplete: ${incomplete}` : 'no full results', configFile };
+}
+
+/** describeMissing of a full store with tasks missing; undefined when complete or unreadable. */
+function missingTasks(dir: string): string | undefined {
+  try {
+    const results = readResults(dir);
+    return results.missing.length > 0 ? describeMissing(results) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a choice has rows to read: a store in its folder, or its Parquet export. */

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseExperimentConfig } from '../../src/sweeps/config.js';
 import { preferredResults } from '../../src/sweeps/results-variant.js';
+import { ResultsStore } from '../../src/sweeps/store.js';
+import { runSweep } from '../../src/sweeps/sweep.js';
 
 test('preferredResults: the full variant where its store exists, else the quick one, saying why; a variant asked for is kept', () => {
   const root = mkdtempSync(join(tmpdir(), 'gatelab-variant-'));
@@ -17,4 +20,18 @@ test('preferredResults: the full variant where its store exists, else the quick 
   assert.deepEqual(preferredResults('demo', 'auto', root), { variant: 'full', dir: join(root, 'demo'), reason: 'full results present', configFile });
   assert.deepEqual(preferredResults('demo', 'quick', root), { variant: 'quick', dir: join(root, 'demo-quick'), reason: 'asked for', configFile });
   assert.equal(preferredResults('other', 'full', root).dir, join(root, 'other'));
+});
+
+test('preferredResults: a full store still being written is not taken for the full results (the reason says how many tasks are missing); once complete it is', async () => {
+  const configFile = 'test/fixtures/tiny-sweep.json';
+  const config = parseExperimentConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
+  const root = mkdtempSync(join(tmpdir(), 'gatelab-variant-'));
+  const dir = join(root, config.name);
+  ResultsStore.open(dir, config, 'full').close(); // a store with no rows yet
+  const partial = preferredResults(config.name, 'auto', root);
+  assert.equal(partial.variant, 'quick');
+  assert.match(partial.reason, /^full results incomplete: (\d+) of \1 tasks missing/);
+  assert.equal(preferredResults(config.name, 'full', root).dir, dir); // asked for: the rows present
+  await runSweep(config, 'full', dir, { workers: 1 });
+  assert.equal(preferredResults(config.name, 'auto', root).reason, 'full results present');
 });
