@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ConfigError, DataError } from '../errors.js';
 import { fsCall } from '../files.js';
 import { parseShardName, type Shard, shardName, shardsDir, shardTasks } from './shard.js';
-import { anotherConfigError, jsonDifference, readStore, sameRun } from './store.js';
+import { anotherConfigError, jsonDifference, readStore, runIdentity, sameRun } from './store.js';
 import { sweepTasks } from './tasks.js';
 import type { ExperimentConfig, SweepRow, SweepTask } from './types.js';
 
@@ -91,13 +91,12 @@ export function readResults(dir: string, options: { exclude?: string } = {}): Me
     throw new ConfigError(`${dir}: is not a results folder (no config.json, no shards/<i>-of-<N>/config.json); run gatelab sweep first`);
   }
   const stores: StoreInfo[] = [];
-  let meta: { config: ExperimentConfig; variant: 'quick' | 'full'; text: string; from: string } | undefined;
+  let meta: { config: ExperimentConfig; variant: 'quick' | 'full'; from: string } | undefined;
   for (const f of found) {
     const s = readStore(f.dir);
-    const text = JSON.stringify({ config: s.config, variant: s.variant });
-    if (!meta) meta = { config: s.config, variant: s.variant, text, from: f.dir };
-    else if (text !== meta.text && !sameRun(meta, s)) {
-      const difference = jsonDifference({ ...meta.config, description: undefined, variant: meta.variant }, { ...s.config, description: undefined, variant: s.variant }, '', [`in ${meta.from}`, `in ${f.dir}`]);
+    if (!meta) meta = { config: s.config, variant: s.variant, from: f.dir };
+    else if (!sameRun(meta, s)) {
+      const difference = jsonDifference(runIdentity(meta), runIdentity(s), '', [`in ${meta.from}`, `in ${f.dir}`]);
       throw new ConfigError(
         `${f.dir}: holds results of another config (${s.config.name}, ${s.variant}) than ${meta.from} (${meta.config.name}, ${meta.variant})${difference ? `: ${difference}` : ''}; a results folder must hold one config`,
       );

@@ -44,15 +44,14 @@ export function preferredResults(name: string, want: 'auto' | 'quick' | 'full' =
   const configFile = join(dirname(root), 'experiments', `${name}.json`);
   if (want === 'quick') return { variant: want, dir: at(want), reason: 'asked for', configFile };
   const full = at('full');
-  // a store wins over the export (it may hold more rows); the export stands in where no store is
+  // a store wins over the export (it may hold more rows; in auto only a complete one); the export stands in otherwise
   const hasStore = listStores(full).length > 0;
   const exported = committedExport(name, root);
-  const parquet = !hasStore && existsSync(exported) ? { parquet: exported } : {};
-  if (want === 'full') return { variant: want, dir: full, reason: 'asked for', configFile, ...parquet };
+  const hasExport = existsSync(exported);
+  if (want === 'full') return { variant: want, dir: full, reason: 'asked for', configFile, ...(!hasStore && hasExport ? { parquet: exported } : {}) };
   const incomplete = hasStore ? missingTasks(full) : undefined;
   if (hasStore && !incomplete) return { variant: 'full', dir: full, reason: 'full results present', configFile };
-  const fromExport = existsSync(exported) ? { parquet: exported } : {};
-  if (fromExport.parquet) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, ...fromExport };
+  if (hasExport) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, parquet: exported };
   return { variant: 'quick', dir: at('quick'), reason: incomplete ? `full results incomplete: ${incomplete}` : 'no full results', configFile };
 }
 

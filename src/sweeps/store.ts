@@ -215,10 +215,8 @@ export function jsonDifference(there: unknown, here: unknown, path = '', names: 
 
 /** The refusal to write a config's rows into a folder that holds another config's (names the first field that differs). */
 export function anotherConfigError(dir: string, previous: StoreMeta, config: ExperimentConfig, variant: 'quick' | 'full'): ConfigError {
-  // the description is not part of a run's identity (sameRun): the difference named is another field
-  const there = JSON.parse(JSON.stringify({ ...previous.config, description: undefined, variant: previous.variant })) as unknown;
-  const here = JSON.parse(JSON.stringify({ ...config, description: undefined, variant })) as unknown;
-  const difference = jsonDifference(there, here);
+  // the description is not part of a run's identity: the difference named is another field
+  const difference = jsonDifference(runIdentity(previous), runIdentity({ config, variant }));
   return new ConfigError(
     `${dir}: holds results of another config (${previous.config.name}, ${previous.variant}) than ${config.name} (${variant})${difference ? `: ${difference}` : ''}; use another --out, or move the folder aside`,
   );
@@ -406,8 +404,16 @@ const writeMeta = (config: ExperimentConfig, variant: 'quick' | 'full') => JSON.
  * @example sameRun({ config: a, variant: 'full' }, { config: { ...a, description: 'new' }, variant: 'full' }) // => true
  */
 export function sameRun(a: StoreMeta, b: StoreMeta): boolean {
-  const identity = (m: StoreMeta) => JSON.stringify({ config: { ...m.config, description: undefined }, variant: m.variant });
-  return identity(a) === identity(b);
+  return JSON.stringify(runIdentity(a)) === JSON.stringify(runIdentity(b));
+}
+
+/**
+ * What identifies a run, as plain JSON: the config without its `description`, with the variant
+ * (what sameRun compares, and what a refusal's jsonDifference names a field of).
+ * @example runIdentity({ config, variant: 'full' }) // => { name, seed, truth, ..., variant: 'full' }
+ */
+export function runIdentity(m: StoreMeta): unknown {
+  return JSON.parse(JSON.stringify({ ...m.config, description: undefined, variant: m.variant })) as unknown;
 }
 
 export class ResultsStore {
