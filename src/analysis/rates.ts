@@ -39,8 +39,9 @@ export const RATE_STATISTICS: readonly RateStatistic[] = Object.freeze(['mean', 
  *   range, or whose slope or CI is undefined (a per-n statistic <= 0); `note` says which.
  */
 /**
- * Largest fraction of non-converged fits (stopReason !== 'converged') under which a rate gets a
- * definite verdict; above it the verdict is 'inconclusive' with a note (spec: rates.md step 4;
+ * Largest fraction of non-converged fits (not {@link isConverged}: stopReason !== 'converged', or a
+ * gate outside the compact box) and failed tasks, among all tasks of the fit range, under which a
+ * rate gets a definite verdict; above it the verdict is 'inconclusive' with a note (spec: rates.md step 4;
  * issue 15: full rates rest on converged fits, at most 5% not converged per quantity).
  */
 export const MAX_NOT_CONVERGED = 0.05;
@@ -582,10 +583,14 @@ export function analyseRates(
         if (v.verdict === 'refuted') notes.push('CI entirely below 0: the quantity converges at a power rate');
         // a slope that rests on fits which stopped before converging may be the stopping rule's
         // (they sit near their start): no definite verdict above MAX_NOT_CONVERGED of the fits
-        const nFitsHere = sum(summaries, (x) => x.nFits);
-        const notConverged = sum(summaries, (x) => x.nNotConverged);
-        if (nFitsHere > 0 && notConverged > MAX_NOT_CONVERGED * nFitsHere && verdict !== 'inconclusive') {
-          notes.push(`${notConverged} of ${nFitsHere} fits not converged (more than ${100 * MAX_NOT_CONVERGED}%): the slope may be the stopping rule's; would read "${verdict}"`);
+        // (a failed task has no converged fit either: it counts, else failures would thin the
+        // sample unseen)
+        const nFailedOnly = sum(summaries, (x) => x.nFailed - x.nNotConverged);
+        const nTasksHere = sum(summaries, (x) => x.nFits) + nFailedOnly;
+        const notConverged = sum(summaries, (x) => x.nFailed);
+        if (nTasksHere > 0 && notConverged > MAX_NOT_CONVERGED * nTasksHere && verdict !== 'inconclusive') {
+          const what = nFailedOnly > 0 ? `fits not converged or failed (${nFailedOnly} failed)` : 'fits not converged';
+          notes.push(`${notConverged} of ${nTasksHere} ${what} (more than ${100 * MAX_NOT_CONVERGED}%): the slope may be the stopping rule's; would read "${verdict}"`);
           verdict = 'inconclusive';
         }
       }

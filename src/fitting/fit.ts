@@ -13,6 +13,7 @@ import { ConfigError, ModelError, NumericalError, show } from '../errors.js';
 import { gateDefinition, temperatureGates } from '../gates/index.js';
 import { parseGate, parseModel } from '../models/validate.js';
 import type { InputSpec, Model } from '../models/types.js';
+import { GATE_BOUND, gateBoundExcess } from '../models/gate-bound.js';
 import { Rng, validateSeed } from '../rng/rng.js';
 import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
@@ -287,8 +288,17 @@ export function bestFit(
     );
   }
   const rule = resolveStopping(opts);
+  const model = unpackState(state, input ?? starts[best]!.model.input);
+  const excess = gateBoundExcess(model);
+  const warnings =
+    excess === undefined
+      ? r.warnings
+      : [
+          ...r.warnings,
+          `the fitted gate leaves the box |beta| <= ${GATE_BOUND} (expert ${excess.expert + 1} ${excess.field} = ${show(excess.value)}): a hard switch, the likelihood climbing along a ray with no maximum, so the fit is not a point of a compact parameter space (sweeps count it as not converged); fewer experts or other starts may avoid it`,
+        ];
   return {
-    model: unpackState(state, input ?? starts[best]!.model.input),
+    model,
     fit: {
       loglik: r.loglik,
       iterations: r.iterations,
@@ -302,7 +312,7 @@ export function bestFit(
       start: label,
       nuFloorHits: r.nuFloorHits,
       decreases: r.decreases,
-      warnings: r.warnings,
+      warnings,
       ...(r.polish ? { polish: r.polish } : {}),
       ...(r.selectionSearch ? { selectionSearch: r.selectionSearch } : {}),
       ...(opts.trace ? { trace: r.trace } : {}),

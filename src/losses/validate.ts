@@ -12,7 +12,7 @@ import type { Expert, Model } from '../models/types.js';
 import { gateTau } from '../models/types.js';
 import { ConfigError, ModelError, show } from '../errors.js';
 
-function checkExpert(fn: string, where: string, e: Expert, d: number, gating: GatingDescription): void {
+function checkExpert(fn: string, where: string, e: Expert, d: number, gating: GatingDescription, masses: boolean): void {
   const num = (field: string, v: unknown): void => {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new ModelError(`${fn}: ${where}.${field}: not a finite number (got ${show(v)}); must be a finite number`);
@@ -40,7 +40,8 @@ function checkExpert(fn: string, where: string, e: Expert, d: number, gating: Ga
   num('b', e.b);
   num('nu', e.nu);
   if (e.nu <= 0) throw new ModelError(`${fn}: ${where}.nu: not a variance (got ${show(e.nu)}); must be > 0`);
-  if (!Number.isFinite(Math.exp(e.beta0))) {
+  // the Voronoi losses weigh atoms by exp(beta0); the density distances go through log-weights
+  if (masses && !Number.isFinite(Math.exp(e.beta0))) {
     throw new ModelError(`${fn}: ${where}.beta0: exp(beta0) overflows (got ${show(e.beta0)}); must be < 709`);
   }
 }
@@ -72,7 +73,7 @@ export function lossExperts(m: Model): readonly AtomExpert[] {
   });
 }
 
-function checkModel(fn: string, name: string, m: Model): number {
+function checkModel(fn: string, name: string, m: Model, masses: boolean): number {
   if (m === null || typeof m !== 'object') {
     throw new ModelError(`${fn}: ${name}: not a model (got ${show(m)}); must be an object with gate, experts, input`);
   }
@@ -84,7 +85,7 @@ function checkModel(fn: string, name: string, m: Model): number {
     throw new ModelError(`${fn}: ${name}.experts: no experts (got ${show(m.experts)}); must be a non-empty array`);
   }
   const gating = modelGating(m);
-  m.experts.forEach((e, i) => checkExpert(fn, `${name}.experts[${i}]`, e, d, gating));
+  m.experts.forEach((e, i) => checkExpert(fn, `${name}.experts[${i}]`, e, d, gating, masses));
   return d;
 }
 
@@ -93,12 +94,13 @@ function checkModel(fn: string, name: string, m: Model): number {
  * fields are checked by its gate's description (beta1 for the linear gates, the gating atom
  * otherwise). The Voronoi losses compare gating atoms, so fit and truth must have the same kind
  * of gating (a ModelError naming `fit.gate.type` otherwise).
- * @param gating 'same' (default): fit and truth must have the same gating fields (the Voronoi
- *   losses); 'any': any two gates (density distances, which go through the gates' weights)
+ * @param gating 'same' (default): fit and truth must have the same gating fields and finite masses
+ *   exp(beta0) (the Voronoi losses); 'any': any two gates, any finite beta0 (density distances, which
+ *   go through the gates' log-weights)
  */
 export function checkModels(fn: string, fit: Model, truth: Model, gating: 'same' | 'any' = 'same'): number {
-  const d = checkModel(fn, 'fit', fit);
-  const dt = checkModel(fn, 'truth', truth);
+  const d = checkModel(fn, 'fit', fit, gating === 'same');
+  const dt = checkModel(fn, 'truth', truth, gating === 'same');
   if (d !== dt) {
     throw new ModelError(
       `${fn}: fit.input.dim: differs from truth.input.dim (got ${d} vs ${dt}); fit and truth must have the same input dimension`,

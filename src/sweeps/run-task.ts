@@ -4,12 +4,13 @@
  * failures are counted by the analysis, never dropped.
  */
 import { definitionOf } from '../gates/registry.js';
-import { GatelabError, NumericalError, show } from '../errors.js';
+import { GatelabError, ModelError, NumericalError, show } from '../errors.js';
 import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
 import { voronoiLoss } from '../losses/voronoi-loss.js';
 import { gateTau, type Model } from '../models/types.js';
+import { gateBoundExcess } from '../models/gate-bound.js';
 import { lossOptions } from './config.js';
 import { Rng } from '../rng/rng.js';
 import { sample } from '../sampling/sample.js';
@@ -161,41 +162,20 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     // the config's loss options: tauFitted, and the cell metric (loss.metric: "blocks" is the [DEMYS] authors')
     const options = lossOptions(config);
     const tauFitted = options.tauFitted;
-    const loss = voronoiLoss(result.model, config.truth, options);
-    const q: Record<string, number | null> = { [loss.kind]: loss.aligned, [`${loss.kind}.raw`]: loss.raw };
-    // per-parameter errors: mass-weighted, at the loss's aligning t0 (normalising the fitted
-    // masses) and the least-squares t1 (docs/losses.md, "Per-parameter errors")
-    const errors = loss.errors.aligned;
-    for (const e of errors) {
-      const j = e.atom + 1;
-      q[`mass[${j}]`] = e.mass;
-      q[`beta1[${j}]`] = e.beta1;
-      q[`a[${j}]`] = e.a;
-      q[`b[${j}]`] = e.b;
-      q[`nu[${j}]`] = e.nu;
+    const q: Record<string, number | null> = {};
+    // a gate outside the compact box (a hard switch on a ray to infinity, models/gate-bound.ts) is
+    // recorded, not failed: not converged, with its density distances, and with its Voronoi
+    // quantities where the masses exp(beta0) are finite (as rows written before the box had them)
+    const excess = gateBoundExcess(result.model);
+    const warnings = [...result.fit.warnings];
+    let loss: ReturnType<typeof voronoiLoss> | undefined;
+    try {
+      loss = voronoiLoss(result.model, config.truth, options);
+    } catch (e) {
+      if (excess === undefined || !(e instanceof ModelError)) throw e;
     }
-    if (tauFitted && definitionOf(config.fit.gate).traits.tauRay) {
-      const r = errors.map((e) => e.exponents?.beta1);
-      ratioErrors(result.model, config.truth, loss.alignedCells, r).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
-    }
-    // by cell size m > 1 (with a random start map the doubled atom differs between replicates;
-    // rates depend on m): block[size=m] is the mass-weighted error of the cell of m fitted atoms,
-    // the largest of them if several cells have m atoms; block[size=m].max is the unweighted max
-    // over those cells' atoms, a diagnostic (no prediction refers to it); mass[size=m] the largest
-    // cell mass error
-    for (const e of errors) {
-      if (e.size < 2) continue;
-      for (const block of ['beta1', 'a', 'b', 'nu'] as const) {
-        const name = `${block}[size=${e.size}]`;
-        const value = e[block];
-        if (value !== null) q[name] = Math.max(q[name] ?? 0, value);
-        const maxName = `${name}.max`;
-        const worst = e.max[block];
-        if (worst !== null) q[maxName] = Math.max(q[maxName] ?? 0, worst);
-      }
-      const massName = `mass[size=${e.size}]`;
-      q[massName] = Math.max(q[massName] ?? 0, e.mass);
-    }
+    if (loss === undefined) warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
+    if (loss !== undefined) voronoiQuantities(q, loss, result.model, config, tauFitted);
     if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
     const row: SweepRow = {
       ...base,
@@ -204,17 +184,16 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       loglik: result.fit.loglik,
       iterations: result.fit.iterations,
       stopReason: result.fit.stopReason,
-      converged: result.fit.stopReason === 'converged',
+      converged: result.fit.stopReason === 'converged' && excess === undefined,
       certificate: result.fit.certificate,
       lastChange: result.fit.lastChange,
       nuFloorHits: result.fit.nuFloorHits.length,
       spikes: spikeCount(result.model, config.truth),
       seconds: result.fit.seconds,
       start: result.fit.start,
-      warnings: result.fit.warnings,
+      warnings,
       model: result.model,
-      lossKind: loss.kind,
-      cells: loss.cells,
+      ...(loss !== undefined ? { lossKind: loss.kind, cells: loss.cells } : {}),
       quantities: q,
     };
     const points = config.variants[variant].densityPoints ?? 0;
@@ -234,5 +213,44 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     return row;
   } catch (e) {
     return failedRow(config, variant, task, e);
+  }
+}
+
+/** The Voronoi loss's quantities of a row (D, D.raw, per-parameter and per-cell-size errors, ratios) into q. */
+function voronoiQuantities(q: Record<string, number | null>, loss: ReturnType<typeof voronoiLoss>, fit: Model, config: ExperimentConfig, tauFitted: boolean): void {
+  q[loss.kind] = loss.aligned;
+  q[`${loss.kind}.raw`] = loss.raw;
+  // per-parameter errors: mass-weighted, at the loss's aligning t0 (normalising the fitted
+  // masses) and the least-squares t1 (docs/losses.md, "Per-parameter errors")
+  const errors = loss.errors.aligned;
+  for (const e of errors) {
+    const j = e.atom + 1;
+    q[`mass[${j}]`] = e.mass;
+    q[`beta1[${j}]`] = e.beta1;
+    q[`a[${j}]`] = e.a;
+    q[`b[${j}]`] = e.b;
+    q[`nu[${j}]`] = e.nu;
+  }
+  if (tauFitted && definitionOf(config.fit.gate).traits.tauRay) {
+    const r = errors.map((e) => e.exponents?.beta1);
+    ratioErrors(fit, config.truth, loss.alignedCells, r).forEach((v, j) => (q[`ratio[${j + 1}]`] = v));
+  }
+  // by cell size m > 1 (with a random start map the doubled atom differs between replicates;
+  // rates depend on m): block[size=m] is the mass-weighted error of the cell of m fitted atoms,
+  // the largest of them if several cells have m atoms; block[size=m].max is the unweighted max
+  // over those cells' atoms, a diagnostic (no prediction refers to it); mass[size=m] the largest
+  // cell mass error
+  for (const e of errors) {
+    if (e.size < 2) continue;
+    for (const block of ['beta1', 'a', 'b', 'nu'] as const) {
+      const name = `${block}[size=${e.size}]`;
+      const value = e[block];
+      if (value !== null) q[name] = Math.max(q[name] ?? 0, value);
+      const maxName = `${name}.max`;
+      const worst = e.max[block];
+      if (worst !== null) q[maxName] = Math.max(q[maxName] ?? 0, worst);
+    }
+    const massName = `mass[size=${e.size}]`;
+    q[massName] = Math.max(q[massName] ?? 0, e.mass);
   }
 }

@@ -4,6 +4,7 @@
  * wall times. Each run also leaves `run.json` (workers, host, PID, start time) in its store, so
  * that the ETA knows how many tasks a shard runs at once.
  */
+import { GATE_BOUND, gateBoundExcess } from '../models/gate-bound.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,10 @@ export interface SweepStatus {
   /** shards of the largest shard count found (empty for an unsharded folder) */
   shards: ShardStatus[];
   failed: { key: string; source: string; error: string }[];
+  /** finished fits (status ok) that did not converge, by stopReason ('gate outside the box' for a converged stop whose gate left it) */
+  notConverged: Record<string, number>;
+  /** finished fits whose gate left the compact box |beta| <= GATE_BOUND (models/gate-bound.ts), with the first field beyond it */
+  outsideGateBox: { key: string; field: string; value: number }[];
   eta?: {
     /** seconds if every store with work left runs at once with its workers */
     seconds: number;
@@ -114,9 +119,19 @@ export function sweepStatus(results: MergedResults): SweepStatus {
   const failed = results.rows
     .filter((r) => r.status === 'failed')
     .map((r) => ({ key: r.key, source: results.source.get(r.key) ?? '?', error: r.error ?? '(no message)' }));
+  const notConverged: Record<string, number> = {};
+  const outsideGateBox: SweepStatus['outsideGateBox'] = [];
+  for (const r of results.rows) {
+    if (r.status !== 'ok') continue;
+    const excess = gateBoundExcess(r.model);
+    if (excess !== undefined) outsideGateBox.push({ key: r.key, field: `experts[${excess.expert}].${excess.field}`, value: excess.value });
+    const stop = r.stopReason ?? (r.converged === true ? 'converged' : 'not recorded');
+    const reason = stop === 'converged' && excess !== undefined ? 'gate outside the box' : stop;
+    if (reason !== 'converged') notConverged[reason] = (notConverged[reason] ?? 0) + 1;
+  }
   const timed = results.rows.filter((r) => typeof r.seconds === 'number' && r.seconds >= 0);
   const units = timed.reduce((s, r) => s + taskCost(r), 0);
-  const status: SweepStatus = { name: results.config.name, variant: results.variant, dir: results.dir, done: done.size, total: results.tasks.length, byN, shards, failed };
+  const status: SweepStatus = { name: results.config.name, variant: results.variant, dir: results.dir, done: done.size, total: results.tasks.length, byN, shards, failed, notConverged, outsideGateBox };
   const remaining = doneCount(results.tasks, done).remainingCost;
   if (timed.length > 0 && units > 0 && remaining > 0) {
     const secondsPerUnit = timed.reduce((s, r) => s + r.seconds!, 0) / units;
@@ -167,6 +182,14 @@ export function formatStatus(s: SweepStatus): string {
     lines.push('', 'failed tasks:');
     for (const f of s.failed) lines.push(`  ${f.key} (${f.source}): ${f.error}`);
     lines.push('(a re-run of gatelab sweep runs failed tasks again; --no-retry keeps them)');
+  }
+  const reasons = Object.entries(s.notConverged);
+  if (reasons.length > 0) {
+    lines.push('', `not converged (finished fits): ${reasons.map(([why, c]) => `${c} ${why}`).join(', ')}`);
+  }
+  if (s.outsideGateBox.length > 0) {
+    lines.push('', `fits whose gate left the compact box |beta| <= ${GATE_BOUND} (hard switches; counted as not converged): ${s.outsideGateBox.length}`);
+    for (const o of s.outsideGateBox) lines.push(`  ${o.key}: ${o.field} = ${o.value.toPrecision(3)}`);
   }
   lines.push('');
   if (s.done === s.total) lines.push('ETA: done');

@@ -394,4 +394,10 @@ test('analyseRates: more than 5% non-converged fits make a definite verdict inco
   const many = verdictOf(mark(6));
   assert.equal(many.verdict, 'inconclusive');
   assert.match(many.note!, /6 of 100 fits not converged \(more than 5%\): the slope may be the stopping rule's; would read "consistent"/);
+  // failed tasks count too: 3 not converged + 3 failed of 100 tasks is 6%, where the failed ones
+  // alone would leave 3 of 97 fits (3.1%) and a definite verdict
+  const failed = mark(3).map((r, i) => (i >= 3 && i < 6 ? { ...r, status: 'failed' as const, error: 'numerical', quantities: undefined } : r));
+  const withFailed = verdictOf(failed);
+  assert.equal(withFailed.verdict, 'inconclusive');
+  assert.match(withFailed.note!, /6 of 100 fits not converged or failed \(3 failed\) \(more than 5%\)/);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isConverged, perNSummary } from '../../src/analysis/index.js';
 import { DataError } from '../../src/errors.js';
+import { GATE_BOUND, gateBoundExcess, type Model } from '../../src/models/index.js';
 import { frozen, row } from './fixtures.js';
 
 test('perNSummary(rows, quantity) gives per n the values in replicate order, mean, median and counts', () => {
@@ -33,6 +34,19 @@ test('isConverged(row) reads stopReason, else the converged flag; a failed row n
   assert.equal(isConverged(row(10, 0, {}, { stopReason: undefined, converged: true })), true);
   assert.equal(isConverged(row(10, 0, {}, { stopReason: undefined, converged: undefined })), false);
   assert.equal(isConverged(row(10, 0, {}, { status: 'failed' })), false);
+});
+
+test('isConverged(row) is false for a fit whose stored gate leaves the compact box |beta| <= GATE_BOUND, whatever its stopReason', () => {
+  const expert = (beta0: number, beta1: number) => ({ beta0, beta1: [beta1], a: [1], b: 0, nu: 1 });
+  const model = (e: ReturnType<typeof expert>): Model => ({ gate: { type: 'softmax' }, experts: [e, expert(0, 0)], input: { type: 'uniform', low: 0, high: 1, dim: 1 } });
+  assert.equal(isConverged(row(10, 0, {}, { model: model(expert(GATE_BOUND, -GATE_BOUND)) })), true);
+  // a hard switch of a stored [DEMYS] k = 4 fit (n = 1000): beta0 7e5, beta1 -1.5e7
+  assert.equal(isConverged(row(10, 0, {}, { model: model(expert(693391.5, -14674192.3)) })), false);
+  // beta0 far below -709 (its Voronoi mass 0) but a slope beyond the box: still a hard switch
+  assert.equal(isConverged(row(10, 0, {}, { model: model(expert(-5.1e7, 1.05e8)) })), false);
+  assert.equal(isConverged(row(10, 0, {}, { model: model(expert(0, GATE_BOUND * (1 + 1e-12))) })), false);
+  assert.deepEqual(gateBoundExcess(model(expert(3, -2e3))), { expert: 0, field: 'beta1[0]', value: -2e3 });
+  assert.equal(gateBoundExcess(undefined), undefined);
 });
 
 test('perNSummary(rows, quantity) rejects a row without a finite n > 0 with a DataError naming it', () => {

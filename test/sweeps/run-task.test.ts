@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fitMoE } from '../../src/fitting/fit.js';
 import { voronoiLoss } from '../../src/losses/index.js';
-import type { Expert, Model } from '../../src/models/index.js';
+import { gateBoundExcess, type Expert, type Model } from '../../src/models/index.js';
 import { Rng } from '../../src/rng/rng.js';
 import { sample } from '../../src/sampling/sample.js';
 import { parseExperimentConfig } from '../../src/sweeps/config.js';
@@ -130,4 +130,45 @@ test('ratioErrors weights a multi-atom cell by mass with the given exponent (han
   const hand = Math.sqrt(0.25 * 0.6 ** 2 + 0.75 * 0.2 ** 2);
   assert.ok(Math.abs(r1! - hand) < 1e-14, `${r1} vs ${hand}`);
   assert.ok(Math.abs(ratioErrors(fit, truth, [[0], [1, 2]])[1]! - (0.25 * 0.6 + 0.75 * 0.2)) < 1e-14);
+});
+
+test('taskRow records a fit whose gate left the compact box as ok but not converged, with density distances, never as failed', () => {
+  const { config, task, result } = setup();
+  const truth = config.truth;
+  const withDensity = { ...config, variants: { ...config.variants, quick: { ...config.variants.quick, densityPoints: 20 } } };
+  // the stored [DEMYS] k = 4 hard switch (n = 1000, replicate 6): expert 1 takes x < 0.047 with
+  // beta0 = 7e5, so its Voronoi mass exp(beta0) overflows; the density goes through log-weights
+  const hard: Expert = { beta0: 693391.5327993287, beta1: [-14674192.259796347], a: [31.85], b: -5.2, nu: 0.109 };
+  const model: Model = { ...truth, experts: [hard, truth.experts[0]!, truth.experts[1]!] };
+  const row = taskRow(withDensity, 'quick', task, { ...result, model, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  assert.equal(row.status, 'ok', row.error);
+  assert.equal(row.converged, false);
+  assert.equal(row.stopReason, 'converged');
+  assert.equal(row.quantities!.D2, undefined);
+  assert.ok(Number.isFinite(row.quantities!.hellinger) && row.quantities!.hellinger! > 0, String(row.quantities!.hellinger));
+  assert.ok(row.warnings!.some((w) => /Voronoi losses are undefined/.test(w)), JSON.stringify(row.warnings));
+  assert.equal(row.cells, undefined);
+  // the mirrored hard switch (beta0 << -709, mass 0) keeps its Voronoi quantities, as rows written
+  // before the box did, and is still not converged
+  const vanishing: Model = { ...truth, experts: [{ ...hard, beta0: -5.1e7, beta1: [1.05e8] }, truth.experts[0]!, truth.experts[1]!] };
+  const row2 = taskRow(config, 'quick', task, { ...result, model: vanishing, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  assert.equal(row2.status, 'ok', row2.error);
+  assert.equal(row2.converged, false);
+  assert.ok(Number.isFinite(row2.quantities!.D2), JSON.stringify(row2.quantities));
+});
+
+test('fitMoE warns when the fitted gate leaves the compact box (a hard switch), naming the expert and field; inside it, no warning', () => {
+  const { config } = setup();
+  const truth = config.truth;
+  const data = sample(truth, 200, new Rng(3));
+  const steep: Model = { ...truth, experts: [{ ...truth.experts[0]!, beta0: -2000, beta1: [6000] }, truth.experts[1]!] };
+  // one EM map from a gate 80 times steeper than the truth's: the gate Newton step cannot bring it
+  // back inside the box in one map (the saturated gate's gradient is ~0)
+  const fit = fitMoE(data, { k: 2, gate: { type: 'softmax' }, maxIterations: 1 }, { type: 'given', model: steep });
+  const excess = gateBoundExcess(fit.model)!;
+  assert.ok(excess !== undefined, JSON.stringify(fit.model.experts));
+  const text = `expert ${excess.expert + 1} ${excess.field} = `;
+  assert.ok(fit.fit.warnings.some((w) => w.includes('leaves the box |beta| <= 1000') && w.includes(text)), JSON.stringify(fit.fit.warnings));
+  const near = fitMoE(data, { k: 2, gate: { type: 'softmax' }, maxIterations: 1 }, { type: 'given', model: truth });
+  assert.equal(near.fit.warnings.some((w) => w.includes('leaves the box')), false, JSON.stringify(near.fit.warnings));
 });

@@ -70,3 +70,21 @@ test('sweepStatus: done per n and per shard, failed tasks with their error, ETA 
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^error: .*nothing: is not a results folder/);
 });
+
+test('sweepStatus counts finished fits that did not converge by stopReason, and lists those whose gate left the compact box', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatelab-status-box-'));
+  const [t1, t2, t3] = sweepTasks(config, 'quick');
+  const store = ResultsStore.open(dir, config, 'quick');
+  const model = (beta0: number) => ({ ...config.truth, experts: config.truth.experts.map((e, i) => (i === 0 ? { ...e, beta0 } : e)) });
+  const ok = { experiment: config.name, variant: 'quick' as const, status: 'ok' as const, seconds: 0.1, quantities: {} };
+  store.append({ ...ok, ...t1!, stopReason: 'converged', converged: true, model: model(-8) });
+  store.append({ ...ok, ...t2!, stopReason: 'converged', converged: true, model: model(7e5) });
+  store.append({ ...ok, ...t3!, stopReason: 'maxIterations', converged: false, model: model(-8) });
+  store.close();
+  const s = sweepStatus(readResults(dir));
+  assert.deepEqual(s.notConverged, { 'gate outside the box': 1, maxIterations: 1 });
+  assert.deepEqual(s.outsideGateBox, [{ key: t2!.key, field: 'experts[0].beta0', value: 7e5 }]);
+  const text = formatStatus(s);
+  assert.match(text, /not converged \(finished fits\): 1 gate outside the box, 1 maxIterations/);
+  assert.match(text, new RegExp(`gate left the compact box \\|beta\\| <= 1000 .*: 1\\n  ${t2!.key.replace(/[/=]/g, '.')}: experts\\[0\\]\\.beta0 = 7\\.00e\\+5`));
+});
