@@ -49,21 +49,29 @@ export function preferredResults(name: string, want: 'auto' | 'quick' | 'full' =
   const exported = committedExport(name, root);
   const hasExport = existsSync(exported);
   if (want === 'full') return { variant: want, dir: full, reason: 'asked for', configFile, ...(!hasStore && hasExport ? { parquet: exported } : {}) };
-  const incomplete = hasStore ? missingTasks(full) : undefined;
-  if (hasStore && !incomplete) return { variant: 'full', dir: full, reason: 'full results present', configFile };
+  const read = hasStore ? readWhole(full) : undefined;
+  const incomplete = read !== undefined && read.missing.length > 0 ? describeMissing(read) : undefined;
+  if (hasStore && !incomplete) {
+    const choice: ResultsChoice = { variant: 'full', dir: full, reason: 'full results present', configFile };
+    // readChosen of this choice takes the results already read here instead of reading them again
+    if (read !== undefined) readAhead.set(choice, read);
+    return choice;
+  }
   if (hasExport) return { variant: 'full', dir: full, reason: 'the committed Parquet export', configFile, parquet: exported };
   return { variant: 'quick', dir: at('quick'), reason: incomplete ? `full results incomplete: ${incomplete}` : 'no full results', configFile };
 }
 
-/** describeMissing of a full store with tasks missing; undefined when complete or unreadable. */
-function missingTasks(dir: string): string | undefined {
+/** The merged results of a full store, or undefined when it cannot be read (readChosen then reports why). */
+function readWhole(dir: string): MergedResults | undefined {
   try {
-    const results = readResults(dir);
-    return results.missing.length > 0 ? describeMissing(results) : undefined;
+    return readResults(dir);
   } catch {
     return undefined;
   }
 }
+
+/** Results read by preferredResults to judge completeness, kept for readChosen of the same choice object. */
+const readAhead = new WeakMap<ResultsChoice, MergedResults>();
 
 /** Whether a choice has rows to read: a store in its folder, or its Parquet export. */
 export function hasResults(choice: ResultsChoice): boolean {
@@ -76,5 +84,10 @@ export function hasResults(choice: ResultsChoice): boolean {
  * @example const results = await readChosen(preferredResults('demys-authors-exact'));
  */
 export async function readChosen(choice: ResultsChoice): Promise<MergedResults> {
+  const read = readAhead.get(choice);
+  if (read !== undefined) {
+    readAhead.delete(choice); // once: a later read of the same choice sees rows appended since
+    return read;
+  }
   return choice.parquet ? readParquetResults(choice.parquet, { configFile: choice.configFile }) : readResults(choice.dir);
 }

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExperimentConfig } from '../../src/sweeps/config.js';
-import { preferredResults } from '../../src/sweeps/results-variant.js';
+import { preferredResults, readChosen } from '../../src/sweeps/results-variant.js';
+import { readResults } from '../../src/sweeps/merged-store.js';
 import { ResultsStore } from '../../src/sweeps/store.js';
 import { runSweep } from '../../src/sweeps/sweep.js';
 
@@ -33,5 +34,15 @@ test('preferredResults: a full store still being written is not taken for the fu
   assert.match(partial.reason, /^full results incomplete: (\d+) of \1 tasks missing/);
   assert.equal(preferredResults(config.name, 'full', root).dir, dir); // asked for: the rows present
   await runSweep(config, 'full', dir, { workers: 1 });
-  assert.equal(preferredResults(config.name, 'auto', root).reason, 'full results present');
+  const complete = preferredResults(config.name, 'auto', root);
+  assert.equal(complete.reason, 'full results present');
+  // readChosen takes the results preferredResults read to count the tasks (one read, not two):
+  // a row appended in between shows only in a second readChosen of the same choice
+  const rowsThen = readResults(dir).rows;
+  const store = ResultsStore.open(dir, config, 'full');
+  store.append({ ...rowsThen[0]!, key: 'appended', replicate: 99 });
+  store.close();
+  const first = await readChosen(complete);
+  assert.deepEqual(first.rows, rowsThen);
+  assert.equal((await readChosen(complete)).rows.length, rowsThen.length + 1);
 });
