@@ -4,7 +4,7 @@
  */
 import { mean, median } from 'simple-statistics';
 import type { SweepRow } from '../sweeps/types.js';
-import { gateBoundExcess } from '../models/gate-bound.js';
+import { rowStopReason } from '../sweeps/row-stop.js';
 import { DataError, show } from '../errors.js';
 
 /** One sample size of {@link perNSummary}. */
@@ -38,14 +38,12 @@ export interface PerNSummary {
 /**
  * Whether a row's fit converged: its `stopReason` is 'converged', or, for a row that records no
  * `stopReason`, its `converged` flag is true, and its fitted gate lies inside the compact
- * parameter space's box ({@link gateBoundExcess}: a gate parameter beyond 1000 is a hard switch
+ * parameter space's box (sweeps/row-stop.ts rowStopReason, models/gate-bound.ts: a gate parameter beyond 1000 is a hard switch
  * whose likelihood still climbs along a ray, however small the score; rows written before the
  * box existed are classified from their stored model the same way). A failed row never converged.
  */
 export function isConverged(row: SweepRow): boolean {
-  if (row.status !== 'ok') return false;
-  if (gateBoundExcess(row.model) !== undefined) return false;
-  return row.stopReason !== undefined ? row.stopReason === 'converged' : row.converged === true;
+  return row.status === 'ok' && rowStopReason(row) === 'converged';
 }
 
 /** Check the fields the analysis reads (internal). */

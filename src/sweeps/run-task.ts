@@ -174,8 +174,8 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     } catch (e) {
       if (excess === undefined || !(e instanceof ModelError)) throw e;
     }
-    if (loss === undefined) warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
     if (loss !== undefined) voronoiQuantities(q, loss, result.model, config, tauFitted);
+    else warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
     if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
     const row: SweepRow = {
       ...base,

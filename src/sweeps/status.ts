@@ -5,6 +5,7 @@
  * that the ETA knows how many tasks a shard runs at once.
  */
 import { GATE_BOUND, gateBoundExcess } from '../models/gate-bound.js';
+import { rowStopReason } from './row-stop.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -125,8 +126,7 @@ export function sweepStatus(results: MergedResults): SweepStatus {
     if (r.status !== 'ok') continue;
     const excess = gateBoundExcess(r.model);
     if (excess !== undefined) outsideGateBox.push({ key: r.key, field: `experts[${excess.expert}].${excess.field}`, value: excess.value });
-    const stop = r.stopReason ?? (r.converged === true ? 'converged' : 'not recorded');
-    const reason = stop === 'converged' && excess !== undefined ? 'gate outside the box' : stop;
+    const reason = rowStopReason(r);
     if (reason !== 'converged') notConverged[reason] = (notConverged[reason] ?? 0) + 1;
   }
   const timed = results.rows.filter((r) => typeof r.seconds === 'number' && r.seconds >= 0);
