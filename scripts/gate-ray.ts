@@ -5,7 +5,9 @@
  * the sweep does (its start, restarts and fit options), then walks the expert whose gate left
  * the box along its ray: the same switch point x0 = -beta0 / beta1 with slopes 10 ... 1e7, every
  * other parameter held at the fit. L rising to the fit's value as the slope grows is the
- * likelihood climbing to a hard switch with no maximum inside any box. A few seconds.
+ * likelihood climbing to a hard switch with no maximum inside any box. Then the same task fitted
+ * with the box as a constraint (fit option gateBound = 1000 and 100): the maximum over the box,
+ * its certificate and the coordinate on the face. A few seconds.
  */
 import { readFileSync } from 'node:fs';
 import { fitMoE } from '../src/fitting/index.js';
@@ -40,4 +42,18 @@ if (excess === undefined || result.model.gate.type !== 'softmax') {
     m.experts[excess.expert]!.beta0 = -Math.sign(slope) * s * x0;
     console.log(`| ${s} | ${logLikelihood(m, data).toFixed(4)} |`);
   }
+}
+
+console.log('\nwith the box as a constraint (fit option gateBound):');
+console.log('| gateBound | L | stop | T | starts converged | on the face | gate of that expert (beta0, beta1) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const bound of [GATE_BOUND, 100]) {
+  const r = fitMoE(data, { ...taskFitOptions(config, 'full'), gateBound: bound }, taskStart(config, { key: 'ray', n, replicate: 0, seed }, 'full'));
+  const face = gateBoundExcess(r.model, bound * (1 - 1e-12));
+  const e = face ? r.model.experts[face.expert]! : undefined;
+  const stops = r.fit.restartStops ?? [r.fit.stopReason];
+  console.log(
+    `| ${bound} | ${r.fit.loglik.toFixed(4)} | ${r.fit.stopReason} | ${r.fit.certificate?.toExponential(2) ?? '-'} | ${stops.filter((s) => s === 'converged').length} of ${stops.length} | ` +
+      `${face ? `expert ${face.expert + 1} ${face.field} = ${face.value}` : 'none'} | ${e ? `${e.beta0.toPrecision(4)}, ${(e.beta1 ?? []).map((b) => b.toPrecision(4)).join(' ')}` : '-'} |`,
+  );
 }

@@ -22,12 +22,15 @@
  * constrained maximum in that coordinate (Karush-Kuhn-Tucker), so that coordinate is left out.
  * Under a selective gate (top-K) a gate coordinate whose score points across a selection boundary
  * is left out the same way: EM keeps every point's selection, so that is a constrained maximum.
+ * A gate coordinate on a face of the gate box (option gateBound, fitting/gate-box.ts) whose score
+ * points outward is at a constrained maximum too, and is left out.
  * Coordinates whose scores are all zero (an expert without mass) carry no information and no
  * gradient; they are left out too.
  */
 import type { Backend } from '../backend/types.js';
 import type { Dataset } from '../data/dataset.js';
 import { inverseQuadraticSolve, type InverseQuadraticOptions } from '../numerics/cholesky.js';
+import { heldByGateBox } from './gate-box.js';
 import type { PackedState } from './state.js';
 
 /** Unit diagonal, then an absolute pivot floor 1e-13 with ridge retries from 1e-12 (20 tries). */
@@ -132,6 +135,7 @@ export function scoreStatistic(
     if (!Number.isFinite(g[u]!) || !Number.isFinite(J[u * P + u]!)) return { T: Infinity, used: P, score: g };
     if (!(J[u * P + u]! > 0)) continue;
     if (u >= F && family.heldByFloor(experts, u - F, g[u]!, nuMin)) continue;
+    if (u < F && heldByGateBox(theta, state.box, free[u]!, g[u]!)) continue;
     if (u < F && gate.selective && blockedBySelection(gate, theta, X, n, R, free[u]!, g[u]!, ws)) continue;
     use.push(u);
   }

@@ -82,6 +82,10 @@ export function validateFitOptions(options: FitOptions): FitOptions {
     throw new ConfigError(`tau: "free" needs a gate with a temperature (${temperatureGates()}); the gate is ${gate.type}`);
   }
   if (options.expertFamily !== undefined) checkExpertFamily(options.expertFamily);
+  if (options.gateBound !== undefined && (options.method ?? FIT_DEFAULTS.method) !== 'em') {
+    // the box is a constraint of EM's M-step and extrapolations; L-BFGS here is unconstrained
+    throw new ConfigError(`gateBound: applies to method "em" only (EM's gate M-step, SQUAREM and the polish keep the gate in the box); the method is "${options.method}"`);
+  }
   if (options.relativeLag) {
     // the [DEMYS] authors' loop: EM under their relative rule only (its domain, boolean, is the table's)
     const stop = options.stop ?? FIT_DEFAULTS.stop;
@@ -290,13 +294,19 @@ export function bestFit(
   const rule = resolveStopping(opts);
   const model = unpackState(state, input ?? starts[best]!.model.input);
   const excess = gateBoundExcess(model);
-  const warnings =
-    excess === undefined
-      ? r.warnings
-      : [
-          ...r.warnings,
-          `the fitted gate leaves the box |beta| <= ${GATE_BOUND} (expert ${excess.expert + 1} ${excess.field} = ${show(excess.value)}): a hard switch, the likelihood climbing along a ray with no maximum, so the fit is not a point of a compact parameter space (sweeps count it as not converged); fewer experts or other starts may avoid it`,
-        ];
+  // on the face: at |beta| = B (the projection writes B itself)
+  const onFace = opts.gateBound !== undefined ? gateBoundExcess(model, opts.gateBound * (1 - 1e-12)) : undefined;
+  const warnings = [...r.warnings];
+  if (excess !== undefined) {
+    warnings.push(
+      `the fitted gate leaves the box |beta| <= ${GATE_BOUND} (expert ${excess.expert + 1} ${excess.field} = ${show(excess.value)}): a hard switch, the likelihood climbing along a ray with no maximum, so the fit is not a point of a compact parameter space (sweeps count it as not converged); set gateBound to keep EM in the box, or fewer experts or other starts may avoid it`,
+    );
+  }
+  if (onFace !== undefined) {
+    warnings.push(
+      `the fitted gate sits on the face of the box |beta| <= ${opts.gateBound} (expert ${onFace.expert + 1} ${onFace.field} = ${show(onFace.value)}): the maximum over the box is a constrained one there (the likelihood still rises outward: a hard switch of a fitted expert)`,
+    );
+  }
   return {
     model,
     fit: {

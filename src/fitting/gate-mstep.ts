@@ -11,6 +11,7 @@ import type { Backend } from '../backend/types.js';
 import type { Gate } from '../gates/types.js';
 import { solveDamped } from '../numerics/cholesky.js';
 import { lbfgs } from '../numerics/lbfgs.js';
+import { heldByGateBox, projectOntoGateBox } from './gate-box.js';
 
 export interface GateMStepOptions {
   /** maximum Newton (or L-BFGS) iterations per M-step */
@@ -41,6 +42,8 @@ export interface GateMStepCache {
    * the current R and G; used once by the next M-step at that theta, then cleared
    */
   start?: { theta: Float64Array; linear: number; grad: Float64Array; H: Float64Array } | null;
+  /** the fit's gate box (PackedState.box, fitting/gate-box.ts): steps are projected onto it; null or absent: none */
+  box?: Float64Array | null;
 }
 
 export interface GateMStepResult {
@@ -71,7 +74,7 @@ export function gateMStep(
   cache.lseSum = NaN;
   return gate.hessian
     ? runNewtonSync(newtonSteps(gate, theta, free, options, cache), plainEvaluator(gate, backend, theta, X, n, R, G))
-    : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options);
+    : lbfgsMStep(gate, backend, theta, X, n, R, G, free, options, cache.box ?? null);
 }
 
 /** Newton on the free coordinates: (-H) delta = grad; returns delta and the decrement delta.grad. */
@@ -254,10 +257,10 @@ export function* newtonSteps(
   let active = remembered && remembered.size > 0 && remembered.size < free.length ? free.filter((j) => !remembered.has(j)) : free;
   // under a selective gate a step may cross a selection boundary in some coordinates only (a tie
   // the fit sits on): those coordinates are held fixed and Newton goes on with the others
-  const blockedAlong = function* (delta: Float64Array): Generator<NewtonRequest, Set<number>, NewtonAnswer> {
+  const blockedAlong = function* (delta: Float64Array, along: Int32Array): Generator<NewtonRequest, Set<number>, NewtonAnswer> {
     const blocked = new Set<number>();
-    for (let a = 0; a < active.length; a++) {
-      const j = active[a]!;
+    for (let a = 0; a < along.length; a++) {
+      const j = along[a]!;
       if (delta[a] === 0) continue;
       trial.set(theta);
       trial[j] = theta[j]! + Math.sign(delta[a]!) * 1e-6 * (Math.abs(theta[j]!) + 1);
@@ -265,16 +268,25 @@ export function* newtonSteps(
     }
     return blocked;
   };
+  const box = cache.box ?? null;
+  // a second try of a refused projected step holds every coordinate on a face (see below)
+  let holdFaces = false;
   while (steps < options.maxSteps && Number.isFinite(q)) {
-    const { delta, decrement } = newtonDirection(grad, H, P, active);
+    // the gate box: coordinates on a face whose gradient points outward are held (KKT), the
+    // step of the others is projected onto the box
+    const moving = box ? active.filter((j) => !(holdFaces ? Math.abs(theta[j]!) >= box[j]! : heldByGateBox(theta, box, j, grad[j]!))) : active;
+    if (moving.length === 0) break;
+    const { delta, decrement } = newtonDirection(grad, H, P, moving);
     if (!(decrement / 2 > Math.max(options.tol * Math.max(1, Math.abs(q)), started.floor))) break;
     let step = 1;
     let accepted = false;
     let redirected = false;
     let checked = false;
+    let projected = false;
     for (let halving = 0; halving < MAX_HALVINGS; halving++) {
       trial.set(theta);
-      for (let a = 0; a < active.length; a++) trial[active[a]!] = theta[active[a]!]! + step * delta[a]!;
+      for (let a = 0; a < moving.length; a++) trial[moving[a]!] = theta[moving[a]!]! + step * delta[a]!;
+      if (projectOntoGateBox(trial, box)) projected = true;
       const qt = (yield* tryAt(trial)).q;
       if (qt >= q - started.slack) {
         theta.set(trial);
@@ -287,7 +299,7 @@ export function* newtonSteps(
         // the full step changes a selection: if single coordinates are blocked, drop them at once
         // instead of halving towards a boundary the fit already sits on
         checked = true;
-        const blocked = yield* blockedAlong(delta);
+        const blocked = yield* blockedAlong(delta, moving);
         if (blocked.size > 0 && blocked.size < active.length) {
           active = active.filter((j) => !blocked.has(j));
           redirected = true;
@@ -297,10 +309,17 @@ export function* newtonSteps(
       step *= 0.5;
     }
     if (redirected) continue;
+    if (!accepted && projected && !holdFaces) {
+      // a projected Newton step need not ascend (the projection bends it where H couples a held
+      // coordinate to the others): once more with every coordinate on a face held
+      holdFaces = true;
+      continue;
+    }
+    holdFaces = false;
     steps++;
     if (!accepted) {
       if (!gate.selective || checked) break;
-      const blocked = yield* blockedAlong(delta);
+      const blocked = yield* blockedAlong(delta, moving);
       if (blocked.size === 0 || blocked.size === active.length) break;
       active = active.filter((j) => !blocked.has(j));
     }
@@ -326,13 +345,20 @@ function lbfgsMStep(
   n: number,
   R: Float64Array,
   G: Float64Array,
-  free: Int32Array,
+  allFree: Int32Array,
   options: GateMStepOptions,
+  box: Float64Array | null,
 ): GateMStepResult {
   const P = gate.nParams;
   const full = theta.slice();
   const grad = new Float64Array(P);
   const scale = 1 / n;
+  // the gate box: coordinates on a face whose gradient points outward are held for this M-step
+  let free = allFree;
+  if (box) {
+    backend.gateObjective(gate, theta, X, n, R, grad, null);
+    free = allFree.filter((j) => !heldByGateBox(theta, box, j, grad[j]!));
+  }
   const x0 = Float64Array.from(free, (j) => theta[j]!);
   const evaluate = (x: Float64Array, g: Float64Array): number => {
     for (let a = 0; a < free.length; a++) full[free[a]!] = x[a]!;
@@ -342,15 +368,40 @@ function lbfgsMStep(
   };
   const g0 = new Float64Array(free.length);
   const q0 = -evaluate(x0, g0) / scale;
+  if (free.length === 0) {
+    backend.gateWeights(gate, theta, X, n, G);
+    return { q: q0, q0, steps: 0 };
+  }
   const result = lbfgs(evaluate, x0, {
     maxIterations: options.maxSteps,
     relTol: 0,
     absTol: options.tol * Math.max(1, Math.abs(q0)) * scale,
     gradTol: 1e-12,
   });
+  let x = result.x;
   let q = -result.f / scale;
+  if (box) {
+    // a step that leaves the box is cut where it first meets a face, then halved until Q does not decrease
+    let t = 1;
+    for (let a = 0; a < free.length; a++) {
+      const B = box[free[a]!]!;
+      const dx = x[a]! - x0[a]!;
+      if (x[a]! > B && dx > 0) t = Math.min(t, (B - x0[a]!) / dx);
+      else if (x[a]! < -B && dx < 0) t = Math.min(t, (-B - x0[a]!) / dx);
+    }
+    if (t < 1) {
+      const cut = new Float64Array(free.length);
+      const scratch = new Float64Array(free.length);
+      q = -Infinity;
+      for (let h = 0; h < MAX_HALVINGS && !(q >= q0); h++, t /= 2) {
+        for (let a = 0; a < free.length; a++) cut[a] = Math.min(box[free[a]!]!, Math.max(-box[free[a]!]!, x0[a]! + t * (x[a]! - x0[a]!)));
+        q = -evaluate(cut, scratch) / scale;
+      }
+      x = cut;
+    }
+  }
   if (q >= q0) {
-    for (let a = 0; a < free.length; a++) theta[free[a]!] = result.x[a]!;
+    for (let a = 0; a < free.length; a++) theta[free[a]!] = x[a]!;
   } else q = q0;
   backend.gateWeights(gate, theta, X, n, G);
   return { q, q0, steps: result.iterations };

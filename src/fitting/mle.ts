@@ -15,6 +15,7 @@ import { CpuBackend } from '../backend/cpu.js';
 import type { Dataset } from '../data/dataset.js';
 import { lbfgs } from '../numerics/lbfgs.js';
 import type { EngineResult } from './em.js';
+import { projectOntoGateBox } from './gate-box.js';
 import type { PackedState } from './state.js';
 import { CertificateWorkspace, scoreStatistic } from './certificate.js';
 import { resolveStopping, type FitOptions, type StopReason } from './types.js';
@@ -43,10 +44,14 @@ export function unpackMle(state: PackedState, v: Float64Array): void {
   family.fromVector(state.experts, v, offExperts);
 }
 
-/** Move a state to the MLE vector v, variances projected onto [nuMin, Infinity). */
+/**
+ * Move a state to the MLE vector v, variances projected onto [nuMin, Infinity) and the gate onto
+ * its box where the fit has one (fitting/gate-box.ts).
+ */
 export function setVectorFloored(state: PackedState, v: Float64Array, nuMin: number): void {
   unpackMle(state, v);
   state.experts.family.project(state.experts, nuMin);
+  projectOntoGateBox(state.theta, state.box);
 }
 
 /**

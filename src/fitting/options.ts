@@ -127,6 +127,10 @@ export const FIT_OPTIONS: readonly FitOptionSpec[] = [
     help: 'top-K with K < k: EM alternates with a search of the likelihood across the selection boundaries, which EM cannot cross; none: EM keeps the start\'s selections',
   },
   {
+    key: 'gateBound', domain: { kind: 'number', min: 0, minOpen: true }, default: 'none (no box; sweeps count a fit beyond 1000 as not converged)', flag: { name: 'gate-bound', value: 'B' },
+    help: 'the compact parameter space of the theorems for the gate: EM keeps every beta0 and beta1 entry in [-B, B] (projected Newton and SQUAREM steps; a coordinate on the box\'s face whose score points outward is held and left out of the certificate, a constrained maximum); method em only',
+  },
+  {
     key: 'maxIterations', domain: { kind: 'integer', min: 0 }, default: D.maxIterations, flag: { name: 'max-iter', value: 'm' },
     help: 'at most this many EM-map evaluations (EM) or L-BFGS iterations (MLE)',
   },

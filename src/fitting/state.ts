@@ -9,6 +9,7 @@ import { gatingOf } from '../gates/gating.js';
 import { createGate, gateDefinition } from '../gates/index.js';
 import type { Gate } from '../gates/types.js';
 import type { Expert, InputSpec, Model } from '../models/types.js';
+import { gateBoxLimits, projectOntoGateBox } from './gate-box.js';
 import type { FitOptions } from './types.js';
 
 export interface PackedState {
@@ -18,6 +19,11 @@ export interface PackedState {
   experts: ExpertParameters;
   /** indices of theta that are optimised */
   free: Int32Array;
+  /**
+   * the gate box's half-width per coordinate of theta (option gateBound; fitting/gate-box.ts), or
+   * null / absent: no box
+   */
+  box?: Float64Array | null;
 }
 
 /**
@@ -59,7 +65,10 @@ export function packState(start: Model, options: FitOptions): PackedState {
   }
   const free = Int32Array.from({ length: gate.nParams }, (_, j) => j).filter((j) => !pinned.has(j));
   const family = options.expertFamily ?? gaussianLinear;
-  return { gate, theta, experts: family.pack(start.experts, d), free };
+  // the gate box: a start outside it begins on its face
+  const box = gateBoxLimits(gate, options.gateBound ?? Infinity);
+  projectOntoGateBox(theta, box);
+  return { gate, theta, experts: family.pack(start.experts, d), free, box };
 }
 
 /** The plain Model of a packed state. */

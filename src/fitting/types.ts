@@ -122,6 +122,12 @@ export interface FitOptions {
    * cannot cross (fitting/em.ts selectionSearched); 'none': EM keeps the start's selections
    */
   selectionSearch?: 'coordinate' | 'none';
+  /**
+   * the gate box B > 0 (default: none): EM keeps every beta0 and beta1 entry of the gate in
+   * [-B, B], the compact Theta of the theorems (fitting/gate-box.ts); method 'em' only. Use
+   * models' GATE_BOUND (1000) for the box the sweeps classify by.
+   */
+  gateBound?: number;
   /** maximum EM-map evaluations (EM) or L-BFGS iterations (MLE) (default 10000) */
   maxIterations?: number;
   /**

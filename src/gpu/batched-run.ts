@@ -32,7 +32,7 @@ const GPU_ROUNDING = { relative: F32_ROUNDING, label: 'float32 rounding' };
 class GpuFit implements EmHost {
   stats: Float64Array | null = null;
   floorHits: boolean[];
-  readonly cache: GateMStepCache = { lseSum: NaN };
+  readonly cache: GateMStepCache;
   polished: PolishResult | null = null;
   constructor(
     readonly state: PackedState,
@@ -40,6 +40,7 @@ class GpuFit implements EmHost {
     readonly host: Dataset | undefined,
   ) {
     this.floorHits = new Array<boolean>(state.experts.k).fill(false);
+    this.cache = { lseSum: NaN, box: state.box ?? null };
   }
   getVector(): Float64Array {
     return packMle(this.state);
