@@ -67,6 +67,11 @@ export interface SweepStatus {
   notConverged: Record<string, number>;
   /** finished fits whose gate left the compact box |beta| <= GATE_BOUND (models/gate-bound.ts), with the first field beyond it */
   outsideGateBox: { key: string; field: string; value: number }[];
+  /**
+   * where the config keeps the gate in a box (fit.gateBound): finished fits on its face, the
+   * constrained maxima (converged ones count as converged), with the field on the face
+   */
+  onGateBoxFace?: { bound: number; fits: { key: string; field: string; value: number }[] };
   eta?: {
     /** seconds if every store with work left runs at once with its workers */
     seconds: number;
@@ -122,16 +127,22 @@ export function sweepStatus(results: MergedResults): SweepStatus {
     .map((r) => ({ key: r.key, source: results.source.get(r.key) ?? '?', error: r.error ?? '(no message)' }));
   const notConverged: Record<string, number> = {};
   const outsideGateBox: SweepStatus['outsideGateBox'] = [];
+  const bound = results.config.fit.gateBound;
+  const onFace: { key: string; field: string; value: number }[] = [];
   for (const r of results.rows) {
     if (r.status !== 'ok') continue;
     const excess = gateBoundExcess(r.model);
     if (excess !== undefined) outsideGateBox.push({ key: r.key, field: `experts[${excess.expert}].${excess.field}`, value: excess.value });
+    // on the face: |beta| = bound (the projection writes the bound itself)
+    const face = bound !== undefined && excess === undefined ? gateBoundExcess(r.model, bound * (1 - 1e-12)) : undefined;
+    if (face !== undefined) onFace.push({ key: r.key, field: `experts[${face.expert}].${face.field}`, value: face.value });
     const reason = rowStopReason(r);
     if (reason !== 'converged') notConverged[reason] = (notConverged[reason] ?? 0) + 1;
   }
   const timed = results.rows.filter((r) => typeof r.seconds === 'number' && r.seconds >= 0);
   const units = timed.reduce((s, r) => s + taskCost(r), 0);
   const status: SweepStatus = { name: results.config.name, variant: results.variant, dir: results.dir, done: done.size, total: results.tasks.length, byN, shards, failed, notConverged, outsideGateBox };
+  if (bound !== undefined) status.onGateBoxFace = { bound, fits: onFace };
   const remaining = doneCount(results.tasks, done).remainingCost;
   if (timed.length > 0 && units > 0 && remaining > 0) {
     const secondsPerUnit = timed.reduce((s, r) => s + r.seconds!, 0) / units;
@@ -190,6 +201,10 @@ export function formatStatus(s: SweepStatus): string {
   if (s.outsideGateBox.length > 0) {
     lines.push('', `fits whose gate left the compact box |beta| <= ${GATE_BOUND} (hard switches; counted as not converged): ${s.outsideGateBox.length}`);
     for (const o of s.outsideGateBox) lines.push(`  ${o.key}: ${o.field} = ${o.value.toPrecision(3)}`);
+  }
+  if (s.onGateBoxFace && s.onGateBoxFace.fits.length > 0) {
+    lines.push('', `fits on the face of the gate box |beta| <= ${s.onGateBoxFace.bound} (fit.gateBound; maxima over the box, a hard switch held at the bound): ${s.onGateBoxFace.fits.length}`);
+    for (const o of s.onGateBoxFace.fits) lines.push(`  ${o.key}: ${o.field} = ${o.value}`);
   }
   lines.push('');
   if (s.done === s.total) lines.push('ETA: done');

@@ -88,3 +88,25 @@ test('sweepStatus counts finished fits that did not converge by stopReason, and 
   assert.match(text, /not converged \(finished fits\): 1 gate outside the box, 1 maxIterations/);
   assert.match(text, new RegExp(`gate left the compact box \\|beta\\| <= 1000 .*: 1\\n  ${t2!.key.replace(/[/=]/g, '.')}: experts\\[0\\]\\.beta0 = 7\\.00e\\+5`));
 });
+
+test('with fit.gateBound in the config, sweepStatus lists the fits on the box\'s face (converged: the constrained maxima)', () => {
+  const boxed = { ...config, fit: { ...config.fit, gateBound: 50 } };
+  const dir = mkdtempSync(join(tmpdir(), 'gatelab-status-face-'));
+  const [t1, t2] = sweepTasks(boxed, 'quick');
+  const store = ResultsStore.open(dir, boxed, 'quick');
+  const model = (beta0: number) => ({ ...boxed.truth, experts: boxed.truth.experts.map((e, i) => (i === 0 ? { ...e, beta0 } : e)) });
+  const ok = { experiment: boxed.name, variant: 'quick' as const, status: 'ok' as const, seconds: 0.1, quantities: {}, stopReason: 'converged' as const, converged: true };
+  store.append({ ...ok, ...t1!, model: model(-8) });
+  store.append({ ...ok, ...t2!, model: model(-50) });
+  store.close();
+  const s = sweepStatus(readResults(dir));
+  assert.deepEqual(s.notConverged, {});
+  assert.deepEqual(s.onGateBoxFace, { bound: 50, fits: [{ key: t2!.key, field: 'experts[0].beta0', value: -50 }] });
+  assert.match(formatStatus(s), /fits on the face of the gate box \|beta\| <= 50 .*: 1\n {2}\S+: experts\[0\]\.beta0 = -50/);
+  // without the option there is no such list, whatever the models
+  const plainDir = mkdtempSync(join(tmpdir(), 'gatelab-status-noface-'));
+  const plain = ResultsStore.open(plainDir, config, 'quick');
+  plain.append({ ...ok, experiment: config.name, ...t2!, model: model(-50) });
+  plain.close();
+  assert.equal(sweepStatus(readResults(plainDir)).onGateBoxFace, undefined);
+});
