@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { fitMoE } from '../src/fitting/index.js';
 import { logLikelihood } from '../src/likelihood/index.js';
-import { GATE_BOUND, gateBoundExcess } from '../src/models/index.js';
+import { GATE_BOUND, gateBoundExcess, gateBoxFace } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 import { parseExperimentConfig } from '../src/sweeps/config.js';
@@ -49,7 +49,7 @@ console.log('| gateBound | L | stop | T | starts converged | on the face | gate 
 console.log('|---|---|---|---|---|---|---|');
 for (const bound of [GATE_BOUND, 100]) {
   const r = fitMoE(data, { ...taskFitOptions(config, 'full'), gateBound: bound }, taskStart(config, { key: 'ray', n, replicate: 0, seed }, 'full'));
-  const face = gateBoundExcess(r.model, bound * (1 - 1e-12));
+  const face = gateBoxFace(r.model, bound);
   const e = face ? r.model.experts[face.expert]! : undefined;
   const stops = r.fit.restartStops ?? [r.fit.stopReason];
   console.log(

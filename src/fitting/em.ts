@@ -134,7 +134,7 @@ export class EmMachine implements EmHost {
     const buffers = backend.fitBuffers?.(data, k) ?? null;
     this.G = buffers?.G ?? new Float64Array(n * k);
     this.R = buffers?.R ?? new Float64Array(n * k);
-    this.gateCache = buffers ? { lseSum: NaN, Gtrial: buffers.Gtrial, box: state.box ?? null } : { lseSum: NaN, box: state.box ?? null };
+    this.gateCache = { lseSum: NaN, box: state.box ?? null, ...(buffers ? { Gtrial: buffers.Gtrial } : {}) };
     const P = state.gate.nParams;
     this.fusedStart = { theta: new Float64Array(P), linear: NaN, grad: new Float64Array(P), H: new Float64Array(P * P) };
     this.stats = new Float64Array(k * state.experts.family.statsSize(d));

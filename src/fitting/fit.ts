@@ -13,7 +13,7 @@ import { ConfigError, ModelError, NumericalError, show } from '../errors.js';
 import { gateDefinition, temperatureGates } from '../gates/index.js';
 import { parseGate, parseModel } from '../models/validate.js';
 import type { InputSpec, Model } from '../models/types.js';
-import { GATE_BOUND, gateBoundExcess } from '../models/gate-bound.js';
+import { GATE_BOUND, gateBoundExcess, gateBoxFace } from '../models/gate-bound.js';
 import { Rng, validateSeed } from '../rng/rng.js';
 import { runEM, type EngineResult } from './em.js';
 import { runMLE } from './mle.js';
@@ -294,8 +294,7 @@ export function bestFit(
   const rule = resolveStopping(opts);
   const model = unpackState(state, input ?? starts[best]!.model.input);
   const excess = gateBoundExcess(model);
-  // on the face: at |beta| = B (the projection writes B itself)
-  const onFace = opts.gateBound !== undefined ? gateBoundExcess(model, opts.gateBound * (1 - 1e-12)) : undefined;
+  const onFace = opts.gateBound !== undefined ? gateBoxFace(model, opts.gateBound) : undefined;
   const warnings = [...r.warnings];
   if (excess !== undefined) {
     warnings.push(

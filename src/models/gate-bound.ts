@@ -54,3 +54,18 @@ export function gateBoundExcess(model: Model | undefined, bound: number = GATE_B
   }
   return undefined;
 }
+
+/**
+ * The first gate parameter of `model` on the face of the box |beta| <= bound (|beta| = bound: the
+ * fit option gateBound's projection writes the bound itself), or undefined. A fit whose gate is
+ * beyond the bound is not on the face: {@link gateBoundExcess} reports it.
+ *
+ * @param model a model (a fitted one, typically)
+ * @param bound the box half-width, > 0
+ * @example gateBoxFace({ gate: { type: 'softmax' }, experts: [{ beta0: 2, beta1: [-100], a: [1], b: 0, nu: 1 }], input }, 100)
+ *   // => { expert: 0, field: 'beta1[0]', value: -100 }
+ */
+export function gateBoxFace(model: Model | undefined, bound: number): GateBoundExcess | undefined {
+  if (gateBoundExcess(model, bound) !== undefined) return undefined;
+  return gateBoundExcess(model, bound * (1 - 1e-12));
+}

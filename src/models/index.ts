@@ -17,4 +17,4 @@ export { ACTIVATIONS, gateTau, modelDim } from './types.js';
 export { DEMYS_MODEL } from './examples.js';
 export { choleskyLower, parseGate, parseInput, parseModel } from './validate.js';
 export { modelGate, modelLogWeights, modelWeights } from './model-gate.js';
-export { GATE_BOUND, gateBoundExcess, type GateBoundExcess } from './gate-bound.js';
+export { GATE_BOUND, gateBoundExcess, gateBoxFace, type GateBoundExcess } from './gate-bound.js';

@@ -4,7 +4,7 @@
  * wall times. Each run also leaves `run.json` (workers, host, PID, start time) in its store, so
  * that the ETA knows how many tasks a shard runs at once.
  */
-import { GATE_BOUND, gateBoundExcess } from '../models/gate-bound.js';
+import { GATE_BOUND, gateBoundExcess, gateBoxFace } from '../models/gate-bound.js';
 import { rowStopReason } from './row-stop.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -133,8 +133,7 @@ export function sweepStatus(results: MergedResults): SweepStatus {
     if (r.status !== 'ok') continue;
     const excess = gateBoundExcess(r.model);
     if (excess !== undefined) outsideGateBox.push({ key: r.key, field: `experts[${excess.expert}].${excess.field}`, value: excess.value });
-    // on the face: |beta| = bound (the projection writes the bound itself)
-    const face = bound !== undefined && excess === undefined ? gateBoundExcess(r.model, bound * (1 - 1e-12)) : undefined;
+    const face = bound !== undefined ? gateBoxFace(r.model, bound) : undefined;
     if (face !== undefined) onFace.push({ key: r.key, field: `experts[${face.expert}].${face.field}`, value: face.value });
     const reason = rowStopReason(r);
     if (reason !== 'converged') notConverged[reason] = (notConverged[reason] ?? 0) + 1;
