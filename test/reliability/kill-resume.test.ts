@@ -98,18 +98,23 @@ test(`gatelab sweep --workers 2, its process group SIGKILLed at ${KILLS} seeded 
     let moment: string;
     if (u < 0.25) {
       // during start-up: loading the CLI, taking the lock, writing config.json, starting workers
+      // (or at this run's first new row, if that comes first: a fast machine appends rows within
+      // the delay, and start-up is over then)
       const delay = 50 + Math.floor(rng.uniform() * 600);
-      while (!exited && Date.now() - t0 < delay) await sleep(5);
-      moment = `start-up +${delay} ms`;
+      while (!exited && Date.now() - t0 < delay && recordCount(dir) === before) await sleep(2);
+      moment = `start-up +${Math.min(delay, Date.now() - t0)} ms`;
     } else {
-      // while rows are appended: after this run's first new row, a random moment later
-      const extra = Math.floor(rng.uniform() * 300);
-      while (!exited && recordCount(dir) === before) {
+      // while rows are appended: after this run's first few new rows (a seeded count, so each
+      // killed run gets through a few rows whatever the machine's speed: a fast one appends a row
+      // every few ms, and a fixed delay let runs finish), a random moment later
+      const rows = 1 + Math.floor(rng.uniform() * 3);
+      const extra = Math.floor(rng.uniform() * 20);
+      while (!exited && recordCount(dir) < before + rows) {
         if (Date.now() - t0 > 60_000) throw new Error('no row within 60 s of a start');
-        await sleep(5);
+        await sleep(2);
       }
       await sleep(extra);
-      moment = `first new row +${extra} ms`;
+      moment = `new row ${rows} +${extra} ms`;
       killedWhileAppending++;
     }
     if (!exited) {
