@@ -12,6 +12,7 @@ import { integerFlag, parseFlagsAndPositionals, required, UsageError } from './a
 import type { Command } from './command.js';
 import { backendChoice } from './backend-flag.js';
 import { readJson } from './io.js';
+import { isSelectStore, selectStatus } from '../sweeps/select-status.js';
 
 /** Run a flag check of the library as a usage error (exit 2), keeping its message. */
 export function usage<T>(check: () => T): T {
@@ -116,15 +117,17 @@ export const statusCommand: Command = {
   summary: 'progress of a sweep: done per n and per shard, failures, ETA',
   help: `gatelab status DIR
 
-  DIR   a results folder (of gatelab sweep, sharded or not, or gatelab slurm)
+  DIR   a results folder (of gatelab sweep, sharded or not, gatelab slurm or gatelab select-sweep)
 
 Prints tasks done out of total per n and per shard (with the shard's workers and whether it is
 running), failed tasks with their error, and an ETA: the cost (sum of n) of the tasks left times
 the seconds per unit of n measured on the finished tasks, assuming the shards with work left run
-at once with their workers (and the total if they run one after another).`,
+at once with their workers (and the total if they run one after another). For a selection sweep
+(gatelab select-sweep): tasks done per n, how often each criterion chose k* so far, and an ETA.`,
   run(argv, io) {
     const { positionals } = parseFlagsAndPositionals(argv, {}, 'status', 1);
-    io.out(formatStatus(sweepStatus(readResults(positionals[0]!))));
+    const dir = positionals[0]!;
+    io.out(isSelectStore(dir) ? selectStatus(dir) : formatStatus(sweepStatus(readResults(dir))));
   },
 };
 

@@ -1,7 +1,7 @@
 /** `gatelab sweep` and `gatelab rates`. */
 import { cpuOnlyGate } from '../compute/backend-choice.js';
 import { availableParallelism } from 'node:os';
-import { RunError, show } from '../errors.js';
+import { ConfigError, RunError, show } from '../errors.js';
 import { defaultResultsDir, parseExperimentConfig } from '../sweeps/config.js';
 import { readParquetResults } from '../sweeps/import-parquet.js';
 import { describeMissing, readResults } from '../sweeps/merged-store.js';
@@ -12,6 +12,7 @@ import { choiceFlag, integerFlag, parseFlagsAndPositionals, UsageError } from '.
 import { usage } from './cluster-commands.js';
 import type { Command } from './command.js';
 import { readJson } from './io.js';
+import { isSelectStore } from '../sweeps/select-status.js';
 import { progressReporter } from './progress.js';
 import { withBackend } from './backend-flag.js';
 
@@ -139,6 +140,9 @@ a table of those counts per n.`,
     const source = positionals[0]!;
     const isExport = source.endsWith('.parquet');
     if (v.config !== undefined && !isExport) throw new UsageError(`--config: only for a Parquet export (a results folder carries its config.json); got the folder ${show(source)}`);
+    if (!isExport && isSelectStore(source)) {
+      throw new ConfigError(`${source}: holds a selection sweep (config "kind": "select"), which has no rates; its frequencies and figures come from gatelab select-sweep CONFIG --figures DIR, its progress from gatelab status ${source}`);
+    }
     const results = isExport ? await readParquetResults(source, { configFile: v.config as string | undefined }) : readResults(source);
     let config = parseExperimentConfig(results.config, isExport ? source : `${source}/config.json`);
     if (range) {

@@ -11,6 +11,7 @@ import { selectionFrequencies, wilsonInterval } from '../../src/analysis/selecti
 import { ConfigError } from '../../src/errors.js';
 import { parseSelectConfig, readSelectRows, runSelectSweep } from '../../src/sweeps/select-sweep.js';
 import { DEMYS } from '../helpers.js';
+import { cli } from '../reliability/helpers.js';
 
 const CONFIG = {
   kind: 'select',
@@ -35,6 +36,16 @@ test('a selection sweep resumes: a second run skips every task and appends nothi
   const { rows } = readSelectRows(dir);
   assert.deepEqual(rows.map((r) => r.key), ['n=40/r=0', 'n=40/r=1', 'n=60/r=0', 'n=60/r=1']);
   for (const r of rows) assert.ok(r.status === 'ok' && r.chosen && r.k!.length === 2, JSON.stringify(r));
+  // gatelab status reads a selection store (it once failed with an internal error on its config)
+  const status = await cli('status', dir);
+  assert.equal(status.code, 0, status.err);
+  assert.match(status.out, /select-tiny \(quick, selection sweep\) in .*: 4 of 4 tasks done/);
+  assert.match(status.out, /^ +40 +2 +2 /m);
+  assert.match(status.out, /^ +60 +2 +2 /m);
+  assert.match(status.out, /ETA: done/);
+  const rates = await cli('rates', dir);
+  assert.equal(rates.code, 1);
+  assert.match(rates.err, /^error: .*: holds a selection sweep \(config "kind": "select"\), which has no rates; .*gatelab select-sweep CONFIG --figures DIR/);
   const other = parseSelectConfig({ ...CONFIG, seed: 4 });
   await assert.rejects(runSelectSweep(other, 'quick', dir), (e: unknown) => e instanceof ConfigError && /seed: 3 in the folder, 4 in this config/.test(e.message));
 });
