@@ -57,7 +57,8 @@ export const ALIGNMENT_RULES: readonly AlignmentRule[] = ['massNormalised', 'unc
 /**
  * The loss as a function of s = exp(t0) for a fixed t1:
  *     L(s) = sum_j | s M_j - M*_j | + s C
- * with M_j = sum_{i in A_j} exp(beta0_i) and C = sum_j sum_{i in A_j} exp(beta0_i) term_ij.
+ * with M_j = sum_{i in A_j} exp(beta0_i) and C = sum_j sum_{i in A_j} exp(beta0_i) term_ij, both
+ * held in units of exp(logScale) ({@link AlignmentProblem}): the loss at t0 is L(exp(t0 + logScale)).
  */
 export interface Structure {
   cells: number[][];
@@ -73,6 +74,8 @@ export interface AlignmentProblem {
   d: number;
   /** exp(beta0*_j) of every true atom */
   massTrue: readonly number[];
+  /** the structures' fitted masses are in units of exp(logScale): the loss at t0 is L(exp(t0 + logScale)) */
+  logScale: number;
 }
 
 /**
@@ -95,9 +98,10 @@ export function valueAt(S: Structure, massTrue: readonly number[], s: number): n
  * t0 = -Infinity). s = 1 (t0 = 0) is also tried, so the result never exceeds the unshifted loss
  * even by rounding.
  */
-export function minOverT0(S: Structure, massTrue: readonly number[]): { t0: number; value: number } {
-  let bestS = 1;
-  let best = valueAt(S, massTrue, 1);
+export function minOverT0(S: Structure, massTrue: readonly number[], logScale = 0): { t0: number; value: number } {
+  // s is in the structure's units: t0 = log s - logScale (s = exp(logScale) is t0 = 0)
+  let bestS = Math.exp(logScale);
+  let best = Number.isFinite(bestS) ? valueAt(S, massTrue, bestS) : Infinity;
   for (let j = 0; j < massTrue.length; j++) {
     const Mj = S.M[j]!;
     if (!(Mj > 0)) continue;
@@ -111,7 +115,7 @@ export function minOverT0(S: Structure, massTrue: readonly number[]): { t0: numb
   }
   const limit = massTrue.reduce((a, b) => a + b, 0);
   if (limit < best * (1 - 1e-12)) return { t0: -Infinity, value: limit };
-  return { t0: Math.log(bestS), value: best };
+  return { t0: Math.log(bestS) - logScale, value: best };
 }
 
 /**
@@ -167,13 +171,13 @@ export function align(
   raw: Structure,
 ): { value: number; shift: GateShift; S: Structure } {
   const zero = new Array<number>(P.d).fill(0);
-  if (mode === 'none') return { value: valueAt(raw, P.massTrue, 1), shift: { t0: 0, t1: zero }, S: raw };
+  if (mode === 'none') return { value: valueAt(raw, P.massTrue, Math.exp(P.logScale)), shift: { t0: 0, t1: zero }, S: raw };
   let inner: (S: Structure) => { t0: number; value: number };
   if (rule === 'unconstrained') {
-    inner = (S) => minOverT0(S, P.massTrue);
+    inner = (S) => minOverT0(S, P.massTrue, P.logScale);
   } else {
     const t0 = normalisingT0(P);
-    const s0 = Math.exp(t0);
+    const s0 = Math.exp(t0 + P.logScale);
     inner = (S) => ({ t0, value: valueAt(S, P.massTrue, s0) });
   }
   const inner0 = inner(raw);

@@ -90,8 +90,11 @@ interface Problem {
   metric: VoronoiMetric;
   dtau: number | undefined;
   exps: ResolvedExponents;
+  /** the fitted masses in units of exp(logScale): exp(beta0_i - logScale) */
   wFit: number[];
   massTrue: number[];
+  /** see {@link massLogScale}: 0 unless the fit's largest beta0 exceeds MASS_SCALE_FROM */
+  logScale: number;
   /** numeric exponents by cell size (index m), or the error rbar(m) threw */
   cache: (NumericExponents | NumericalError | undefined)[];
   /** per pair (i, j), index i * kStar + j: ||da||, |db|, |dnu| and the beta1-free part of the distance */
@@ -145,6 +148,7 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
       base[q] = restDistance(sa, bDiff, dn, metric);
     });
   });
+  const logScale = massLogScale(fitAtoms);
   return {
     da,
     db,
@@ -163,10 +167,28 @@ function prepare(fn: string, want: LossKind | 'auto', fit: Model, truth: Model, 
     metric,
     dtau,
     exps,
-    wFit: fitAtoms.map((e) => Math.exp(e.beta0)),
+    wFit: fitAtoms.map((e) => Math.exp(e.beta0 - logScale)),
     massTrue: trueAtoms.map((e) => Math.exp(e.beta0)),
+    logScale,
     cache: new Array(k + 1).fill(undefined),
   };
+}
+
+/** Above this largest fitted beta0 the fitted masses are held relative to exp(max beta0). */
+const MASS_SCALE_FROM = 300;
+
+/**
+ * The log of the unit in which the fitted masses are held: 0 (plain exp(beta0), as always) unless
+ * the fit's largest beta0 exceeds 300, then that beta0. A softmax gate is unchanged by a common
+ * shift of every beta0, and a fit near the gate box's face can have beta0 of several hundred
+ * (EM's t0 is not identified): exp(beta0) is then finite but the loss's sums exp(beta0) x term
+ * overflow, though the aligned loss (at the normalising shift t0 ~ -beta0) is an ordinary number.
+ * In these units the aligned loss stays finite; the raw loss is exp(logScale) times a finite number
+ * and may still be Infinity (it is then not representable in float64).
+ */
+function massLogScale(fit: readonly AtomExpert[]): number {
+  const top = Math.max(...fit.map((e) => e.beta0));
+  return top > MASS_SCALE_FROM ? top : 0;
 }
 
 function exponentsFor(P: Problem, m: number): NumericExponents {
@@ -271,7 +293,7 @@ function checkFinite(fn: string, v: number, what: string): number {
  */
 export function lossD1(fit: Model, truth: Model, opts?: LossOptions): number {
   const P = prepare('lossD1', 'D1', fit, truth, opts, ['metric', 'tauFitted', 'exponents']);
-  return checkFinite('lossD1', valueAt(rawStructure('lossD1', P), P.massTrue, 1), 'the loss');
+  return checkFinite('lossD1', valueAt(rawStructure('lossD1', P), P.massTrue, Math.exp(P.logScale)), 'the loss');
 }
 
 /**
@@ -301,7 +323,7 @@ export function lossD1(fit: Model, truth: Model, opts?: LossOptions): number {
  */
 export function lossD2(fit: Model, truth: Model, opts?: LossOptions): number {
   const P = prepare('lossD2', 'D2', fit, truth, opts, ['metric', 'tauFitted', 'exponents']);
-  return checkFinite('lossD2', valueAt(rawStructure('lossD2', P), P.massTrue, 1), 'the loss');
+  return checkFinite('lossD2', valueAt(rawStructure('lossD2', P), P.massTrue, Math.exp(P.logScale)), 'the loss');
 }
 
 /**
@@ -361,7 +383,7 @@ export function voronoiLoss(fit: Model, truth: Model, opts?: VoronoiLossOptions)
   const mode = resolveShiftMode(fit, checkChoice(fn, 'shift', opts?.shift, SHIFT_MODES, 'auto'));
   const alignment = checkChoice(fn, 'alignment', opts?.alignment, ALIGNMENT_RULES, 'massNormalised');
   const rawS = rawStructure(fn, P);
-  const raw = checkFinite(fn, valueAt(rawS, P.massTrue, 1), 'the raw loss');
+  const raw = checkFinite(fn, valueAt(rawS, P.massTrue, Math.exp(P.logScale)), 'the raw loss');
   const al = align(P, (t1, withCells) => structure(P, t1, withCells), mode, alignment, rawS);
   // unconstrained: shift 0 is a candidate, so aligned <= raw (min guards against rounding)
   const alignedValue = alignment === 'unconstrained' ? Math.min(al.value, raw) : al.value;

@@ -175,6 +175,13 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       if (excess === undefined || !(e instanceof ModelError)) throw e;
     }
     if (loss !== undefined) voronoiQuantities(q, loss, result.model, config, tauFitted);
+    if (loss !== undefined && !Number.isFinite(loss.raw)) {
+      // the raw loss weighs by the unnormalised masses exp(beta0): a fitted beta0 above ~709 (a
+      // gate on or near the box's face) makes it exceed float64; the aligned loss normalises the
+      // masses and stays finite. Stored as null: rates count it in nMissing, never average it.
+      q[`${loss.kind}.raw`] = null;
+      warnings.push(`${loss.kind}.raw is not representable in float64 (${show(loss.raw)}: a fitted exp(beta0) overflows, max beta0 ${show(maxBeta0(result.model))}); stored as null`);
+    }
     else warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
     if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
     const row: SweepRow = {
@@ -253,4 +260,9 @@ function voronoiQuantities(q: Record<string, number | null>, loss: ReturnType<ty
     const massName = `mass[size=${e.size}]`;
     q[massName] = Math.max(q[massName] ?? 0, e.mass);
   }
+}
+
+/** The largest gate intercept beta0 of a model's experts (for the raw-loss overflow warning). */
+function maxBeta0(model: Model): number {
+  return Math.max(...model.experts.map((e) => e.beta0));
 }

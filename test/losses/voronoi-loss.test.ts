@@ -132,6 +132,26 @@ test('voronoiLoss(fit, truth).aligned is invariant to a common gating shift of t
   }
 });
 
+test('voronoiLoss(fit, truth).aligned stays finite and shift-invariant for beta0 up to 708, where the raw loss overflows', () => {
+  // a fit near the gate box's face can have every beta0 of several hundred (t0 is not identified
+  // by a softmax likelihood): exp(beta0) is finite, the raw sums exp(beta0) x term are not
+  const t = demys();
+  const f = split(0.5, 0.5, { beta1: 5 }, { beta1: -5 });
+  const top = Math.max(...f.experts.map((e) => e.beta0));
+  for (const alignment of ['massNormalised', 'unconstrained'] as const) {
+    const base = voronoiLoss(f, t, { alignment });
+    for (const to of [299, 301, 500, 708]) {
+      const s = voronoiLoss(shifted(f, to - top, [0]), t, { alignment });
+      // the same number up to the rounding of a shift by exp(-to) (a relative 1e-12 is ~4000 ulps)
+      close(s.aligned, base.aligned, 1e-12 * (1 + base.aligned), `${alignment} aligned at max beta0 ${to}`);
+      // (unconstrained: this fit is hopeless, its best t0 is the limit -Infinity at every scale)
+      if (base.shift.t0 === -Infinity) assert.equal(s.shift.t0, -Infinity);
+      else close(s.shift.t0, base.shift.t0 - (to - top), 1e-12 * (1 + Math.abs(to)), `${alignment} t0 at max beta0 ${to}`);
+    }
+    assert.equal(voronoiLoss(shifted(f, 708 - top, [0]), t, { alignment }).raw, Infinity);
+  }
+});
+
 test('voronoiLoss(shifted truth, truth) has raw > 0 and aligned 0, with the shift recovered', () => {
   const t = demys();
   const r = voronoiLoss(frozen(shifted(t, 1.5, [-4])), t);

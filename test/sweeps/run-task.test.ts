@@ -157,6 +157,24 @@ test('taskRow records a fit whose gate left the compact box as ok but not conver
   assert.ok(Number.isFinite(row2.quantities!.D2), JSON.stringify(row2.quantities));
 });
 
+test('taskRow stores an overflowing raw loss as null with a warning, not as a failed task (gate inside the box, beta0 > 709)', () => {
+  const { config, task, result } = setup();
+  const truth = config.truth;
+  // a softmax gate is unchanged by adding one constant to every beta0: the reference expert split
+  // in two with beta1 offsets +-5, shifted so that the largest beta0 is 708 (each exp(beta0)
+  // finite, every |beta| < 1000), has a finite aligned D2 but raw terms exp(beta0) |dbeta1| that
+  // sum past float64 (the failed demys-over4 task n=26827/r=17)
+  const base: Model = { ...truth, experts: [{ ...truth.experts[0]! }, ...splitAtom(truth, 1, [[0.5, 5], [0.5, -5]])] };
+  const model = shifted(base, 708 - Math.max(...base.experts.map((e) => e.beta0)), [0]);
+  assert.equal(gateBoundExcess(model, 1000), undefined);
+  assert.equal(voronoiLoss(model, truth).raw, Infinity); // the premise
+  const row = taskRow(config, 'quick', task, { ...result, model, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  assert.equal(row.status, 'ok', row.error);
+  assert.equal(row.quantities!['D2.raw'], null);
+  assert.ok(Number.isFinite(row.quantities!.D2), String(row.quantities!.D2));
+  assert.ok(row.warnings!.some((w) => /D2\.raw is not representable in float64 .*max beta0 708/.test(w)), JSON.stringify(row.warnings));
+});
+
 test('fitMoE warns when the fitted gate leaves the compact box (a hard switch), naming the expert and field; inside it, no warning', () => {
   const { config } = setup();
   const truth = config.truth;
