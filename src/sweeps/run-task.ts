@@ -9,6 +9,7 @@ import { fitMoE, type StartSpec } from '../fitting/fit.js';
 import type { FitResult } from '../fitting/types.js';
 import { densityDistance } from '../losses/density-distance.js';
 import { voronoiLoss } from '../losses/voronoi-loss.js';
+import { resolveShiftMode } from '../losses/alignment.js';
 import { gateTau, type Model } from '../models/types.js';
 import { gateBoundExcess } from '../models/gate-bound.js';
 import { lossOptions } from './config.js';
@@ -169,20 +170,34 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     const excess = gateBoundExcess(result.model);
     const warnings = [...result.fit.warnings];
     let loss: ReturnType<typeof voronoiLoss> | undefined;
+    let rawRepresentable = true;
     try {
       loss = voronoiLoss(result.model, config.truth, options);
+      rawRepresentable = Number.isFinite(loss.raw);
     } catch (e) {
-      if (excess === undefined || !(e instanceof ModelError)) throw e;
+      if (!(e instanceof ModelError)) throw e;
+      // inside the box a beta0 up to gateBound (1000) is allowed, and a softmax likelihood does
+      // not identify a common shift t0: where the gate is unchanged by t0, the aligned quantities
+      // are those of the fit with every beta0 lowered by the largest (the same model); the raw
+      // loss, weighed by exp(beta0) > 1.8e308, is not representable
+      const top = maxBeta0(result.model);
+      if (excess === undefined && top > 709 && resolveShiftMode(result.model, 'auto') !== 'none') {
+        loss = voronoiLoss(shiftBeta0(result.model, -top), config.truth, options);
+        rawRepresentable = false;
+      } else if (excess === undefined) throw e;
     }
-    if (loss !== undefined) voronoiQuantities(q, loss, result.model, config, tauFitted);
-    if (loss !== undefined && !Number.isFinite(loss.raw)) {
-      // the raw loss weighs by the unnormalised masses exp(beta0): a fitted beta0 above ~709 (a
-      // gate on or near the box's face) makes it exceed float64; the aligned loss normalises the
-      // masses and stays finite. Stored as null: rates count it in nMissing, never average it.
-      q[`${loss.kind}.raw`] = null;
-      warnings.push(`${loss.kind}.raw is not representable in float64 (${show(loss.raw)}: a fitted exp(beta0) overflows, max beta0 ${show(maxBeta0(result.model))}); stored as null`);
+    if (loss === undefined) {
+      warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
+    } else {
+      voronoiQuantities(q, loss, result.model, config, tauFitted);
+      if (!rawRepresentable) {
+        // the raw loss weighs by the unnormalised masses exp(beta0): fitted beta0 of several
+        // hundred (a gate on or near the box's face) make it exceed float64; the aligned loss
+        // normalises the masses. Stored as null: rates count it in nMissing, never average it.
+        q[`${loss.kind}.raw`] = null;
+        warnings.push(`${loss.kind}.raw is not representable in float64 (the fitted masses exp(beta0) overflow it, max beta0 ${show(maxBeta0(result.model))}); stored as null`);
+      }
     }
-    else warnings.push('the Voronoi losses are undefined for this fit: exp(beta0) overflows (its gate is outside the compact box, see the fit warning)');
     if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
     const row: SweepRow = {
       ...base,
@@ -262,7 +277,12 @@ function voronoiQuantities(q: Record<string, number | null>, loss: ReturnType<ty
   }
 }
 
-/** The largest gate intercept beta0 of a model's experts (for the raw-loss overflow warning). */
+/** The largest gate intercept beta0 of a model's experts. */
 function maxBeta0(model: Model): number {
   return Math.max(...model.experts.map((e) => e.beta0));
+}
+
+/** The model with every beta0 moved by c (the same model for a gate with the t0 translation). */
+function shiftBeta0(model: Model, c: number): Model {
+  return { ...model, experts: model.experts.map((e) => ({ ...e, beta0: e.beta0 + c })) };
 }

@@ -12,6 +12,8 @@ import { taskRow, taskStart } from '../../src/sweeps/run-task.js';
 import { shifted } from '../losses/fixtures.js';
 import { tempModel } from '../helpers.js';
 
+const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
+
 /**
  * The demys-over3 experiment (its truth, k = 3, predictions) with the stopping options left to
  * the defaults and no density distances, a task, and a real short fit (for the row's fit fields;
@@ -173,6 +175,26 @@ test('taskRow stores an overflowing raw loss as null with a warning, not as a fa
   assert.equal(row.quantities!['D2.raw'], null);
   assert.ok(Number.isFinite(row.quantities!.D2), String(row.quantities!.D2));
   assert.ok(row.warnings!.some((w) => /D2\.raw is not representable in float64 .*max beta0 708/.test(w)), JSON.stringify(row.warnings));
+  assert.ok(!row.warnings!.some((w) => /Voronoi losses are undefined/.test(w)), JSON.stringify(row.warnings));
+  // beta0 = 782 (inside the box |beta| <= 1000, exp(beta0) itself overflows: the failed task
+  // n=1e5/r=14): the aligned quantities are those of the same model with beta0 lowered by 782
+  const high = shifted(base, 782 - Math.max(...base.experts.map((e) => e.beta0)), [0]);
+  const low = shifted(base, -Math.max(...base.experts.map((e) => e.beta0)), [0]);
+  assert.equal(gateBoundExcess(high, 1000), undefined);
+  assert.throws(() => voronoiLoss(high, truth), /exp\(beta0\) overflows/);
+  const rowHigh = taskRow(config, 'quick', task, { ...result, model: high, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  const rowLow = taskRow(config, 'quick', task, { ...result, model: low, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  assert.equal(rowHigh.status, 'ok', rowHigh.error);
+  assert.equal(rowHigh.converged, true);
+  assert.equal(rowHigh.quantities!['D2.raw'], null);
+  assert.ok(Number.isFinite(rowLow.quantities!['D2.raw']));
+  for (const [name, v] of Object.entries(rowLow.quantities!)) {
+    if (name !== 'D2.raw') close(rowHigh.quantities![name]!, v!, 1e-12 * (1 + Math.abs(v!)), name);
+  }
+  assert.ok(rowHigh.warnings!.some((w) => /D2\.raw is not representable in float64 .*max beta0 782/.test(w)), JSON.stringify(rowHigh.warnings));
+  // a fit inside the box with ordinary masses gets no loss warning
+  const plain = taskRow(config, 'quick', task, { ...result, model: low, fit: { ...result.fit, stopReason: 'converged' } }, 'cpu');
+  assert.ok(!plain.warnings!.some((w) => /Voronoi|not representable/.test(w)), JSON.stringify(plain.warnings));
 });
 
 test('fitMoE warns when the fitted gate leaves the compact box (a hard switch), naming the expert and field; inside it, no warning', () => {
