@@ -85,7 +85,10 @@ export interface AlignmentProblem {
  */
 export type StructureAt = (t1: readonly number[] | undefined, withCells: boolean) => Structure;
 
-/** L(s) of the structure S at s = exp(t0) (the loss of the shifted fit; s = 1 is the unshifted loss). */
+/**
+ * L(s) of the structure S at s = exp(t0 + logScale), in the structure's mass units (the loss of
+ * the fit shifted by t0; s = exp(logScale) is the unshifted loss, s = 1 when logScale = 0).
+ */
 export function valueAt(S: Structure, massTrue: readonly number[], s: number): number {
   let v = s * S.C;
   for (let j = 0; j < massTrue.length; j++) v += Math.abs(s * S.M[j]! - massTrue[j]!);
@@ -93,10 +96,11 @@ export function valueAt(S: Structure, massTrue: readonly number[], s: number): n
 }
 
 /**
- * Exact minimum over t0 for fixed cells: L(s) is convex and piecewise linear in s = exp(t0) > 0,
- * so its infimum is at a breakpoint s = M*_j / M_j or in the limit s -> 0 (value sum_j M*_j,
- * t0 = -Infinity). s = 1 (t0 = 0) is also tried, so the result never exceeds the unshifted loss
- * even by rounding.
+ * Exact minimum over t0 for fixed cells: L(s) is convex and piecewise linear in
+ * s = exp(t0 + logScale) > 0, so its infimum is at a breakpoint s = M*_j / M_j or in the limit
+ * s -> 0 (value sum_j M*_j, t0 = -Infinity). t0 = 0 (s = exp(logScale)) is also tried where that
+ * s is finite, so the result never exceeds the unshifted loss even by rounding.
+ * @param logScale the structure's mass unit, log (see {@link AlignmentProblem}); default 0
  */
 export function minOverT0(S: Structure, massTrue: readonly number[], logScale = 0): { t0: number; value: number } {
   // s is in the structure's units: t0 = log s - logScale (s = exp(logScale) is t0 = 0)

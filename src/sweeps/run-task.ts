@@ -171,6 +171,7 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
     const warnings = [...result.fit.warnings];
     let loss: ReturnType<typeof voronoiLoss> | undefined;
     let rawRepresentable = true;
+    const top = maxBeta0(result.model);
     try {
       loss = voronoiLoss(result.model, config.truth, options);
       rawRepresentable = Number.isFinite(loss.raw);
@@ -180,7 +181,6 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
       // not identify a common shift t0: where the gate is unchanged by t0, the aligned quantities
       // are those of the fit with every beta0 lowered by the largest (the same model); the raw
       // loss, weighed by exp(beta0) > 1.8e308, is not representable
-      const top = maxBeta0(result.model);
       if (excess === undefined && top > 709 && resolveShiftMode(result.model, 'auto') !== 'none') {
         loss = voronoiLoss(shiftBeta0(result.model, -top), config.truth, options);
         rawRepresentable = false;
@@ -195,7 +195,7 @@ export function taskRow(config: ExperimentConfig, variant: 'quick' | 'full', tas
         // hundred (a gate on or near the box's face) make it exceed float64; the aligned loss
         // normalises the masses. Stored as null: rates count it in nMissing, never average it.
         q[`${loss.kind}.raw`] = null;
-        warnings.push(`${loss.kind}.raw is not representable in float64 (the fitted masses exp(beta0) overflow it, max beta0 ${show(maxBeta0(result.model))}); stored as null`);
+        warnings.push(`${loss.kind}.raw is not representable in float64 (the fitted masses exp(beta0) overflow it, max beta0 ${show(top)}); stored as null`);
       }
     }
     if (tauFitted) q.tau = Math.abs(gateTau(result.model.gate)! - gateTau(config.truth.gate)!);
