@@ -259,7 +259,7 @@ export class CpuBackend implements Backend {
     G: Float64Array,
     grad: Float64Array,
     H: Float64Array,
-    variant: 'evaluate' | 'fromWeights',
+    variant: 'evaluate' | 'fromWeights' | 'trial',
   ): { linear: number; lseSum: number } {
     if (!gate.newtonPass) throw new Error(`backend cpu: kernel gateNewtonPass is not provided by the ${gate.type} gate`);
     const pass = this.wasmGatePassFor(gate, variant, n, G, R);

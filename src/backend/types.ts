@@ -100,7 +100,7 @@ export interface Backend {
     G: Float64Array,
     grad: Float64Array,
     H: Float64Array,
-    variant: 'evaluate' | 'fromWeights',
+    variant: 'evaluate' | 'fromWeights' | 'trial',
   ): { linear: number; lseSum: number };
   /**
    * E-step with sufficient statistics, from gate weights G (n x k) at the current gate parameters:

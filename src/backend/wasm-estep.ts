@@ -3,7 +3,12 @@
  * (estep-kernel.ts, the reference) on two points at once, one per f64x2 lane, with the vector
  * exp of wasm-math.ts in place of Math.exp. Same formulas and, per point and expert, the same
  * order of operations; what differs:
- *   - exp(t) is the polynomial one (<= 1.5 ulp against Math.exp's < 1 ulp);
+ *   - exp(t) is the polynomial one (<= 1.5 ulp against Math.exp's < 1 ulp; 0 below -745.2
+ *     without running it, as the JS kernel's test has it: an underflowing exp costs x64 a
+ *     microcode assist);
+ *   - R_i = g_i (exp(t_i) / s) is 0 where it would be subnormal (< 2^-1022, so it differs from
+ *     the reference by less than that there): a subnormal R would cost an assist in each of its
+ *     statistics (a k = 3 fit of 1e5 points near its MLE had 2558 of them: about 2 ns a point);
  *   - the sums over points (statistics, log-likelihood) are accumulated in two lanes, even and odd
  *     points, added at the end;
  *   - k - 1 exponentials a point for k = 2 and 3 (VecMath.expAllButMax), all k above (the
@@ -21,6 +26,8 @@ import { NewtonEmitter, wasmGateSupported } from './wasm-gate.js';
 import { VecMath } from './wasm-math.js';
 
 const SMALL = 1e-280;
+/** 2^-1022, the smallest normal float64 */
+const MIN_NORMAL = 2 ** -1022;
 
 /** Above this many v128 locals the generated module is not built (the JS kernel runs instead). */
 export const MAX_WASM_LOCALS = 2000;
@@ -132,10 +139,10 @@ function emitEStep(mod: ModuleBuilder, fallback: number, k: number, d: number, w
   // p_i = g_i exp(l_i - M) where g_i > 0, else 0: t_i = l_i - M is -Infinity where g_i = 0 and 0
   // for the largest kept expert (exp(0) = 1, as the JS kernel's shortcut p = g gives)
   for (const i of K) f.get(l[i]!).get(Mx).simd('f64x2.sub').f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').set(pv[i]!);
-  math.expAllButMax(pv, [t, s, mask]);
-  for (const i of K) f.get(g[i]!).get(pv[i]!).simd('f64x2.mul').set(pv[i]!);
-  f.get(pv[0]!);
-  for (const i of K.slice(1)) f.get(pv[i]!).simd('f64x2.add');
+  // exp(t), its zeros below -745.2 without the polynomial; s = sum g_i exp(t_i)
+  math.expAllButMax(pv, [t, s, mask], true);
+  f.get(g[0]!).get(pv[0]!).simd('f64x2.mul');
+  for (const i of K.slice(1)) f.get(g[i]!).get(pv[i]!).simd('f64x2.mul').simd('f64x2.add');
   f.set(s);
   // mask: rows for the fallback (!(s >= SMALL)); their M and s do not enter the sums
   f.get(s).f64x2(SMALL).simd('f64x2.ge').simd('v128.not').set(mask);
@@ -146,8 +153,12 @@ function emitEStep(mod: ModuleBuilder, fallback: number, k: number, d: number, w
   f.get(logSum).get(t).simd('f64x2.add').set(logSum);
   f.f64x2(1).set(product);
   f.end();
+  // R_i = g_i (exp(t_i) / s), and 0 where that is below 2^-1022 (subnormal; Mx is free here)
   f.f64x2(1).get(s).simd('f64x2.div').set(t);
-  for (const i of K) f.get(pv[i]!).get(t).simd('f64x2.mul').set(pv[i]!);
+  for (const i of K) {
+    f.get(g[i]!).get(pv[i]!).get(t).simd('f64x2.mul').simd('f64x2.mul').tee(pv[i]!).f64x2(MIN_NORMAL).simd('f64x2.lt').set(Mx);
+    f.get(pv[i]!).get(Mx).simd('v128.andnot').set(pv[i]!);
+  }
   // the fallback rows (rare): residuals out, log p and R's row back
   f.get(mask).simd('v128.any_true').if();
   for (const lane of [0, 1]) {

@@ -8,18 +8,18 @@
  *   linear = sum_n sum_i R_ni u_ni,   lseSum = sum_n log sum_j exp(u_nj)   (Q = linear - lseSum)
  *   grad   = scale sum_n (R_ni - G_ni) z_n,   H = -scale^2 sum_n (G_ni delta_ij - G_ni G_nj) z_n z_n'
  * Variants as in linear-kernel.ts: 'evaluate' (computes and writes G), 'fromWeights' (reads G; no
- * exponential, lseSum NaN), 'weights' (only G and lseSum).
+ * exponential, lseSum NaN), 'weights' (only G and lseSum), 'trial' (G, linear and lseSum).
  * What differs from the JS kernel: exp is the polynomial one, sums over points are accumulated in
  * two lanes (even and odd points), and the flushed log-product uses the vector log.
  *
  * The memory, the copies and the odd last point: wasm-workspace.ts.
  */
-import type { NewtonKernel } from '../gates/linear-kernel.js';
+import type { NewtonKernel, NewtonVariant } from '../gates/linear-kernel.js';
 import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
 import { VecMath } from './wasm-math.js';
 
-export type GateVariant = 'evaluate' | 'fromWeights' | 'weights';
-export const GATE_VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights'];
+export type GateVariant = NewtonVariant;
+export const GATE_VARIANTS: readonly GateVariant[] = ['evaluate', 'fromWeights', 'weights', 'trial'];
 
 /**
  * The v128 locals of one generated gate function: Hessian accumulators k(k+1)/2 (d+1)(d+2)/2,
@@ -76,7 +76,8 @@ export class NewtonEmitter {
       for (const p of D) f.get(thp).load('v128.load64_splat', 8 * (k + i * d + p)).set(this.sl[i]![p]!);
     }
     this.gb = K.map(() => M.map(() => V()));
-    if (accumulate) for (const i of K) for (const j of K.filter((j) => j >= i)) for (const a of M) for (const b of M.filter((b) => b >= a)) this.h.set(`${i}_${j}_${a}_${b}`, V());
+    // off-diagonal blocks only: the diagonal ones follow from them (see write)
+    if (accumulate) for (const i of K) for (const j of K.filter((j) => j > i)) for (const a of M) for (const b of M.filter((b) => b >= a)) this.h.set(`${i}_${j}_${a}_${b}`, V());
     this.linear = V();
   }
 
@@ -88,6 +89,15 @@ export class NewtonEmitter {
       for (let p = 1; p < d; p++) f.get(this.sl[i]![p]!).get(x[p]!).simd('f64x2.mul').simd('f64x2.add');
       f.set(tmp);
       f.get(this.scale).get(this.t[i]!).get(tmp).simd('f64x2.add').simd('f64x2.mul').set(u[i]!);
+    }
+  }
+
+  /** One pair's linear = sum R u (R > 0) only, for the 'trial' variant: `w(i)` as in accumulate. */
+  accumulateLinear(u: readonly number[], w: (i: number) => number): void {
+    const { f, k } = this;
+    for (let i = 0; i < k; i++) {
+      const wi = w(i);
+      f.get(this.linear).get(wi).get(u[i]!).simd('f64x2.mul').get(wi).f64x2(0).simd('f64x2.gt').simd('v128.and').simd('f64x2.add').set(this.linear);
     }
   }
 
@@ -106,9 +116,8 @@ export class NewtonEmitter {
       for (let p = 0; p < d; p++) f.get(gb[i]![p + 1]!).get(tmp).get(x[p]!).simd('f64x2.mul').simd('f64x2.add').set(gb[i]![p + 1]!);
     }
     for (let i = 0; i < k; i++) {
-      for (let j = i; j < k; j++) {
-        if (i === j) f.get(g[i]!).get(g[i]!).get(g[i]!).simd('f64x2.mul').simd('f64x2.sub').set(c);
-        else f.get(g[i]!).simd('f64x2.neg').get(g[j]!).simd('f64x2.mul').set(c);
+      for (let j = i + 1; j < k; j++) {
+        f.get(g[i]!).simd('f64x2.neg').get(g[j]!).simd('f64x2.mul').set(c);
         for (let a = 0; a <= d; a++) {
           for (let b = a; b <= d; b++) {
             const acc = h.get(`${i}_${j}_${a}_${b}`)!;
@@ -138,14 +147,25 @@ export class NewtonEmitter {
         f.op('f64.mul').f64Store(8 * (2 + idx(i, a)));
       }
     }
+    // the sum over points of c_ij z z' with c_ij = -G_i G_j (i != j) and c_ii = G_i - G_i^2 =
+    // sum_(j != i) G_i G_j (G's rows sum to 1): the diagonal blocks are minus the sums of the
+    // off-diagonal blocks of their row, which halves the accumulators the loop keeps live (register
+    // pressure: 16 xmm registers) and is no less accurate (G_i - G_i^2 cancels for G_i near 1)
+    const block = (i: number, j: number, a: number, b: number) => {
+      if (i !== j) {
+        hsum(h.get(`${Math.min(i, j)}_${Math.max(i, j)}_${Math.min(a, b)}_${Math.max(a, b)}`)!);
+        return;
+      }
+      f.f64(0);
+      for (let l = 0; l < k; l++) if (l !== i) hsum(h.get(`${Math.min(i, l)}_${Math.max(i, l)}_${Math.min(a, b)}_${Math.max(a, b)}`)!), f.op('f64.sub');
+    };
     for (let i = 0; i < k; i++) {
       for (let j = i; j < k; j++) {
         for (let a = 0; a <= d; a++) {
           for (let b = 0; b <= d; b++) {
-            const acc = h.get(`${i}_${j}_${Math.min(a, b)}_${Math.max(a, b)}`)!;
             for (const at of [idx(i, a) * P + idx(j, b), idx(j, b) * P + idx(i, a)]) {
               f.get(outp).get(scaleArg).get(scaleArg).op('f64.mul').op('f64.neg');
-              hsum(acc);
+              block(i, j, a, b);
               f.op('f64.mul').f64Store(8 * (2 + P + at));
             }
           }
@@ -162,8 +182,8 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   const V = () => f.local('v128');
   const K = Array.from({ length: k }, (_, i) => i);
   const D = Array.from({ length: d }, (_, p) => p);
-  const accumulate = variant !== 'weights';
-  const newton = new NewtonEmitter(f, k, d, thp, scaleArg, accumulate);
+  const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+  const newton = new NewtonEmitter(f, k, d, thp, scaleArg, derivatives);
   const maxSum = V();
   const logSum = V();
   const product = V();
@@ -187,7 +207,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
     for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
     // g_i = exp(u_i - max): k - 1 exponentials for k = 2 and 3 (exp(0) = 1 for the largest)
     for (const i of K) f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
-    math.expAllButMax(g, [c, tmp, scratch3]);
+    math.expAllButMax(g, [c, tmp, scratch3], true);
     f.get(g[0]!);
     for (const i of K.slice(1)) f.get(g[i]!).simd('f64x2.add');
     f.set(tmp); // S
@@ -207,12 +227,13 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   } else {
     for (const i of K) f.get(gp).get(gp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(g[i]!);
   }
-  if (accumulate) {
+  if (variant !== 'weights') {
     const loadR = (i: number) => {
       f.get(rp).get(rp).load('v128.load64_zero', 8 * i).laneMem('v128.load64_lane', 1, 8 * (k + i)).set(c);
       return c;
     };
-    newton.accumulate(x, u, g, loadR, tmp, c);
+    if (derivatives) newton.accumulate(x, u, g, loadR, tmp, c);
+    else newton.accumulateLinear(u, loadR);
   }
   const advance = (ptr: number, bytes: number) => f.get(ptr).i32(bytes).op('i32.add').set(ptr);
   advance(xp, 16 * d);
@@ -222,7 +243,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   f.br(0).end().end();
   const hsum = (v: number) => f.get(v).lane('f64x2.extract_lane', 0).get(v).lane('f64x2.extract_lane', 1).op('f64.add');
   // out[0] = linear, out[1] = lseSum (lane sums), grad, H
-  newton.write(outp, accumulate);
+  newton.write(outp, derivatives);
   f.get(outp);
   if (variant === 'fromWeights') f.f64(NaN);
   else {
@@ -237,8 +258,8 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
 }
 
 /**
- * The module bytes for (k, d) (a pure function of k and d): exports 'evaluate', 'fromWeights' and
- * 'weights', each fn(pairs, xp, rp, gp, outp, thp, scale) over 2 pairs points, writing
+ * The module bytes for (k, d) (a pure function of k and d): exports 'evaluate', 'fromWeights',
+ * 'weights' and 'trial', each fn(pairs, xp, rp, gp, outp, thp, scale) over 2 pairs points, writing
  * (linear, lseSum, grad, H) at outp.
  * @example WebAssembly.validate(wasmGateBytes(3, 1)) // => true
  */

@@ -62,6 +62,11 @@ export const LN2_HI = 6.93147180369123816490e-1;
 export const LN2_LO = 1.90821492927058770002e-10;
 const LOG2E = 1.4426950408889634;
 const EXP_CLAMP = 800;
+/**
+ * Below this exp(x) rounds to 0 in float64 (e^-745.2 < 2^-1075, half the smallest subnormal), as
+ * the JS kernels' `t > -745.2` test has it.
+ */
+export const EXP_ZERO_BELOW = -745.2;
 const SHIFTER = 1.5 * 2 ** 52;
 /** 1/j! for j = 2..13 (Taylor coefficients of q(r) = (e^r - 1 - r)/r^2) */
 const EXP_COEFFICIENTS = Array.from({ length: 12 }, (_, i) => {
@@ -133,26 +138,32 @@ export class VecMath {
    * take k. The values are those of exp itself, bit for bit. A NaN t may give another entry's
    * value (pmin/pmax, one instruction each, do not propagate NaN), as the JS kernels drop a NaN
    * term (their `t > -745.2` test is false for NaN).
+   * With `zeroFast`, entries below EXP_ZERO_BELOW (-745.2, -Infinity included) give their 0
+   * without the polynomial: the same values, but exp's scaling by 2^k underflows there, and an
+   * underflowing or subnormal result costs x64 a microcode assist (about 4 ns a point in a
+   * k = 3 fit where many experts are far from many points).
    * @param t the k v128 locals
    * @param scratch three v128 locals of the caller's
+   * @param zeroFast whether to (default false)
    */
-  expAllButMax(t: readonly number[], scratch: readonly [number, number, number]): void {
+  expAllButMax(t: readonly number[], scratch: readonly [number, number, number], zeroFast = false): void {
     const f = this.f;
     const k = t.length;
+    const exp = (v: number) => (zeroFast ? this.expZeroFast(v) : this.exp(v, v));
     if (k !== 2 && k !== 3) {
-      for (const ti of t) this.exp(ti, ti);
+      for (const ti of t) exp(ti);
       return;
     }
     const [lo, mid, tmp] = scratch;
     if (k === 2) {
       f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').set(lo);
-      this.exp(lo, lo);
+      exp(lo);
     } else {
       f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').tee(tmp).get(t[2]!).simd('f64x2.pmin').set(lo);
       f.get(tmp).get(t[0]!).get(t[1]!).simd('f64x2.pmax').get(t[2]!).simd('f64x2.pmin').simd('f64x2.pmax').set(mid);
       f.get(lo).set(tmp); // the smallest itself, for the mapping below
-      this.exp(lo, lo);
-      this.exp(mid, mid);
+      exp(lo);
+      exp(mid);
     }
     for (const ti of t) {
       // t == 0: 1; else t == min: exp(min); else exp(median)
@@ -161,6 +172,15 @@ export class VecMath {
       else f.get(lo).get(mid).get(ti).get(tmp).simd('f64x2.eq').simd('v128.bitselect');
       f.get(ti).f64x2(0).simd('f64x2.eq').simd('v128.bitselect').set(ti);
     }
+  }
+
+  /** In place, x = exp(x) lane-wise, the polynomial run at 0 where x < EXP_ZERO_BELOW and the result 0 there (the same values). */
+  expZeroFast(x: number): void {
+    const f = this.f;
+    const below = this.s(5);
+    f.get(x).f64x2(EXP_ZERO_BELOW).simd('f64x2.lt').tee(below).simd('v128.not').get(x).simd('v128.and').set(x);
+    this.exp(x, x);
+    f.get(x).get(below).simd('v128.andnot').set(x);
   }
 
   /** out = log(x) lane-wise (see the module comment for the error bound). */
@@ -217,10 +237,11 @@ export function wasmSimdAvailable(): boolean {
 /**
  * exp and log of a whole array by the vector routines (for tests and for measuring them):
  * out_j = f(x_j). Allocates a memory of the array's size per call.
- * @param fn 'exp' or 'log'
+ * @param fn 'exp', 'expZeroFast' (VecMath.expZeroFast: exp's values, its zeros without the
+ *   polynomial) or 'log'
  * @example wasmMathArray('exp', Float64Array.of(0, 1))  // => Float64Array [1, 2.718281828459045]
  */
-export function wasmMathArray(fn: 'exp' | 'log', x: Float64Array): Float64Array {
+export function wasmMathArray(fn: 'exp' | 'expZeroFast' | 'log', x: Float64Array): Float64Array {
   const instance = mathInstance(2 * x.length + 2);
   const view = new Float64Array(instance.memory.buffer, 0, 2 * x.length + 2);
   const pairs = Math.ceil(x.length / 2);
@@ -234,7 +255,7 @@ let mathModule: WebAssembly.Module | null = null;
 function mathInstance(doubles: number): { exports: WebAssembly.Exports; memory: WebAssembly.Memory } {
   if (!mathModule) {
     const m = new ModuleBuilder();
-    for (const fn of ['exp', 'log'] as const) {
+    for (const fn of ['exp', 'expZeroFast', 'log'] as const) {
       // fn(src, dst, pairs): dst[j] = fn(src[j]) for 2 * pairs doubles
       const f = m.define(fn, new FunctionBuilder(['i32', 'i32', 'i32'], []));
       const v = f.local('v128');
@@ -243,6 +264,7 @@ function mathInstance(doubles: number): { exports: WebAssembly.Exports; memory: 
       f.get(2).op('i32.eqz').brIf(1);
       f.get(0).load('v128.load').set(v);
       if (fn === 'exp') math.exp(v, v);
+      else if (fn === 'expZeroFast') math.expZeroFast(v);
       else math.log(v, v);
       f.get(1).get(v).load('v128.store');
       f.get(0).i32(16).op('i32.add').set(0);

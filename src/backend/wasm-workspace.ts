@@ -268,7 +268,8 @@ export class WasmWorkspace {
     const o = this.offGate;
     let linear = this.heap[o]!;
     let lseSum = this.heap[o + 1]!;
-    if (variant !== 'weights') {
+    const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+    if (derivatives) {
       grad.set(this.heap.subarray(o + 2, o + 2 + P));
       H.set(this.heap.subarray(o + 2 + P, o + 2 + P + P * P));
     }
@@ -277,7 +278,7 @@ export class WasmWorkspace {
       const tail = newtonKernel(k, d, k, 'slope', variant)(theta, X.subarray(last * d, n * d), 1, R.subarray(last * k, n * k), G.subarray(last * k, n * k), this.tailGrad, this.tailH, scale);
       linear += tail.linear;
       lseSum += tail.lseSum;
-      if (variant !== 'weights') {
+      if (derivatives) {
         for (let j = 0; j < P; j++) grad[j] = grad[j]! + this.tailGrad[j]!;
         for (let j = 0; j < P * P; j++) H[j] = H[j]! + this.tailH[j]!;
       }

@@ -102,7 +102,7 @@ export const ROUNDING = 1e-12;
  * and committing the last trial as the new current point ('accept'). The CPU answers at once
  * ({@link runNewtonSync}); the GPU engine answers many fits' requests with one kernel pass.
  */
-export type NewtonRequest = { op: 'start' } | { op: 'trial'; theta: Float64Array } | { op: 'accept' };
+export type NewtonRequest = { op: 'start' } | { op: 'trial'; theta: Float64Array; derivatives: boolean } | { op: 'accept' };
 
 /** The answer to 'start': Q, its gradient and Hessian at theta, the rounding floor of Q and the acceptance slack. */
 export interface NewtonStart {
@@ -131,7 +131,8 @@ export type NewtonAnswer = NewtonStart | NewtonPoint | number;
  */
 interface CpuEvaluator {
   start(): NewtonStart;
-  trial(theta: Float64Array): NewtonPoint;
+  /** `derivatives`: false where no later step reads the trial's grad and H (they may then be stale) */
+  trial(theta: Float64Array, derivatives: boolean): NewtonPoint;
   /** the trial becomes current (newtonSteps has already written it into theta) */
   accept(): NewtonPoint;
 }
@@ -177,8 +178,8 @@ function fusedEvaluator(gate: Gate, backend: Backend, theta: Float64Array, X: Fl
       if (!cached) cache.lseSum = pass.lseSum;
       return { q: pass.linear - cache.lseSum, grad: b.grad, H: b.H, floor: ROUNDING * (Math.abs(pass.linear) + Math.abs(cache.lseSum)), slack: 0 };
     },
-    trial(trial) {
-      const pass = backend.gateNewtonPass(gate, trial, X, n, R, b.Gtrial, b.gradTrial, b.HTrial, 'evaluate');
+    trial(trial, derivatives) {
+      const pass = backend.gateNewtonPass(gate, trial, X, n, R, b.Gtrial, b.gradTrial, b.HTrial, derivatives ? 'evaluate' : 'trial');
       trialLse = pass.lseSum;
       trialQ = pass.linear - pass.lseSum;
       return { q: trialQ, grad: b.gradTrial, H: b.HTrial };
@@ -223,7 +224,7 @@ function runNewtonSync(steps: Generator<NewtonRequest, GateMStepResult, NewtonAn
     const next = answer === undefined ? steps.next(undefined as never) : steps.next(answer);
     if (next.done) return next.value;
     const request = next.value;
-    answer = request.op === 'start' ? evaluator.start() : request.op === 'trial' ? evaluator.trial(request.theta) : evaluator.accept();
+    answer = request.op === 'start' ? evaluator.start() : request.op === 'trial' ? evaluator.trial(request.theta, request.derivatives) : evaluator.accept();
   }
 }
 
@@ -249,8 +250,10 @@ export function* newtonSteps(
   const q0 = q;
   let steps = 0;
   const trial = theta.slice();
-  const tryAt = function* (t: Float64Array): Generator<NewtonRequest, NewtonPoint, NewtonAnswer> {
-    return (yield { op: 'trial', theta: t }) as NewtonPoint;
+  // a trial's grad and H are read only after it is accepted, by a next step or (selective gates)
+  // by the blocked-coordinate test at the end: the last step's trials can skip them
+  const tryAt = function* (t: Float64Array, derivatives = false): Generator<NewtonRequest, NewtonPoint, NewtonAnswer> {
+    return (yield { op: 'trial', theta: t, derivatives }) as NewtonPoint;
   };
   // the coordinates Newton moves: all free ones, fewer after a refusal at a selection boundary
   const remembered = gate.selective ? (cache.blocked ??= new Set<number>()) : undefined;
@@ -287,7 +290,7 @@ export function* newtonSteps(
       trial.set(theta);
       for (let a = 0; a < moving.length; a++) trial[moving[a]!] = theta[moving[a]!]! + step * delta[a]!;
       if (projectOntoGateBox(trial, box)) projected = true;
-      const qt = (yield* tryAt(trial)).q;
+      const qt = (yield* tryAt(trial, steps + 1 < options.maxSteps || gate.selective)).q;
       if (qt >= q - started.slack) {
         theta.set(trial);
         ({ grad, H } = (yield { op: 'accept' }) as NewtonPoint);

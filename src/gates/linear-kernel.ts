@@ -8,10 +8,15 @@
  *   H      = -scale^2 sum_n (G_ni delta_ij - G_ni G_nj) z z'
  * Variants: 'evaluate' computes the weights G at theta (writing them), 'fromWeights' reads G
  * computed earlier at the same theta and skips every exponential (then lseSum is not computed),
- * 'weights' only writes G (and lseSum).
+ * 'weights' only writes G (and lseSum), 'trial' is 'evaluate' without the gradient and Hessian
+ * (G, linear and lseSum: what a Newton trial point needs when no further step will use its
+ * derivatives; grad and H are left untouched).
  * Unrolled over k and d for speed (see backend/estep-kernel.ts for why); the plain-loop gate
  * methods (objective, hessian) are the reference the tests compare against.
  */
+
+/** What a Newton pass computes: see the module comment. */
+export type NewtonVariant = 'evaluate' | 'fromWeights' | 'weights' | 'trial';
 
 export interface NewtonPass {
   linear: number;
@@ -35,7 +40,7 @@ const cache = new Map<string, NewtonKernel>();
  * The kernel for k experts in dimension d keeping the top K (K = k: all) ranked by 'slope'
  * (beta1.x) or 'logit' (u).
  */
-export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): NewtonKernel {
+export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: NewtonVariant): NewtonKernel {
   const key = `${k}x${d}:${K}:${rankBy}:${variant}`;
   let kernel = cache.get(key);
   if (!kernel) {
@@ -56,9 +61,9 @@ export function newtonKernel(k: number, d: number, K: number, rankBy: 'slope' | 
 export const MAX_GENERATED_LOCALS = 4096;
 
 /** The scalar locals newtonSource(k, d, ...) declares (parameters, gradient and Hessian accumulators, per-point values). */
-export function generatedLocals(k: number, d: number, variant: 'evaluate' | 'fromWeights' | 'weights'): number {
+export function generatedLocals(k: number, d: number, variant: NewtonVariant): number {
   const m = d + 1;
-  const accumulators = variant === 'weights' ? 0 : ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m;
+  const accumulators = variant === 'weights' || variant === 'trial' ? 0 : ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m;
   return accumulators + k * (d + 1) + k * 8 + d + 16;
 }
 
@@ -66,7 +71,7 @@ export function generatedLocals(k: number, d: number, variant: 'evaluate' | 'fro
  * The Newton kernel as plain loops over k and d: exactly the arithmetic of newtonSource (same
  * formulas, same order of floating-point operations), for any k and d.
  */
-export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): NewtonKernel {
+export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: NewtonVariant): NewtonKernel {
   const m = d + 1;
   const P = k + k * d;
   const tri = (m * (m + 1)) / 2; // (a, b) with a <= b, row by row
@@ -77,7 +82,8 @@ export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'l
   const g = new Float64Array(k);
   const x = new Float64Array(d);
   const gb = new Float64Array(k * m);
-  const h = variant === 'weights' ? new Float64Array(0) : new Float64Array(pairs * tri);
+  const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+  const h = derivatives ? new Float64Array(pairs * tri) : new Float64Array(0);
   const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
   const triIndex = (a: number, b: number) => a * m - (a * (a - 1)) / 2 + (b - a);
   return (theta, X, n, R, G, grad, H, scale) => {
@@ -139,10 +145,12 @@ export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'l
       for (let i = 0; i < k; i++) {
         const w = R[o + i]!;
         if (w > 0) linear += keep[i] ? w * u[i]! : -Infinity;
+        if (!derivatives) continue;
         const D = w - g[i]!;
         gb[i * m] = gb[i * m]! + D;
         for (let p = 0; p < d; p++) gb[i * m + p + 1] = gb[i * m + p + 1]! + D * x[p]!;
       }
+      if (!derivatives) continue;
       let pair = 0;
       for (let i = 0; i < k; i++) {
         const gi = g[i]!;
@@ -162,6 +170,7 @@ export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'l
     }
     const lseSum = maxSum + logSum + Math.log(product);
     if (variant === 'weights') return { linear: NaN, lseSum };
+    if (variant === 'trial') return { linear, lseSum };
     for (let i = 0; i < k; i++) for (let a = 0; a < m; a++) grad[idx(i, a)] = scale * gb[i * m + a]!;
     const s2 = -scale * scale;
     let pair = 0;
@@ -183,7 +192,7 @@ export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'l
 
 const range = (m: number) => Array.from({ length: m }, (_, i) => i);
 
-export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: 'evaluate' | 'fromWeights' | 'weights'): string {
+export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 'logit', variant: NewtonVariant): string {
   const m = d + 1;
   const P = k + k * d;
   const Ks = range(k);
@@ -193,7 +202,8 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
   const add = (s: string) => lines.push(s);
   const z = (a: number) => (a === 0 ? '1' : `x${a - 1}`);
   const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
-  const accumulate = variant !== 'weights'; // the 'weights' variant has no gradient or Hessian
+  // the 'weights' and 'trial' variants have no gradient or Hessian
+  const accumulate = variant === 'evaluate' || variant === 'fromWeights';
   for (const i of Ks) {
     add(`const t${i} = theta[${i}];`);
     for (const p of Ds) add(`const s${i}_${p} = theta[${k + i * d + p}];`);
@@ -240,6 +250,13 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
   for (const i of Ks) {
     add(`  const w${i} = R[o + ${i}];`);
     add(`  if (w${i} > 0) linear += keep${i} ? w${i} * u${i} : -Infinity;`);
+  }
+  if (!accumulate) {
+    add('}');
+    add('return { linear, lseSum: maxSum + logSum + Math.log(product) };');
+    return lines.join('\n');
+  }
+  for (const i of Ks) {
     add(`  const D${i} = w${i} - g${i};`);
     add(`  gb${i}_0 += D${i};`);
     for (const p of Ds) add(`  gb${i}_${p + 1} += D${i} * x${p};`);

@@ -95,7 +95,9 @@ export interface Gate {
    * linear = sum R u, lseSum = sum_n log sum_j exp(u_nj) (so Q = linear - lseSum), the gradient and
    * the Hessian, for R with rows summing to 1. 'evaluate' writes the weights at theta into G;
    * 'fromWeights' reads G (weights at this theta, computed earlier), uses no exponential and
-   * returns lseSum = NaN. See gates/linear-kernel.ts.
+   * returns lseSum = NaN; 'trial' is 'evaluate' without the gradient and Hessian (grad and H may be
+   * left untouched: for a trial point whose derivatives no later step reads). See
+   * gates/linear-kernel.ts.
    */
   newtonPass?(
     theta: Float64Array,
@@ -105,7 +107,7 @@ export interface Gate {
     G: Float64Array,
     grad: Float64Array,
     H: Float64Array,
-    variant: 'evaluate' | 'fromWeights',
+    variant: 'evaluate' | 'fromWeights' | 'trial',
   ): { linear: number; lseSum: number };
 }
 

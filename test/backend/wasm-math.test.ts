@@ -107,6 +107,17 @@ test('vector exp: special values and thresholds exactly', () => {
   assert.equal(Math.exp(-745.1332191019411), 5e-324, 'the reference agrees on the threshold');
 });
 
+test('expZeroFast (the kernels\' exp): bit for bit the vector exp everywhere, special values and the zero threshold included', () => {
+  const rng = new Rng(4242);
+  const x = Float64Array.from({ length: 20000 }, (_, j) => (j % 2 === 0 ? -760 + 40 * rng.uniform() : 1600 * rng.uniform() - 800));
+  const edges = [-745.2, -745.2000000000001, -745.1999999999999, -745.1332191019411, -745.1332191019412, -708, -Infinity, Infinity, NaN, 0, -0, -1e300, 1e300];
+  const all = Float64Array.from([...x, ...edges]);
+  const a = wasmMathArray('exp', all);
+  const b = wasmMathArray('expZeroFast', all);
+  all.forEach((v, j) => assert.ok(Object.is(a[j], b[j]), `exp(${v}): ${a[j]} vs ${b[j]}`));
+  assert.ok(b.some((v) => v > 0 && v < 2 ** -1022) && b.some((v, j) => v === 0 && all[j]! > -745.2), 'subnormal results and zeros above the threshold sampled');
+});
+
 test('vector log: within 1.5 + 1 ulp of Math.log over all positive doubles (random bit patterns, subnormals included)', () => {
   const rng = new Rng(20141);
   const N = 1 << 20;

@@ -11,6 +11,9 @@
  * sum of k such p (k - 1 roundings), 1/s and p/s (one each): R differs by at most
  * (6 + 6 + (k - 1) + 2) u = (13 + k) u relative; we allow (16 + 2k) u for second-order terms.
  * A subnormal p carries 2.5 ulps of 2^-1074 absolute, divided by s >= 1e-280: 1e-42 absolute.
+ * The WASM kernel sets an R that would be subnormal to 0 (wasm-estep.ts): < 2^-1022 absolute,
+ * inside the same 1e-42; it never stores a subnormal R (but for an odd last point, which runs
+ * through the JS kernel).
  * Sums over n points (L, statistics) are accumulated in another order (two lanes): recursive
  * summation errs by at most (n - 1) u sum |terms| each way, so a statistic S = sum_n R_n v_n
  * (v = z_p z_q, z_p e, e^2) may differ by (tolR + 2 n u + 3 u) sum_n R_n |v_n|; L = sum_n
@@ -113,18 +116,25 @@ for (const k of [2, 3, 4]) {
       const tolR = (16 + 2 * k) * u;
       let subnormalG = 0;
       let zeroG = 0;
+      let subnormalR = 0;
       for (let r = 0; r < n; r++) {
         for (let i = 0; i < k; i++) {
           const a = wasm.R[r * k + i]!;
           const b = js.R[r * k + i]!;
           if (fallbackRows.has(r)) assert.equal(a, b, `fallback row ${r}`);
-          else assert.ok(Math.abs(a - b) <= tolR * Math.abs(b) + 1e-42, `R[${r}, ${i}] = ${a} vs ${b}`);
+          else {
+            assert.ok(Math.abs(a - b) <= tolR * Math.abs(b) + 1e-42, `R[${r}, ${i}] = ${a} vs ${b}`);
+            // (the odd last point runs through the JS kernel)
+            if (r < n - 1) assert.ok(!(a > 0 && a < 2 ** -1022), `R[${r}, ${i}] = ${a} is subnormal`);
+            if (b > 0 && b < 2 ** -1022) subnormalR++;
+          }
           const g = inp.G[r * k + i]!;
           if (g === 0) zeroG++;
           else if (g < 2 ** -1022) subnormalG++;
         }
       }
       assert.ok(zeroG > n / 10 && subnormalG > 0, `inputs: ${zeroG} zero and ${subnormalG} subnormal gate weights`);
+      assert.ok(subnormalR > 0, 'some reference responsibilities are subnormal (the WASM kernel\'s zeros)');
       // statistics: scale sum_n R |v| per entry, with the residuals at the current parameters
       const m = d + 1;
       const size = expertStatsSize(d);
@@ -252,7 +262,11 @@ test('a fit with the WASM kernels reaches the JS kernels\' maximum (DEMYS, k = 2
  * 2 n u sum (|max| + log k + 650). grad = scale sum (R - G) z: |scale| (tolG sum G |z| + 2 n u
  * sum |R - G| |z| + u). H = -scale^2 sum c z z' with c = G_i (delta_ij - G_j): c differs by at
  * most (3 tolG + 2u) G_i (1 + G_j) absolute (no relative bound: G_i - G_i^2 cancels near 1), so
- * scale^2 ((3 tolG + 2 n u + 3 u) sum G_i (1 + G_j) |z_a z_b|).
+ * scale^2 ((3 tolG + 2 n u + 3 u) sum G_i (1 + G_j) |z_a z_b|). The WASM pass sums the diagonal
+ * blocks as minus the off-diagonal ones of their row (c_ii = sum_(j != i) G_i G_j where the row of
+ * G sums to 1): per point that differs from G_i - G_i^2 by G_i |1 - sum_j G_j| <= (k + 1) u G_i
+ * plus k roundings of G_i G_j, inside the same bound (3 tolG >= 48 u).
+ * 'trial' is 'evaluate' without grad and H: the same linear, lseSum and G, grad and H untouched.
  */
 for (const k of [2, 3, 4]) {
   for (const d of [1, 2]) {
@@ -312,13 +326,24 @@ for (const k of [2, 3, 4]) {
         }
         const tolLse = n * (8 + k) * u + 2 * n * u * lseTerms;
         assert.ok(Math.abs(lseW - lseJs) <= tolLse, `lseSum ${lseW} vs ${lseJs}`);
-        for (const variant of ['evaluate', 'fromWeights'] as const) {
+        for (const variant of ['evaluate', 'fromWeights', 'trial'] as const) {
           const G1 = Gjs.slice();
           const G2 = Gjs.slice();
           const g1 = new Float64Array(P), g2 = new Float64Array(P), H1 = new Float64Array(P * P), H2 = new Float64Array(P * P);
           const a = newtonKernel(k, d, k, 'slope', variant)(theta, X, n, R, G1, g1, H1, scale);
           const b = pass(variant, theta, X, n, R, G2, g2, H2, scale);
           assert.ok(Math.abs(a.linear - b.linear) <= 2 * n * u * linTerms, `${variant} linear ${b.linear} vs ${a.linear}`);
+          if (variant === 'trial') {
+            // the JS 'trial' is the JS 'evaluate' less its derivatives, bit for bit
+            const G3 = Gjs.slice();
+            const e = newtonKernel(k, d, k, 'slope', 'evaluate')(theta, X, n, R, G3, new Float64Array(P), new Float64Array(P * P), scale);
+            assert.deepEqual([a.linear, a.lseSum], [e.linear, e.lseSum]);
+            assert.deepEqual(G1, G3);
+            assert.ok(Math.abs(a.lseSum - b.lseSum) <= tolLse);
+            for (let j = 0; j < n * k; j++) assert.ok(Math.abs(G2[j]! - G1[j]!) <= tolG * G1[j]! + 2.5 * 2 ** -1074);
+            for (const out of [g1, g2, H1, H2]) assert.ok(out.every((v) => v === 0), 'trial leaves grad and H untouched');
+            continue;
+          }
           if (variant === 'evaluate') {
             assert.ok(Math.abs(a.lseSum - b.lseSum) <= tolLse);
             for (let j = 0; j < n * k; j++) assert.ok(Math.abs(G2[j]! - G1[j]!) <= tolG * G1[j]! + 2.5 * 2 ** -1074);
