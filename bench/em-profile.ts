@@ -6,16 +6,19 @@
  * ('fromWeights' reads cached weights; 'evaluate' computes them, with k - 1 exponentials a
  * point), and the rest (expert M-step, Newton solves, SQUAREM, certificates).
  *
- *   node --import tsx bench/em-profile.ts [js|wasm]
+ * With --plain: instead, plain EM for 60 iterations with one gate Newton step each (the
+ * iteration `npm run bench` times), after 20 to warm up.
+ *
+ *   node --import tsx bench/em-profile.ts [js|wasm] [--plain]
  */
 import { performance } from 'node:perf_hooks';
 import { CpuBackend, validateCpuKernels } from '../src/backend/cpu.js';
-import { fitMoE } from '../src/fitting/index.js';
+import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
 import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
 
-const kernels = validateCpuKernels(process.argv[2] ?? 'js', 'kernels (first argument)');
+const kernels = validateCpuKernels(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'js', 'kernels (first argument)');
 const time: Record<string, number> = {};
 const calls: Record<string, number> = {};
 function timed<A extends unknown[], R>(name: string, f: (...a: A) => R): (...a: A) => R {
@@ -36,13 +39,36 @@ backend.gateNewtonPass = (gate, theta, X, n, R, G, grad, H, variant) => timed(`g
 const n = 100000;
 const data = sample(DEMYS_MODEL, n, new Rng(1));
 const start = { type: 'nearTruth' as const, truth: DEMYS_MODEL, noise: 0.1, seed: 101 };
-fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 20 }, start, backend); // warm-up
-for (const key of Object.keys(time)) delete time[key], delete calls[key];
-const t0 = performance.now();
-const fit = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: Number(process.env.MAPS ?? 300) }, start, backend);
-const total = performance.now() - t0;
-const maps = fit.fit.iterations;
-console.log(`kernels ${kernels}: k = 3, n = 1e5, ${maps} EM maps, ${total.toFixed(0)} ms, ${((total * 1e6) / (maps * n)).toFixed(1)} ns per point per EM map (${fit.fit.stopReason})`);
+const plain = process.argv.includes('--plain');
+const reset = () => {
+  for (const key of Object.keys(time)) delete time[key], delete calls[key];
+};
+let total: number;
+let maps: number;
+if (plain) {
+  // the bench's iteration: a fixed count, relative rule never met, one Newton step per M-step
+  const from = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 0 }, { ...start, seed: 2 }).model;
+  const fixed: FitOptions = { k: 3, gate: { type: 'softmax' }, stop: 'relative', tol: -1, absTol: -1, accelerate: 'none', gateSteps: 1, gateTol: 0 };
+  const run = (maxIterations: number) => {
+    const t = performance.now();
+    const r = runEM(data, packState(from, fixed), { ...fixed, maxIterations }, backend);
+    return { ms: performance.now() - t, iterations: r.iterations };
+  };
+  run(20); // warm-up
+  reset();
+  const r = run(60);
+  total = r.ms;
+  maps = r.iterations;
+  console.log(`kernels ${kernels}: k = 3, n = 1e5, plain EM, ${maps} iterations, ${total.toFixed(0)} ms, ${((total * 1e6) / (maps * n)).toFixed(1)} ns per point per iteration`);
+} else {
+  fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 20 }, start, backend); // warm-up
+  reset();
+  const t0 = performance.now();
+  const fit = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: Number(process.env.MAPS ?? 300) }, start, backend);
+  total = performance.now() - t0;
+  maps = fit.fit.iterations;
+  console.log(`kernels ${kernels}: k = 3, n = 1e5, ${maps} EM maps, ${total.toFixed(0)} ms, ${((total * 1e6) / (maps * n)).toFixed(1)} ns per point per EM map (${fit.fit.stopReason})`);
+}
 let accounted = 0;
 for (const [name, ms] of Object.entries(time).sort((p, q) => q[1] - p[1])) {
   accounted += ms;
