@@ -16,9 +16,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CpuBackend, type CpuKernels } from '../src/backend/index.js';
 import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
-import { DEMYS_MODEL, type Model } from '../src/models/index.js';
+import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
+import { D2 } from './models.js';
 import { samplerTable } from './sampler.bench.js';
 
 const DEMYS = DEMYS_MODEL;
@@ -80,14 +81,6 @@ rmSync(dir, { recursive: true, force: true });
 
 // the kernel sets: ns per point per EM iteration (plain EM, one gate Newton step, fixed count),
 // js and wasm alternating in 3 rounds on the same data and start; the fastest round of each
-const D2: Model = {
-  gate: { type: 'softmax' },
-  experts: [
-    { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
-    { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
-  ],
-  input: { type: 'uniform', low: -1, high: 1, dim: 2 },
-};
 const kernelRows: string[] = [];
 for (const [d, truth] of [[1, DEMYS], [2, D2]] as const) {
   for (const k of [2, 3]) {

@@ -14,18 +14,11 @@ import { performance } from 'node:perf_hooks';
 import { CpuBackend } from '../src/backend/index.js';
 import type { WasmWorkspace } from '../src/backend/wasm-workspace.js';
 import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
-import { DEMYS_MODEL, type Model } from '../src/models/index.js';
+import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
+import { D2 } from './models.js';
 
-const D2: Model = {
-  gate: { type: 'softmax' },
-  experts: [
-    { beta0: 1, beta1: [2, -1], a: [1, 0.5], b: 0, nu: 0.2 },
-    { beta0: -0.5, beta1: [-1, 2], a: [-1, 1], b: 1, nu: 0.3 },
-  ],
-  input: { type: 'uniform', low: -1, high: 1, dim: 2 },
-};
 const n = 100000;
 console.log(`WASM kernels, ns per point per call, n = 1e5, node ${process.version}, one core (best of 5 rounds of 10 calls)`);
 console.log('| k | d | estep | estepGate | trial | evaluate | fromWeights |');
