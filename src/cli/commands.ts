@@ -59,10 +59,15 @@ function* densityPieces(values: Float64Array, chunk = 65536): Generator<string> 
   }
 }
 
-/** A sample as CSV pieces: the header, then the rows of each piece of points. */
+/**
+ * A sample as CSV pieces: the header, then the rows of each piece of points, CSV_ROWS at a time:
+ * a piece's text and the row strings it is joined from stay a few MB (65536 rows at once came
+ * within a few MB of a 32 MB heap, and ran out of it when the collector lagged on a busy machine).
+ */
+const CSV_ROWS = 8192;
 function* csvPieces(d: number, pieces: Iterable<Dataset>): Generator<string> {
   yield csvHeader(d, true);
-  for (const piece of pieces) yield csvRows(piece);
+  for (const piece of pieces) for (const rows of datasetPieces(piece, CSV_ROWS)) yield csvRows(rows);
 }
 
 const sampleCommand: Command = {
