@@ -8,7 +8,7 @@
  *     microcode assist);
  *   - R_i = g_i (exp(t_i) / s) is 0 where it would be subnormal (< 2^-1022, so it differs from
  *     the reference by less than that there): a subnormal R would cost an assist in each of its
- *     statistics (a k = 3 fit of 1e5 points near its MLE had 2558 of them: about 2 ns a point);
+ *     statistics (a k = 3 fit of 1e5 points near its MLE had 2558 of them);
  *   - the sums over points (statistics, log-likelihood) are accumulated in two lanes, even and odd
  *     points, added at the end;
  *   - k - 1 exponentials a point for k = 2 and 3 (VecMath.expAllButMax), all k above (the
@@ -140,7 +140,7 @@ function emitEStep(mod: ModuleBuilder, fallback: number, k: number, d: number, w
   // for the largest kept expert (exp(0) = 1, as the JS kernel's shortcut p = g gives)
   for (const i of K) f.get(l[i]!).get(Mx).simd('f64x2.sub').f64x2(-Infinity).get(g[i]!).f64x2(0).simd('f64x2.gt').simd('v128.bitselect').set(pv[i]!);
   // exp(t), its zeros below -745.2 without the polynomial; s = sum g_i exp(t_i)
-  math.expAllButMax(pv, [t, s, mask], true);
+  math.expAllButMax(pv, [t, s, mask]);
   f.get(g[0]!).get(pv[0]!).simd('f64x2.mul');
   for (const i of K.slice(1)) f.get(g[i]!).get(pv[i]!).simd('f64x2.mul').simd('f64x2.add');
   f.set(s);

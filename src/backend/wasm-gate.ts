@@ -14,7 +14,7 @@
  *
  * The memory, the copies and the odd last point: wasm-workspace.ts.
  */
-import type { NewtonKernel, NewtonVariant } from '../gates/linear-kernel.js';
+import { newtonDerivatives, type NewtonKernel, type NewtonVariant } from '../gates/linear-kernel.js';
 import { FunctionBuilder, ModuleBuilder } from './wasm-asm.js';
 import { VecMath } from './wasm-math.js';
 
@@ -151,13 +151,15 @@ export class NewtonEmitter {
     // sum_(j != i) G_i G_j (G's rows sum to 1): the diagonal blocks are minus the sums of the
     // off-diagonal blocks of their row, which halves the accumulators the loop keeps live (register
     // pressure: 16 xmm registers) and is no less accurate (G_i - G_i^2 cancels for G_i near 1)
+    // the accumulator of the off-diagonal block (i, j), entry (a, b), in either order
+    const offDiagonal = (i: number, j: number, a: number, b: number) => h.get(`${Math.min(i, j)}_${Math.max(i, j)}_${Math.min(a, b)}_${Math.max(a, b)}`)!;
     const block = (i: number, j: number, a: number, b: number) => {
       if (i !== j) {
-        hsum(h.get(`${Math.min(i, j)}_${Math.max(i, j)}_${Math.min(a, b)}_${Math.max(a, b)}`)!);
+        hsum(offDiagonal(i, j, a, b));
         return;
       }
       f.f64(0);
-      for (let l = 0; l < k; l++) if (l !== i) hsum(h.get(`${Math.min(i, l)}_${Math.max(i, l)}_${Math.min(a, b)}_${Math.max(a, b)}`)!), f.op('f64.sub');
+      for (let l = 0; l < k; l++) if (l !== i) hsum(offDiagonal(i, l, a, b)), f.op('f64.sub');
     };
     for (let i = 0; i < k; i++) {
       for (let j = i; j < k; j++) {
@@ -182,7 +184,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
   const V = () => f.local('v128');
   const K = Array.from({ length: k }, (_, i) => i);
   const D = Array.from({ length: d }, (_, p) => p);
-  const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+  const derivatives = newtonDerivatives(variant);
   const newton = new NewtonEmitter(f, k, d, thp, scaleArg, derivatives);
   const maxSum = V();
   const logSum = V();
@@ -207,7 +209,7 @@ function emitVariant(mod: ModuleBuilder, k: number, d: number, variant: GateVari
     for (const i of K) f.get(mx).get(u[i]!).simd('f64x2.pmax').set(mx);
     // g_i = exp(u_i - max): k - 1 exponentials for k = 2 and 3 (exp(0) = 1 for the largest)
     for (const i of K) f.get(u[i]!).get(mx).simd('f64x2.sub').set(g[i]!);
-    math.expAllButMax(g, [c, tmp, scratch3], true);
+    math.expAllButMax(g, [c, tmp, scratch3]);
     f.get(g[0]!);
     for (const i of K.slice(1)) f.get(g[i]!).simd('f64x2.add');
     f.set(tmp); // S

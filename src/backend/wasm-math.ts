@@ -138,32 +138,31 @@ export class VecMath {
    * take k. The values are those of exp itself, bit for bit. A NaN t may give another entry's
    * value (pmin/pmax, one instruction each, do not propagate NaN), as the JS kernels drop a NaN
    * term (their `t > -745.2` test is false for NaN).
-   * With `zeroFast`, entries below EXP_ZERO_BELOW (-745.2, -Infinity included) give their 0
-   * without the polynomial: the same values, but exp's scaling by 2^k underflows there, and an
-   * underflowing or subnormal result costs x64 a microcode assist (about 4 ns a point in a
-   * k = 3 fit where many experts are far from many points).
+   * Entries below EXP_ZERO_BELOW (-745.2, -Infinity included) give their 0 without the polynomial
+   * (expZeroFast): the same values, but exp's scaling by 2^k underflows there, and an
+   * underflowing result costs x64 a microcode assist (with wasm-estep.ts's zero for a subnormal
+   * R: the fused E-step at the parameters of a k = 3 fit of the [DEMYS] data, where many experts
+   * are far from many points, 24.3 against 22.5 ns a point in `npm run bench:kernels`).
    * @param t the k v128 locals
    * @param scratch three v128 locals of the caller's
-   * @param zeroFast whether to (default false)
    */
-  expAllButMax(t: readonly number[], scratch: readonly [number, number, number], zeroFast = false): void {
+  expAllButMax(t: readonly number[], scratch: readonly [number, number, number]): void {
     const f = this.f;
     const k = t.length;
-    const exp = (v: number) => (zeroFast ? this.expZeroFast(v) : this.exp(v, v));
     if (k !== 2 && k !== 3) {
-      for (const ti of t) exp(ti);
+      for (const ti of t) this.expZeroFast(ti);
       return;
     }
     const [lo, mid, tmp] = scratch;
     if (k === 2) {
       f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').set(lo);
-      exp(lo);
+      this.expZeroFast(lo);
     } else {
       f.get(t[0]!).get(t[1]!).simd('f64x2.pmin').tee(tmp).get(t[2]!).simd('f64x2.pmin').set(lo);
       f.get(tmp).get(t[0]!).get(t[1]!).simd('f64x2.pmax').get(t[2]!).simd('f64x2.pmin').simd('f64x2.pmax').set(mid);
       f.get(lo).set(tmp); // the smallest itself, for the mapping below
-      exp(lo);
-      exp(mid);
+      this.expZeroFast(lo);
+      this.expZeroFast(mid);
     }
     for (const ti of t) {
       // t == 0: 1; else t == min: exp(min); else exp(median)

@@ -13,7 +13,7 @@
  * Dataset's arrays after creating it. An odd last point runs through the JS kernels (the SIMD loop
  * takes two points at a time).
  */
-import { newtonKernel } from '../gates/linear-kernel.js';
+import { newtonDerivatives, newtonKernel } from '../gates/linear-kernel.js';
 import { eStepKernel, type EStepKernel } from './estep-kernel.js';
 import { wasmEStepModule } from './wasm-estep.js';
 import { GATE_VARIANTS, wasmGateModule, wasmGateSupported, type GateVariant, type WasmGatePass } from './wasm-gate.js';
@@ -268,7 +268,7 @@ export class WasmWorkspace {
     const o = this.offGate;
     let linear = this.heap[o]!;
     let lseSum = this.heap[o + 1]!;
-    const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+    const derivatives = newtonDerivatives(variant);
     if (derivatives) {
       grad.set(this.heap.subarray(o + 2, o + 2 + P));
       H.set(this.heap.subarray(o + 2 + P, o + 2 + P + P * P));

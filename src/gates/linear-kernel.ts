@@ -18,6 +18,15 @@
 /** What a Newton pass computes: see the module comment. */
 export type NewtonVariant = 'evaluate' | 'fromWeights' | 'weights' | 'trial';
 
+/**
+ * Whether a variant computes the gradient and Hessian ('evaluate', 'fromWeights'; not 'weights'
+ * or 'trial').
+ * @example newtonDerivatives('trial') // => false
+ */
+export function newtonDerivatives(variant: NewtonVariant): boolean {
+  return variant === 'evaluate' || variant === 'fromWeights';
+}
+
 export interface NewtonPass {
   linear: number;
   lseSum: number;
@@ -63,7 +72,7 @@ export const MAX_GENERATED_LOCALS = 4096;
 /** The scalar locals newtonSource(k, d, ...) declares (parameters, gradient and Hessian accumulators, per-point values). */
 export function generatedLocals(k: number, d: number, variant: NewtonVariant): number {
   const m = d + 1;
-  const accumulators = variant === 'weights' || variant === 'trial' ? 0 : ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m;
+  const accumulators = !newtonDerivatives(variant) ? 0 : ((k * (k + 1)) / 2) * ((m * (m + 1)) / 2) + k * m;
   return accumulators + k * (d + 1) + k * 8 + d + 16;
 }
 
@@ -82,7 +91,7 @@ export function newtonLoop(k: number, d: number, K: number, rankBy: 'slope' | 'l
   const g = new Float64Array(k);
   const x = new Float64Array(d);
   const gb = new Float64Array(k * m);
-  const derivatives = variant === 'evaluate' || variant === 'fromWeights';
+  const derivatives = newtonDerivatives(variant);
   const h = derivatives ? new Float64Array(pairs * tri) : new Float64Array(0);
   const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
   const triIndex = (a: number, b: number) => a * m - (a * (a - 1)) / 2 + (b - a);
@@ -202,8 +211,7 @@ export function newtonSource(k: number, d: number, K: number, rankBy: 'slope' | 
   const add = (s: string) => lines.push(s);
   const z = (a: number) => (a === 0 ? '1' : `x${a - 1}`);
   const idx = (i: number, a: number) => (a === 0 ? i : k + i * d + (a - 1));
-  // the 'weights' and 'trial' variants have no gradient or Hessian
-  const accumulate = variant === 'evaluate' || variant === 'fromWeights';
+  const accumulate = newtonDerivatives(variant);
   for (const i of Ks) {
     add(`const t${i} = theta[${i}];`);
     for (const p of Ds) add(`const s${i}_${p} = theta[${k + i * d + p}];`);
