@@ -13,10 +13,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CpuBackend, validateCpuKernels } from '../src/backend/cpu.js';
-import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
+import { fitMoE, packState, runEM } from '../src/fitting/index.js';
 import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
+import { plainEmOptions } from './shared.js';
 
 const kernels = validateCpuKernels(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'js', 'kernels (first argument)');
 const time: Record<string, number> = {};
@@ -48,7 +49,7 @@ let maps: number;
 if (plain) {
   // the bench's iteration: a fixed count, relative rule never met, one Newton step per M-step
   const from = fitMoE(data, { k: 3, gate: { type: 'softmax' }, maxIterations: 0 }, { ...start, seed: 2 }).model;
-  const fixed: FitOptions = { k: 3, gate: { type: 'softmax' }, stop: 'relative', tol: -1, absTol: -1, accelerate: 'none', gateSteps: 1, gateTol: 0 };
+  const fixed = plainEmOptions(3);
   const run = (maxIterations: number) => {
     const t = performance.now();
     const r = runEM(data, packState(from, fixed), { ...fixed, maxIterations }, backend);

@@ -19,7 +19,7 @@ import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.
 import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
-import { D2 } from './models.js';
+import { D2, plainEmOptions } from './shared.js';
 import { samplerTable } from './sampler.bench.js';
 
 const DEMYS = DEMYS_MODEL;
@@ -43,10 +43,8 @@ for (const k of [2, 3]) {
     const data = sample(DEMYS, n, new Rng(1));
     const start = fitMoE(data, { k, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth: DEMYS, noise: 0.1, seed: 2 }).model;
     const iterations = n >= 100000 ? 40 : n >= 10000 ? 200 : 1000;
-    // the EM engine for a fixed number of iterations, one gate Newton step each (the numpy port's
-    // algorithm); plain EM with the relative rule at tol and absTol below 0 never stops early (the
-    // engine is called directly, past the option validation that fitMoE does)
-    const fixed: FitOptions = { k, gate: { type: 'softmax' }, stop: 'relative', tol: -1, absTol: -1, accelerate: 'none', gateSteps: 1, gateTol: 0 };
+    // the EM engine for a fixed number of iterations (plainEmOptions: never stops early)
+    const fixed = plainEmOptions(k);
     const run = (maxIterations: number) => {
       const state = packState(start, fixed);
       const t = performance.now();
@@ -87,7 +85,7 @@ for (const [d, truth] of [[1, DEMYS], [2, D2]] as const) {
     const n = 100000;
     const data = sample(truth, n, new Rng(1));
     const start = fitMoE(data, { k, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth, noise: 0.1, seed: 2 }).model;
-    const fixed: FitOptions = { k, gate: { type: 'softmax' }, stop: 'relative', tol: -1, absTol: -1, accelerate: 'none', gateSteps: 1, gateTol: 0, maxIterations: 30 };
+    const fixed: FitOptions = { ...plainEmOptions(k), maxIterations: 30 };
     const time = (kernels: CpuKernels) => {
       const backend = new CpuBackend({ kernels });
       const state = packState(start, fixed);

@@ -12,12 +12,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CpuBackend } from '../src/backend/index.js';
-import type { WasmWorkspace } from '../src/backend/wasm-workspace.js';
 import { fitMoE, packState, runEM, type FitOptions } from '../src/fitting/index.js';
 import { DEMYS_MODEL } from '../src/models/index.js';
 import { Rng } from '../src/rng/index.js';
 import { sample } from '../src/sampling/index.js';
-import { D2 } from './models.js';
+import { D2 } from './shared.js';
 
 const n = 100000;
 console.log(`WASM kernels, ns per point per call, n = 1e5, node ${process.version}, one core (best of 5 rounds of 10 calls)`);
@@ -29,36 +28,29 @@ for (const [d, truth] of [[1, DEMYS_MODEL], [2, D2]] as const) {
     const start = fitMoE(data, { k, gate: { type: 'softmax' }, maxIterations: 0 }, { type: 'nearTruth', truth, noise: 0.1, seed: 2 }).model;
     const options: FitOptions = { k, gate: { type: 'softmax' }, accelerate: 'none', gateSteps: 1, maxIterations: 30 };
     const backend = new CpuBackend({ kernels: 'wasm' });
-    // the fit's buffers and workspace, kept to time the kernels at the parameters reached
-    let buffers: ReturnType<CpuBackend['fitBuffers']> = null;
-    const fitBuffers = backend.fitBuffers.bind(backend);
-    backend.fitBuffers = (dd, kk) => (buffers = fitBuffers(dd, kk));
     const state = packState(start, options);
     runEM(data, state, options, backend);
-    const ws = (backend as unknown as { workspaces: WeakMap<ArrayBufferLike, WasmWorkspace> }).workspaces.get(buffers!.G.buffer)!;
-    const experts = state.experts as unknown as { a: Float64Array; b: Float64Array; nu: Float64Array };
-    const C = experts.nu.map((v) => -0.5 * (Math.log(2 * Math.PI) + Math.log(v)));
-    const H = experts.nu.map((v) => 0.5 / v);
-    const P = k * (d + 1);
-    const stats = new Float64Array(k * ((d + 1) ** 2 + d + 2));
+    // the backend's kernels at the parameters reached, in fit buffers of their own (the WASM
+    // memory, as a fit has them), called as the EM engine calls them
+    const { gate, theta, experts } = state;
+    const buffers = backend.fitBuffers(data, k);
+    if (!buffers) throw new Error(`no WASM fit buffers for k = ${k}, d = ${d}`);
+    const { G, R, Gtrial } = buffers;
+    backend.gateWeights(gate, theta, data.X, n, G);
+    const logWeightsAt = (row: number, out: Float64Array) => backend.gateLogWeights(gate, theta, data.X.subarray(row * d, row * d + d), 1, out);
+    const stats = new Float64Array(k * experts.family.statsSize(d));
+    const P = gate.nParams;
     const grad = new Float64Array(P);
     const Hg = new Float64Array(P * P);
-    const fallback = (row: number, residuals: Float64Array) => {
-      // the exact log-space row (rare): as the CPU backend's, from this gate's weights
-      const logw = Array.from({ length: k }, (_, i) => Math.log(ws.G[row * k + i]!) + C[i]! - residuals[i]! * residuals[i]! * H[i]!);
-      const mx = Math.max(...logw);
-      const s = logw.reduce((acc, v) => acc + Math.exp(v - mx), 0);
-      for (let i = 0; i < k; i++) ws.R[row * k + i] = Math.exp(logw[i]! - mx) / s;
-      return mx + Math.log(s);
-    };
-    const args = [n, data.X, data.Y, ws.G, experts.a, experts.b, C, H, ws.R, stats, fallback] as Parameters<WasmWorkspace['eStep']>;
-    const theta = state.theta;
+    backend.eStep(data, G, experts, R, stats, logWeightsAt);
     const kernels: Record<string, () => void> = {
-      estep: () => ws.eStep(...args),
-      estepGate: () => ws.eStepGate(args, theta, 1, grad, Hg),
-      trial: () => ws.gatePass('trial', theta, data.X, n, ws.R, ws.Gtrial, grad, Hg, 1),
-      evaluate: () => ws.gatePass('evaluate', theta, data.X, n, ws.R, ws.Gtrial, grad, Hg, 1),
-      fromWeights: () => ws.gatePass('fromWeights', theta, data.X, n, ws.R, ws.G, grad, Hg, 1),
+      estep: () => backend.eStep(data, G, experts, R, stats, logWeightsAt),
+      estepGate: () => {
+        if (!backend.eStepWithGatePass(data, G, experts, R, stats, logWeightsAt, gate, theta, grad, Hg)) throw new Error('the fused E-step did not run');
+      },
+      trial: () => backend.gateNewtonPass(gate, theta, data.X, n, R, Gtrial, grad, Hg, 'trial'),
+      evaluate: () => backend.gateNewtonPass(gate, theta, data.X, n, R, Gtrial, grad, Hg, 'evaluate'),
+      fromWeights: () => backend.gateNewtonPass(gate, theta, data.X, n, R, G, grad, Hg, 'fromWeights'),
     };
     const best: Record<string, number> = {};
     for (const f of Object.values(kernels)) for (let w = 0; w < 10; w++) f();
